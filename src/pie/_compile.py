@@ -1,0 +1,220 @@
+"""Compiling submissions: g++ in its own sandbox, a shared precompiled header, a compile cache."""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import shutil
+import subprocess
+import time
+from pathlib import Path
+
+import anyio
+import attrs
+
+from pie._hashing import key_of, sha256_bytes, sha256_file
+from pie._locks import async_file_lock, atomic_write, file_lock
+from pie._model import CompileResult
+from pie._sandbox import Sandbox, Slot, _policy
+from pie._sandbox._run import launcher_command, run_launcher
+from pie._toolchain import compiler_identity, resolve_compiler
+
+log = logging.getLogger("pie.compile")
+
+_MIB = 1 << 20
+MESSAGE_CAP = 4096
+
+
+@attrs.frozen
+class CompileOptions:
+    """How programs are compiled; part of every binary's cache key."""
+
+    compiler: str = "g++"
+    flags: tuple[str, ...] = ("-std=c++17", "-O3")
+    time_limit: float = 30.0
+    memory_mib: int = 2048
+    max_source_bytes: int = 4 * _MIB
+    use_pch: bool = True
+
+    def key(self) -> str:
+        """Flags and compiler decide the binary; the limits decide whether it gets built."""
+        limits = f"t={self.time_limit};m={self.memory_mib};s={self.max_source_bytes}"
+        return key_of(compiler_identity(self.compiler), limits, *self.flags)
+
+    def pch_key(self) -> str:
+        return key_of(compiler_identity(self.compiler), *self.flags)
+
+
+class Compiler:
+    """Compiles sources to binaries once: identical (source, compiler, flags) hit the cache."""
+
+    def __init__(self, cache_dir: Path, sandbox: Sandbox, options: CompileOptions) -> None:
+        self.options = options
+        self._sandbox = sandbox
+        self._dir = cache_dir / "compile"
+        self._pch: Path | None = None
+        self._pch_ready = False
+        self._in_flight: dict[str, anyio.Event] = {}
+
+    async def compile(self, source: bytes) -> CompileResult:
+        key = key_of(source, self.options.key())
+        while key in self._in_flight:
+            await self._in_flight[key].wait()
+        cached = self._load(key)
+        if cached is not None:
+            return cached
+        done = self._in_flight[key] = anyio.Event()
+        try:
+            async with async_file_lock(self._dir / "locks" / key[:16]):
+                cached = self._load(key)
+                if cached is not None:
+                    return cached
+                return await self._compile_and_store(key, source)
+        finally:
+            del self._in_flight[key]
+            done.set()
+
+    def _entry(self, key: str) -> Path:
+        return self._dir / key[:2] / key
+
+    def _load(self, key: str) -> CompileResult | None:
+        meta = self._entry(key) / "result.json"
+        if not meta.exists():
+            return None
+        data = json.loads(meta.read_text())
+        binary = self._entry(key) / "binary" if data["ok"] else None
+        return CompileResult(
+            ok=data["ok"],
+            seconds=data["seconds"],
+            cached=True,
+            message=data["message"],
+            binary=binary,
+            binary_sha256=data["binary_sha256"],
+        )
+
+    async def _compile_and_store(self, key: str, source: bytes) -> CompileResult:
+        if len(source) > self.options.max_source_bytes:
+            message = (
+                f"source is {len(source)} bytes, over the {self.options.max_source_bytes}-byte "
+                "limit (CompileOptions.max_source_bytes)"
+            )
+            return self._store(key, ok=False, seconds=0.0, message=message, built=None)
+        pch = await self.pch_dir()
+        started = time.perf_counter()
+        async with self._sandbox.pool.acquire() as slot:
+            build = await anyio.to_thread.run_sync(slot.reset_build)
+            (build / "main.cpp").write_bytes(source)
+            outcome = await run_launcher(self._command(slot, build, pch), slot, MESSAGE_CAP)
+            seconds = time.perf_counter() - started
+            message = outcome.stderr.decode("utf-8", errors="replace")[:MESSAGE_CAP]
+            binary = build / "main"
+            limit_hit = ""
+            if outcome.wall_exceeded or outcome.cpu_seconds > self.options.time_limit:
+                limit_hit = f"compilation exceeded the {self.options.time_limit:g} s limit\n"
+            elif outcome.oom_killed:
+                limit_hit = f"compilation exceeded {self.options.memory_mib} MiB\n"
+            message = limit_hit + message
+            ok = not limit_hit and outcome.exit_code == 0 and binary.exists()
+            return self._store(key, ok=ok, seconds=seconds, message=message,
+                               built=binary if ok else None)
+
+    def _command(self, slot: Slot, build: Path, pch: Path | None) -> list[str]:
+        include = ["-I", str(pch)] if pch else []
+        compiler = str(resolve_compiler(self.options.compiler))
+        program = [compiler, *self.options.flags, *include, "main.cpp", "-o", "main"]
+        return launcher_command(
+            self._sandbox.launcher,
+            profile="compile",
+            program=program,
+            slot=slot,
+            cpu_seconds=self.options.time_limit,
+            wall_seconds=self.options.time_limit * 2,
+            memory_bytes=self.options.memory_mib * _MIB,
+            output_bytes=256 * _MIB,
+            processes=64,
+            stdin=Path("/dev/null"),
+            cwd=build,
+            read=[*_policy.COMPILE_READ_PATHS, *([str(pch)] if pch else [])],
+            execute=list(_policy.COMPILE_EXEC_PATHS),
+            write=[str(build), *_policy.COMPILE_WRITE_PATHS],
+            env=["PATH=/usr/bin:/bin", f"TMPDIR={build}", "LC_ALL=C"],
+            use_address_limit=self._sandbox.host.cgroup_memory is None,
+        )
+
+    def _store(
+        self, key: str, *, ok: bool, seconds: float, message: str, built: Path | None
+    ) -> CompileResult:
+        entry = self._entry(key)
+        entry.mkdir(parents=True, exist_ok=True)
+        digest = None
+        target = None
+        if built is not None:
+            target = entry / "binary"
+            tmp = entry / f".binary.{os.getpid()}.tmp"
+            shutil.copyfile(built, tmp)
+            os.chmod(tmp, 0o755)
+            os.replace(tmp, target)
+            digest = sha256_file(target)
+        meta = {"ok": ok, "seconds": seconds, "message": message, "binary_sha256": digest}
+        atomic_write(entry / "result.json", json.dumps(meta).encode())
+        return CompileResult(ok, seconds, False, message, target, digest)
+
+    # ---- precompiled header --------------------------------------------------------------
+
+    async def pch_dir(self) -> Path | None:
+        """Directory holding ``bits/stdc++.h.gch`` for these flags, built on first use."""
+        if not self.options.use_pch:
+            return None
+        if not self._pch_ready:
+            built = await anyio.to_thread.run_sync(self._ensure_pch)
+            if built is not None:
+                self._pch = self._sandbox.pool.share(built, f"pch-{built.name}")
+            self._pch_ready = True
+        return self._pch
+
+    def _ensure_pch(self) -> Path | None:
+        root = self._dir.parent / "pch" / self.options.pch_key()[:20]
+        gch = root / "bits" / "stdc++.h.gch"
+        if gch.exists():
+            return root
+        with file_lock(root.with_suffix(".lock")):
+            if gch.exists():
+                return root
+            try:
+                self._build_pch(gch)
+            except (OSError, subprocess.SubprocessError, ValueError) as error:
+                log.warning("precompiled header unavailable, compiling without it: %s", error)
+                return None
+        return root
+
+    def _build_pch(self, gch: Path) -> None:
+        compiler = str(resolve_compiler(self.options.compiler))
+        header = _system_header(compiler, self.options.flags)
+        gch.parent.mkdir(parents=True, exist_ok=True)
+        tmp = gch.with_name(f".stdc++.h.gch.{os.getpid()}.tmp")
+        command = [compiler, *self.options.flags, "-x", "c++-header", str(header), "-o", str(tmp)]
+        done = subprocess.run(command, capture_output=True, text=True, check=False, timeout=300)
+        if done.returncode != 0:
+            raise ValueError(done.stderr[-1000:])
+        os.replace(tmp, gch)
+
+
+def _system_header(compiler: str, flags: tuple[str, ...]) -> Path:
+    """Where this compiler finds ``bits/stdc++.h`` (its dependency list names it first)."""
+    done = subprocess.run(
+        [compiler, *flags, "-M", "-x", "c++", "-"],
+        input="#include <bits/stdc++.h>\n",
+        capture_output=True,
+        text=True,
+        check=False,
+        timeout=60,
+    )
+    for token in done.stdout.replace("\\\n", " ").split():
+        if token.endswith("bits/stdc++.h"):
+            return Path(token)
+    raise ValueError(f"{compiler} has no bits/stdc++.h: {done.stderr[-500:]}")
+
+
+def source_sha256(source: bytes) -> str:
+    return sha256_bytes(source)

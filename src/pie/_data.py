@@ -1,0 +1,81 @@
+"""Test folders in PIE/CodeNet layout (``input.N.txt`` / ``output.N.txt``) and the demo data."""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Iterator, Sequence
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+from pie._errors import InputError
+from pie._model import TestCase
+
+_INPUT = re.compile(r"input\.(\d+)\.txt")
+
+
+def load_test_cases(directory: Path, indices: Sequence[int] | None = None) -> tuple[TestCase, ...]:
+    """Every ``input.N.txt`` with its ``output.N.txt``, ordered by N (numerically)."""
+    directory = Path(directory)
+    if not directory.is_dir():
+        raise InputError(
+            f"test folder {directory} does not exist; pass a folder holding "
+            "input.N.txt / output.N.txt pairs (PIE/CodeNet layout)"
+        )
+    found: dict[int, Path] = {}
+    for path in directory.iterdir():
+        match = _INPUT.fullmatch(path.name)
+        if match:
+            found[int(match.group(1))] = path
+    if not found:
+        raise InputError(
+            f"test folder {directory} holds no input.N.txt files; "
+            "expected pairs input.0.txt / output.0.txt, input.1.txt / output.1.txt, ..."
+        )
+    wanted = sorted(found) if indices is None else list(indices)
+    missing_inputs = [i for i in wanted if i not in found]
+    if missing_inputs:
+        raise InputError(
+            f"test folder {directory} has no input for test(s) {missing_inputs}; "
+            f"available: {sorted(found)}"
+        )
+    cases = []
+    for index in wanted:
+        expected = directory / f"output.{index}.txt"
+        if not expected.is_file():
+            raise InputError(
+                f"test {index} in {directory} has input.{index}.txt but no output.{index}.txt; "
+                "add the expected output or drop the test with --indices"
+            )
+        cases.append(TestCase(index, found[index], expected))
+    return tuple(cases)
+
+
+def parse_indices(text: str) -> list[int]:
+    """``"0,3,5"`` -> ``[0, 3, 5]``, with an error that says what was wrong."""
+    try:
+        values = [int(part) for part in text.split(",") if part.strip()]
+    except ValueError:
+        raise InputError(
+            f"--indices {text!r} is not a comma-separated list of test numbers (e.g. 0,3,5)"
+        ) from None
+    if not values or any(v < 0 for v in values):
+        raise InputError(f"--indices {text!r} must list test numbers >= 0, e.g. 0,3,5")
+    return values
+
+
+def demo_root() -> Path:
+    """The bundled demo problems (``problems.jsonl`` and ``tests/<problem_id>/``)."""
+    return Path(str(resources.files("pie").joinpath("demo")))
+
+
+def read_jsonl(path: Path) -> Iterator[dict[str, Any]]:
+    with path.open(encoding="utf-8") as handle:
+        for number, line in enumerate(handle, 1):
+            if not line.strip():
+                continue
+            try:
+                yield json.loads(line)
+            except ValueError as error:
+                raise InputError(f"{path}:{number}: not a JSON object ({error})") from None

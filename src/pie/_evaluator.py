@@ -1,0 +1,258 @@
+"""The pipeline: compile, run each test in the sandbox, check, time; one program or a stream."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import AsyncIterator, Iterable, Sequence
+from pathlib import Path
+from types import TracebackType
+from typing import Any
+
+import anyio
+import attrs
+
+from pie._check import CheckMode, accuracy
+from pie._compile import CompileOptions, Compiler
+from pie._data import load_test_cases
+from pie._errors import InputError
+from pie._hashing import sha256_bytes
+from pie._model import (
+    CompileResult,
+    Evaluation,
+    Limits,
+    TestCase,
+    TestResult,
+    Verdict,
+    overall_verdict,
+)
+from pie._paths import default_cache_dir
+from pie._sandbox import Sandbox, classify
+from pie._timing import TimingBackend, make_backend
+
+Source = str | bytes | os.PathLike[str]
+Tests = str | os.PathLike[str] | Sequence[TestCase]
+
+
+@attrs.frozen
+class Submission:
+    """One program to evaluate; ``tests`` or ``problem_id`` (under the evaluator's root)."""
+
+    source: Source
+    tests: Tests | None = None
+    problem_id: str | None = None
+    label: str | None = None
+    indices: Sequence[int] | None = None
+
+
+def _source_bytes(source: Source) -> bytes:
+    if isinstance(source, bytes):
+        return source
+    if isinstance(source, str):
+        return source.encode("utf-8")
+    path = Path(source)
+    try:
+        return path.read_bytes()
+    except OSError as error:
+        raise InputError(f"cannot read source file {path}: {error.strerror}") from None
+
+
+def _default_concurrency() -> int:
+    return len(os.sched_getaffinity(0))
+
+
+class Evaluator:
+    """Long-lived evaluation context: owns the sandbox slots, compiler cache and timing backend.
+
+    ``async with Evaluator() as ev: result = await ev.evaluate(source, tests="tests/p02547")``
+    """
+
+    def __init__(
+        self,
+        *,
+        tests_root: str | os.PathLike[str] | None = None,
+        cache_dir: str | os.PathLike[str] | None = None,
+        concurrency: int | None = None,
+        limits: Limits | None = None,
+        check: str | CheckMode = CheckMode.PIE,
+        compile_options: CompileOptions | None = None,
+        timing: str = "none",
+    ) -> None:
+        self.tests_root = Path(tests_root) if tests_root is not None else None
+        self.cache_dir = Path(cache_dir) if cache_dir is not None else default_cache_dir()
+        self.concurrency = concurrency or _default_concurrency()
+        if self.concurrency < 1:
+            raise InputError(f"concurrency must be at least 1, got {concurrency}")
+        self.limits = limits or Limits()
+        self.check = CheckMode(check)
+        self.compile_options = compile_options or CompileOptions()
+        self._timing_name = timing
+        self._sandbox: Sandbox | None = None
+        self._compiler: Compiler | None = None
+        self._timing: TimingBackend | None = None
+
+    async def __aenter__(self) -> Evaluator:
+        self.cache_dir.mkdir(parents=True, exist_ok=True)
+        self._sandbox = await anyio.to_thread.run_sync(
+            lambda: Sandbox(self.cache_dir, self.concurrency, self.compile_options.compiler)
+        )
+        self._compiler = Compiler(self.cache_dir, self._sandbox, self.compile_options)
+        self._timing = make_backend(self._timing_name, self._sandbox)
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        if self._sandbox is not None:
+            with anyio.CancelScope(shield=True):
+                await self._sandbox.aclose()
+            self._sandbox = None
+
+    @property
+    def sandbox(self) -> Sandbox:
+        if self._sandbox is None:
+            raise RuntimeError("use the Evaluator inside 'async with Evaluator() as ev:'")
+        return self._sandbox
+
+    def _resolve_tests(
+        self, tests: Tests | None, problem_id: str | None, indices: Sequence[int] | None
+    ) -> tuple[TestCase, ...]:
+        if tests is not None and not isinstance(tests, (str, os.PathLike)):
+            return tuple(tests)
+        root = Path(tests) if tests is not None else self.tests_root
+        if root is None:
+            raise InputError("no tests given: pass tests=DIR, or tests_root= and problem_id=")
+        folder = root / problem_id if problem_id else root
+        return load_test_cases(folder, indices)
+
+    async def compile(self, source: Source) -> CompileResult:
+        assert self._compiler is not None, "use the Evaluator inside 'async with'"
+        return await self._compiler.compile(_source_bytes(source))
+
+    async def evaluate(
+        self,
+        source: Source,
+        tests: Tests | None = None,
+        *,
+        problem_id: str | None = None,
+        indices: Sequence[int] | None = None,
+        limits: Limits | None = None,
+        label: str | None = None,
+    ) -> Evaluation:
+        """Compile ``source``, run it on every test, check outputs, time it if all pass."""
+        code = _source_bytes(source)
+        cases = self._resolve_tests(tests, problem_id, indices)
+        limits = limits or self.limits
+        compiled = await self.compile(code)
+        digest = sha256_bytes(code)
+        summary = self.sandbox.host.summary
+        if not compiled.ok or compiled.binary is None:
+            return Evaluation(Verdict.CE, 0.0, digest, compiled, (), None, summary, label)
+        results: list[TestResult | None] = [None] * len(cases)
+
+        async def run_one(position: int, case: TestCase) -> None:
+            assert compiled.binary is not None
+            results[position] = await self.run_test(compiled.binary, case, limits)
+
+        async with anyio.create_task_group() as group:
+            for position, case in enumerate(cases):
+                group.start_soon(run_one, position, case)
+        tests_done = tuple(r for r in results if r is not None)
+        verdict = overall_verdict([r.verdict for r in tests_done])
+        mean_accuracy = sum(r.accuracy for r in tests_done) / len(tests_done)
+        timing = None
+        if verdict is Verdict.AC and self._timing is not None:
+            timing = await self._timing.measure(compiled.binary, cases, limits)
+        return Evaluation(verdict, mean_accuracy, digest, compiled, tests_done, timing, summary,
+                          label)
+
+    async def run_test(self, binary: Path, case: TestCase, limits: Limits) -> TestResult:
+        outcome = await self.sandbox.run(binary, case.input, limits)
+        verdict = classify(outcome, limits)
+        score = 0.0
+        if verdict is None:
+            expected = await anyio.Path(case.output).read_bytes()
+            score = accuracy(outcome.stdout, expected, self.check)
+            verdict = Verdict.AC if score == 1.0 else Verdict.WA
+        return TestResult(
+            index=case.index,
+            verdict=verdict,
+            accuracy=score,
+            cpu_seconds=outcome.cpu_seconds,
+            wall_seconds=outcome.wall_seconds,
+            max_rss_kib=outcome.max_rss_kib,
+            exit_code=outcome.exit_code,
+            signal=outcome.signal,
+            stderr=outcome.stderr.decode("utf-8", errors="replace"),
+        )
+
+    async def stream(
+        self, submissions: Iterable[Submission | tuple[Source, str]]
+    ) -> AsyncIterator[Evaluation]:
+        """Evaluate many submissions; yields each result as soon as it is ready.
+
+        At most ``2 * concurrency`` programs are in flight, so memory stays bounded however long
+        the input.  A submission with bad input (unreadable source, missing tests) yields an
+        ``IE`` evaluation whose ``error`` says what is wrong; the rest of the batch goes on.
+        """
+        send, receive = anyio.create_memory_object_stream[Evaluation](self.concurrency)
+        in_flight = anyio.Semaphore(2 * self.concurrency)
+
+        async def one(item: Submission) -> None:
+            try:
+                result = await self.evaluate(
+                    item.source,
+                    item.tests,
+                    problem_id=item.problem_id,
+                    indices=item.indices,
+                    label=item.label,
+                )
+            except InputError as error:
+                result = Evaluation.failed(str(error), item.label)
+            finally:
+                in_flight.release()
+            await send.send(result)
+
+        async def feed() -> None:
+            async with send, anyio.create_task_group() as group:
+                for raw in submissions:
+                    item = raw if isinstance(raw, Submission) else Submission(raw[0], None, raw[1])
+                    await in_flight.acquire()
+                    group.start_soon(one, item)
+
+        async with anyio.create_task_group() as group:
+            group.start_soon(feed)
+            async with receive:
+                async for result in receive:
+                    yield result
+
+
+async def evaluate(source: Source, tests: Tests | None = None, **options: Any) -> Evaluation:
+    """Evaluate one program.  ``options`` are ``Evaluator``'s keyword arguments."""
+    per_call = {k: options.pop(k) for k in ("problem_id", "indices", "label") if k in options}
+    async with Evaluator(**options) as evaluator:
+        return await evaluator.evaluate(source, tests, **per_call)
+
+
+async def evaluate_many(
+    submissions: Iterable[Submission | tuple[Source, str]],
+    tests: str | os.PathLike[str] | None = None,
+    **options: Any,
+) -> list[Evaluation]:
+    """Evaluate a batch with bounded concurrency; results in the order of ``submissions``."""
+    items = [s if isinstance(s, Submission) else Submission(s[0], None, s[1]) for s in submissions]
+    indexed = [attrs.evolve(s, label=s.label or str(i)) for i, s in enumerate(items)]
+    results: dict[str, Evaluation] = {}
+    async with Evaluator(tests_root=tests, **options) as evaluator:
+        async for result in evaluator.stream(indexed):
+            assert result.label is not None
+            results[result.label] = result
+    return [attrs.evolve(results[s.label], label=o.label) for s, o in zip(indexed, items)
+            if s.label is not None]
+
+
+def evaluate_sync(source: Source, tests: Tests | None = None, **options: Any) -> Evaluation:
+    """Blocking ``evaluate`` for scripts and notebooks without an event loop."""
+    return anyio.run(lambda: evaluate(source, tests, **options))

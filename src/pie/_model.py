@@ -1,0 +1,173 @@
+"""The data types every stage of the pipeline passes along (attrs, frozen)."""
+
+from __future__ import annotations
+
+import enum
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import attrs
+
+
+class Verdict(str, enum.Enum):
+    """A judge verdict, as competitive-programming judges name them."""
+
+    AC = "AC"  # accepted
+    WA = "WA"  # wrong answer
+    TLE = "TLE"  # time limit exceeded (CPU or wall clock)
+    MLE = "MLE"  # memory limit exceeded
+    RE = "RE"  # runtime error: a signal, a non-zero exit, a forbidden system call
+    OLE = "OLE"  # output limit exceeded
+    CE = "CE"  # compile error
+    IE = "IE"  # not a judge verdict: the input could not be evaluated (see Evaluation.error)
+
+    def __str__(self) -> str:
+        return self.value
+
+
+@attrs.frozen
+class Limits:
+    """Resource limits of one test run.  ``time`` is CPU seconds; the wall limit follows it."""
+
+    time: float = 10.0
+    memory_mib: int = 1024
+    output_mib: int = 64
+    processes: int = 64
+    wall_factor: float = 2.0
+    wall_extra: float = 1.0
+
+    def __attrs_post_init__(self) -> None:
+        if not self.time > 0:
+            raise ValueError(f"time limit must be positive, got {self.time!r}")
+        if self.memory_mib < 16:
+            raise ValueError(f"memory limit must be at least 16 MiB, got {self.memory_mib!r}")
+        if self.output_mib < 1:
+            raise ValueError(f"output limit must be at least 1 MiB, got {self.output_mib!r}")
+
+    @property
+    def wall(self) -> float:
+        return self.time * self.wall_factor + self.wall_extra
+
+    def key(self) -> str:
+        """A stable text form, part of cache keys."""
+        return f"t={self.time};m={self.memory_mib};o={self.output_mib};p={self.processes}"
+
+
+@attrs.frozen
+class TestCase:
+    """One test: its index, the input file and the expected output file."""
+
+    __test__ = False  # not a pytest class
+
+    index: int
+    input: Path
+    output: Path
+
+
+@attrs.frozen
+class CompileResult:
+    ok: bool
+    seconds: float
+    cached: bool
+    message: str
+    binary: Path | None = None
+    binary_sha256: str | None = None
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "ok": self.ok,
+            "seconds": round(self.seconds, 4),
+            "cached": self.cached,
+            "message": self.message,
+        }
+
+
+@attrs.frozen
+class TestResult:
+    """The outcome of one test run: verdict, accuracy of its lines and what it cost."""
+
+    __test__ = False
+
+    index: int
+    verdict: Verdict
+    accuracy: float
+    cpu_seconds: float
+    wall_seconds: float
+    max_rss_kib: int
+    exit_code: int | None
+    signal: int | None
+    stderr: str = ""
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "index": self.index,
+            "verdict": self.verdict.value,
+            "accuracy": self.accuracy,
+            "cpu_seconds": round(self.cpu_seconds, 4),
+            "wall_seconds": round(self.wall_seconds, 4),
+            "max_rss_kib": self.max_rss_kib,
+            "exit_code": self.exit_code,
+            "signal": self.signal,
+        }
+
+
+@attrs.frozen
+class Timing:
+    """A speed measurement; numbers of different ``backend``/``config`` never compare."""
+
+    backend: str
+    unit: str
+    total: float
+    per_test: tuple[float, ...]
+    config: str = ""
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "backend": self.backend,
+            "unit": self.unit,
+            "total": self.total,
+            "per_test": list(self.per_test),
+        }
+
+
+@attrs.frozen
+class Evaluation:
+    """Everything known about one program on one problem."""
+
+    verdict: Verdict
+    accuracy: float
+    source_sha256: str
+    compile: CompileResult
+    tests: tuple[TestResult, ...]
+    timing: Timing | None = None
+    sandbox: str = ""
+    label: str | None = None
+    error: str | None = None
+
+    @property
+    def ok(self) -> bool:
+        return self.verdict is Verdict.AC
+
+    @classmethod
+    def failed(cls, error: str, label: str | None = None) -> Evaluation:
+        """A submission that could not be evaluated at all (bad input), reported in a batch."""
+        nothing = CompileResult(ok=False, seconds=0.0, cached=False, message=error)
+        return cls(Verdict.IE, 0.0, "", nothing, (), None, "", label, error)
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "verdict": self.verdict.value,
+            "accuracy": self.accuracy,
+            "source_sha256": self.source_sha256,
+            "compile": self.compile.to_json(),
+            "tests": [t.to_json() for t in self.tests],
+            "timing": self.timing.to_json() if self.timing else None,
+            "sandbox": self.sandbox,
+            **({"error": self.error} if self.error else {}),
+        }
+
+
+def overall_verdict(verdicts: Sequence[Verdict]) -> Verdict:
+    """The first non-AC verdict in index order; AC when every test passed."""
+    return next((v for v in verdicts if v is not Verdict.AC), Verdict.AC)

@@ -1,0 +1,90 @@
+"""Running untrusted binaries: limits, namespaces, Landlock, seccomp, cgroups, cleanup."""
+
+from __future__ import annotations
+
+import functools
+import json
+import subprocess
+from pathlib import Path
+
+import anyio
+
+from pie._model import Limits
+from pie._sandbox import _host, _launcher
+from pie._sandbox._host import HostCapabilities
+from pie._sandbox._run import (
+    RunOutcome,
+    classify,
+    launcher_command,
+    run_launcher,
+    run_paths,
+)
+from pie._sandbox._slots import Slot, SlotPool
+from pie._toolchain import elf_interpreter
+
+__all__ = ["HostCapabilities", "RunOutcome", "Sandbox", "Slot", "classify"]
+
+_MIB = 1 << 20
+
+
+class Sandbox:
+    """Runs binaries under the policy; owns the launcher and the run slots."""
+
+    def __init__(self, cache_dir: Path, slots: int, compiler: str = "g++") -> None:
+        self.launcher = _launcher.launcher_path(cache_dir, compiler)
+        detected = _host.detect()
+        self.host = self._probe_isolation(detected)
+        self.pool = SlotPool(slots, self.host)
+
+    def _probe_isolation(self, detected: HostCapabilities) -> HostCapabilities:
+        # The launcher reports which namespace it managed to create; ask it once.
+        done = subprocess.run(
+            [str(self.launcher), "--profile", "compile", "--", "/bin/true"],
+            capture_output=True,
+            check=False,
+            timeout=30,
+        )
+        isolation = json.loads(done.stdout).get("isolation", "none")
+        return HostCapabilities(
+            root=detected.root,
+            landlock_abi=detected.landlock_abi,
+            seccomp=detected.seccomp,
+            cgroup_memory=detected.cgroup_memory,
+            cgroup_pids=detected.cgroup_pids,
+            pid_namespace=isolation != "none",
+        )
+
+    async def run(self, binary: Path, stdin: Path, limits: Limits) -> RunOutcome:
+        """Run ``binary`` once with ``stdin``; returns what happened (never raises for it)."""
+        paths = run_paths(binary, _interpreter(binary))
+        output_cap = limits.output_mib * _MIB
+        async with self.pool.acquire() as slot:
+            command = launcher_command(
+                self.launcher,
+                profile="run",
+                program=[str(binary)],
+                slot=slot,
+                cpu_seconds=limits.time,
+                wall_seconds=limits.wall,
+                memory_bytes=limits.memory_mib * _MIB,
+                output_bytes=output_cap,
+                processes=limits.processes,
+                stdin=stdin,
+                cwd=slot.box,
+                read=paths["read"],
+                execute=paths["execute"],
+                write=paths["write"],
+                use_address_limit=self.host.cgroup_memory is None,
+            )
+            return await run_launcher(command, slot, output_cap)
+
+    def close(self) -> None:
+        self.pool.close()
+
+    async def aclose(self) -> None:
+        await anyio.to_thread.run_sync(self.close)
+
+
+@functools.lru_cache(maxsize=4096)
+def _interpreter(binary: Path) -> Path | None:
+    return elf_interpreter(binary)

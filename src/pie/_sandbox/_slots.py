@@ -1,0 +1,136 @@
+"""Run slots: per concurrent run, a private directory, a uid and cgroups, reused across runs.
+
+Creating cgroups and directories once per slot instead of once per run keeps the per-run cost
+to a few writes inside the launcher.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import shutil
+import tempfile
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import anyio
+import attrs
+
+from pie._sandbox._host import HostCapabilities
+
+# Sandboxed programs run as these uids (one per slot), far above any real account.
+UID_BASE = 1_800_000
+_UIDS_PER_PROCESS = 256
+
+
+@attrs.frozen
+class Slot:
+    index: int
+    root: Path
+    uid: int | None
+    cgroups: tuple[Path, ...]
+
+    @property
+    def box(self) -> Path:
+        """The program's working directory: empty and not writable."""
+        return self.root / "box"
+
+    @property
+    def stdout(self) -> Path:
+        return self.root / "stdout"
+
+    @property
+    def stderr(self) -> Path:
+        return self.root / "stderr"
+
+    @property
+    def build(self) -> Path:
+        """Scratch directory the compiler may write."""
+        return self.root / "build"
+
+    def reset_build(self) -> Path:
+        shutil.rmtree(self.build, ignore_errors=True)
+        self.build.mkdir(mode=0o700)
+        if self.uid is not None:
+            os.chown(self.build, self.uid, self.uid)
+        return self.build
+
+
+def _uid_for(index: int) -> int:
+    return UID_BASE + (os.getpid() % 4096) * _UIDS_PER_PROCESS + index
+
+
+class SlotPool:
+    """A fixed set of slots handed out to concurrent runs."""
+
+    def __init__(self, count: int, host: HostCapabilities) -> None:
+        self._host = host
+        self._dir = Path(tempfile.mkdtemp(prefix="pie-slots-"))
+        # Traversable by the sandbox uids (they need their cwd), listable by nobody else.
+        os.chmod(self._dir, 0o711)
+        _remove_stale_cgroups(host)
+        self._slots = [self._make_slot(i) for i in range(count)]
+        self._free = list(self._slots)
+        self._semaphore = anyio.Semaphore(count)
+
+    def _make_slot(self, index: int) -> Slot:
+        root = self._dir / f"slot-{index}"
+        root.mkdir(mode=0o711)
+        (root / "box").mkdir(mode=0o555)
+        groups = []
+        for base in (self._host.cgroup_memory, self._host.cgroup_pids):
+            if base is not None:
+                group = base / f"{os.getpid()}-{index}"
+                group.mkdir(exist_ok=True)
+                groups.append(group)
+        uid = _uid_for(index) if self._host.root else None
+        return Slot(index, root, uid, tuple(groups))
+
+    @contextlib.asynccontextmanager
+    async def acquire(self) -> AsyncIterator[Slot]:
+        async with self._semaphore:
+            slot = self._free.pop()
+            try:
+                yield slot
+            finally:
+                self._free.append(slot)
+
+    def share(self, source: Path, name: str) -> Path:
+        """A read-only mirror of directory ``source`` that sandbox uids can reach.
+
+        The cache directory usually sits in a private home; hard links (or copies across
+        file systems) put what the compiler must read where its uid can traverse.
+        """
+        target = self._dir / "shared" / name
+        if target.exists():
+            return target
+        for path in source.rglob("*"):
+            if path.is_file():
+                mirror = target / path.relative_to(source)
+                mirror.parent.mkdir(parents=True, exist_ok=True, mode=0o755)
+                try:
+                    os.link(path, mirror)
+                except OSError:
+                    shutil.copyfile(path, mirror)
+                os.chmod(mirror, 0o644)
+        os.chmod(self._dir / "shared", 0o755)
+        return target
+
+    def close(self) -> None:
+        for slot in self._slots:
+            for group in slot.cgroups:
+                with contextlib.suppress(OSError):
+                    group.rmdir()
+        shutil.rmtree(self._dir, ignore_errors=True)
+
+
+def _remove_stale_cgroups(host: HostCapabilities) -> None:
+    """Groups left by pie processes that died without cleaning up (named ``<pid>-<slot>``)."""
+    for base in (host.cgroup_memory, host.cgroup_pids):
+        if base is None:
+            continue
+        for group in base.iterdir():
+            owner = group.name.split("-", 1)[0]
+            if group.is_dir() and owner.isdigit() and not Path(f"/proc/{owner}").exists():
+                with contextlib.suppress(OSError):
+                    group.rmdir()

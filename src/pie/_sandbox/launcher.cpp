@@ -1,0 +1,504 @@
+// pie's sandbox launcher: runs one untrusted program under limits and prints one JSON line.
+//
+// Python builds this file once per (compiler, source, policy) and execs it for every test run,
+// so that namespaces, rlimits, cgroup placement, Landlock and seccomp cost a few syscalls
+// instead of a forked interpreter.  The policy (which syscalls, which paths) is data generated
+// by pie/_sandbox/_policy.py into policy.h; this file only knows how to apply it.
+//
+// Usage: pie-launcher [--option value]... -- PROGRAM [ARG]...
+// Result on stdout (one line): {"status":..., "exit_code":..., "signal":..., ...}
+
+#include <cerrno>
+#include <climits>
+#include <csignal>
+#include <cstddef>
+#include <cstdint>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <string>
+#include <vector>
+
+#include <fcntl.h>
+#include <grp.h>
+#include <linux/audit.h>
+#include <linux/filter.h>
+#include <linux/seccomp.h>
+#include <poll.h>
+#include <sched.h>
+#include <sys/prctl.h>
+#include <sys/resource.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <sys/time.h>
+#include <sys/types.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "policy.h"
+
+namespace {
+
+// Landlock constants are spelled out because distribution headers lag the kernel.
+constexpr uint64_t LL_FS_EXECUTE = 1ULL << 0;
+constexpr uint64_t LL_FS_WRITE_FILE = 1ULL << 1;
+constexpr uint64_t LL_FS_READ_FILE = 1ULL << 2;
+constexpr uint64_t LL_FS_READ_DIR = 1ULL << 3;
+constexpr uint64_t LL_FS_ALL_V1 = (1ULL << 13) - 1;
+constexpr uint64_t LL_FS_REFER = 1ULL << 13;
+constexpr uint64_t LL_FS_TRUNCATE = 1ULL << 14;
+constexpr uint64_t LL_FS_IOCTL_DEV = 1ULL << 15;
+constexpr uint64_t LL_NET_ALL = 3;    // bind and connect TCP
+constexpr uint64_t LL_SCOPE_ALL = 3;  // abstract unix sockets and signals
+constexpr int LL_RULE_PATH_BENEATH = 1;
+
+struct LandlockRulesetAttr {
+  uint64_t handled_access_fs;
+  uint64_t handled_access_net;
+  uint64_t scoped;
+};
+
+struct __attribute__((packed)) LandlockPathBeneath {
+  uint64_t allowed_access;
+  int32_t parent_fd;
+};
+
+enum class Access { Read, Exec, Write };
+
+struct PathRule {
+  std::string path;
+  Access access;
+};
+
+struct Options {
+  std::string profile = "run";
+  long cpu_ms = 10000;
+  long wall_ms = 20000;
+  long long as_bytes = 0;
+  long long stack_bytes = 0;
+  long long fsize_bytes = 0;
+  long long mem_bytes = 0;
+  long nproc = 0;
+  long nofile = 64;
+  long uid = -1;
+  long gid = -1;
+  std::vector<std::string> cgroups;
+  std::string stdin_path = "/dev/null";
+  std::string stdout_path = "/dev/null";
+  std::string stderr_path = "/dev/null";
+  std::string cwd = "/";
+  std::vector<PathRule> paths;
+  std::vector<std::string> env;
+  std::vector<char*> argv;
+};
+
+[[noreturn]] void usage_error(const char* what) {
+  std::fprintf(stderr, "pie-launcher: %s\n", what);
+  std::exit(125);
+}
+
+long long to_number(const char* text) {
+  char* end = nullptr;
+  errno = 0;
+  long long value = std::strtoll(text, &end, 10);
+  if (errno != 0 || end == text || *end != '\0') usage_error("bad number");
+  return value;
+}
+
+Options parse_options(int argc, char** argv) {
+  Options o;
+  int i = 1;
+  for (; i < argc; ++i) {
+    std::string key = argv[i];
+    if (key == "--") break;
+    if (i + 1 >= argc) usage_error("option without value");
+    const char* v = argv[++i];
+    if (key == "--profile") o.profile = v;
+    else if (key == "--cpu-ms") o.cpu_ms = to_number(v);
+    else if (key == "--wall-ms") o.wall_ms = to_number(v);
+    else if (key == "--as-bytes") o.as_bytes = to_number(v);
+    else if (key == "--stack-bytes") o.stack_bytes = to_number(v);
+    else if (key == "--fsize-bytes") o.fsize_bytes = to_number(v);
+    else if (key == "--mem-bytes") o.mem_bytes = to_number(v);
+    else if (key == "--nproc") o.nproc = to_number(v);
+    else if (key == "--nofile") o.nofile = to_number(v);
+    else if (key == "--uid") o.uid = to_number(v);
+    else if (key == "--gid") o.gid = to_number(v);
+    else if (key == "--cgroup") o.cgroups.emplace_back(v);
+    else if (key == "--stdin") o.stdin_path = v;
+    else if (key == "--stdout") o.stdout_path = v;
+    else if (key == "--stderr") o.stderr_path = v;
+    else if (key == "--cwd") o.cwd = v;
+    else if (key == "--read") o.paths.push_back({v, Access::Read});
+    else if (key == "--exec") o.paths.push_back({v, Access::Exec});
+    else if (key == "--write") o.paths.push_back({v, Access::Write});
+    else if (key == "--env") o.env.emplace_back(v);
+    else usage_error("unknown option");
+  }
+  for (++i; i < argc; ++i) o.argv.push_back(argv[i]);
+  if (o.argv.empty()) usage_error("no program given after --");
+  o.argv.push_back(nullptr);
+  return o;
+}
+
+// ---- reporting setup failures from the child -------------------------------------------------
+
+int g_error_fd = -1;
+
+[[noreturn]] void child_fail(const char* step) {
+  char message[256];
+  int n = std::snprintf(message, sizeof message, "%s: %s", step, std::strerror(errno));
+  if (n > 0) (void)!write(g_error_fd, message, static_cast<size_t>(n));
+  _exit(126);
+}
+
+// ---- cgroup v1: limits and counters of the slot's memory and pids groups --------------------
+
+bool write_file(const std::string& path, const std::string& text) {
+  int fd = open(path.c_str(), O_WRONLY | O_CLOEXEC);
+  if (fd < 0) return false;
+  bool ok = write(fd, text.data(), text.size()) == static_cast<ssize_t>(text.size());
+  close(fd);
+  return ok;
+}
+
+long long read_counter(const std::string& path, const char* key) {
+  int fd = open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return -1;
+  char buffer[4096];
+  ssize_t n = read(fd, buffer, sizeof buffer - 1);
+  close(fd);
+  if (n <= 0) return -1;
+  buffer[n] = '\0';
+  if (key == nullptr) return std::atoll(buffer);
+  const char* at = std::strstr(buffer, key);
+  return at ? std::atoll(at + std::strlen(key)) : -1;
+}
+
+bool is_memory_group(const std::string& dir) {
+  return access((dir + "/memory.limit_in_bytes").c_str(), F_OK) == 0;
+}
+
+bool is_pids_group(const std::string& dir) { return access((dir + "/pids.max").c_str(), F_OK) == 0; }
+
+// Joins the launcher itself, so the child inherits the groups before it can allocate or fork.
+bool enter_cgroups(const Options& o) {
+  std::string pid = std::to_string(getpid());
+  for (const std::string& dir : o.cgroups) {
+    if (is_memory_group(dir)) {
+      std::string limit = std::to_string(o.mem_bytes > 0 ? o.mem_bytes : LLONG_MAX / 2);
+      // memsw first when lowering, so the pair never contradicts itself; ignore if absent.
+      write_file(dir + "/memory.memsw.limit_in_bytes", std::to_string(LLONG_MAX / 2));
+      if (!write_file(dir + "/memory.limit_in_bytes", limit)) return false;
+      write_file(dir + "/memory.memsw.limit_in_bytes", limit);
+      write_file(dir + "/memory.max_usage_in_bytes", "0");
+      write_file(dir + "/memory.failcnt", "0");
+    }
+    if (is_pids_group(dir) && o.nproc > 0) {
+      // +1: the launcher itself sits in the group beside the program.
+      if (!write_file(dir + "/pids.max", std::to_string(o.nproc + 1))) return false;
+    }
+    if (!write_file(dir + "/cgroup.procs", pid)) return false;
+  }
+  return true;
+}
+
+long long oom_kills(const Options& o) {
+  long long total = 0;
+  for (const std::string& dir : o.cgroups)
+    if (is_memory_group(dir)) total += read_counter(dir + "/memory.oom_control", "oom_kill ");
+  return total;
+}
+
+long long cgroup_peak_bytes(const Options& o) {
+  for (const std::string& dir : o.cgroups)
+    if (is_memory_group(dir)) return read_counter(dir + "/memory.max_usage_in_bytes", nullptr);
+  return -1;
+}
+
+// ---- Landlock ------------------------------------------------------------------------------
+
+int landlock_abi() {
+  long abi = syscall(SYS_landlock_create_ruleset, nullptr, 0, 1U /* VERSION */);
+  return abi < 0 ? 0 : static_cast<int>(abi);
+}
+
+uint64_t landlock_fs_rights(int abi) {
+  uint64_t rights = LL_FS_ALL_V1;
+  if (abi >= 2) rights |= LL_FS_REFER;
+  if (abi >= 3) rights |= LL_FS_TRUNCATE;
+  if (abi >= 5) rights |= LL_FS_IOCTL_DEV;
+  return rights;
+}
+
+uint64_t rights_for(Access access, bool is_dir, uint64_t handled) {
+  uint64_t read = LL_FS_READ_FILE | (is_dir ? LL_FS_READ_DIR : 0);
+  uint64_t rights = read;
+  if (access == Access::Exec) rights |= LL_FS_EXECUTE;
+  if (access == Access::Write) rights = is_dir ? handled & ~LL_FS_EXECUTE : read | LL_FS_WRITE_FILE | LL_FS_TRUNCATE;
+  return rights & handled;
+}
+
+// Must run before privileges drop: rules are anchored on paths opened with our rights.
+int build_landlock(const Options& o, int abi) {
+  if (abi <= 0) return -1;
+  LandlockRulesetAttr attr{landlock_fs_rights(abi), abi >= 4 ? LL_NET_ALL : 0, abi >= 6 ? LL_SCOPE_ALL : 0};
+  size_t size = abi >= 6 ? sizeof attr : abi >= 4 ? 2 * sizeof(uint64_t) : sizeof(uint64_t);
+  int ruleset = static_cast<int>(syscall(SYS_landlock_create_ruleset, &attr, size, 0U));
+  if (ruleset < 0) child_fail("landlock_create_ruleset");
+  for (const PathRule& rule : o.paths) {
+    int fd = open(rule.path.c_str(), O_PATH | O_CLOEXEC);
+    if (fd < 0) continue;  // an absent library directory is simply not granted
+    struct stat st;
+    if (fstat(fd, &st) != 0) child_fail("fstat landlock path");
+    LandlockPathBeneath beneath{rights_for(rule.access, S_ISDIR(st.st_mode), attr.handled_access_fs), fd};
+    if (syscall(SYS_landlock_add_rule, ruleset, LL_RULE_PATH_BENEATH, &beneath, 0U) != 0)
+      child_fail("landlock_add_rule");
+    close(fd);
+  }
+  return ruleset;
+}
+
+// ---- seccomp -------------------------------------------------------------------------------
+
+uint32_t seccomp_action(const Rule& rule) {
+  switch (rule.action) {
+    case Action::Allow: return SECCOMP_RET_ALLOW;
+    case Action::Errno: return SECCOMP_RET_ERRNO | (static_cast<uint32_t>(rule.err) & SECCOMP_RET_DATA);
+    case Action::Kill: return SECCOMP_RET_KILL_PROCESS;
+    case Action::AllowIfFlag: return SECCOMP_RET_ALLOW;
+  }
+  return SECCOMP_RET_KILL_PROCESS;
+}
+
+std::vector<sock_filter> seccomp_program(const Rule* rules, size_t count, Action fallback) {
+  std::vector<sock_filter> p;
+  auto stmt = [&](uint16_t code, uint32_t k) { p.push_back(BPF_STMT(code, k)); };
+  auto jump = [&](uint16_t code, uint32_t k, uint8_t jt, uint8_t jf) { p.push_back(BPF_JUMP(code, k, jt, jf)); };
+  stmt(BPF_LD | BPF_W | BPF_ABS, offsetof(seccomp_data, arch));
+  jump(BPF_JMP | BPF_JEQ | BPF_K, AUDIT_ARCH_X86_64, 1, 0);
+  stmt(BPF_RET | BPF_K, SECCOMP_RET_KILL_PROCESS);
+  stmt(BPF_LD | BPF_W | BPF_ABS, offsetof(seccomp_data, nr));
+  jump(BPF_JMP | BPF_JGE | BPF_K, 0x40000000U, 0, 1);  // x32 numbers alias x86_64 ones
+  stmt(BPF_RET | BPF_K, SECCOMP_RET_KILL_PROCESS);
+  for (size_t i = 0; i < count; ++i) {
+    const Rule& r = rules[i];
+    if (r.action == Action::AllowIfFlag) {
+      jump(BPF_JMP | BPF_JEQ | BPF_K, static_cast<uint32_t>(r.nr), 0, 4);
+      stmt(BPF_LD | BPF_W | BPF_ABS, offsetof(seccomp_data, args) + 8 * r.arg);
+      jump(BPF_JMP | BPF_JSET | BPF_K, static_cast<uint32_t>(r.flag), 0, 1);
+      stmt(BPF_RET | BPF_K, SECCOMP_RET_ALLOW);
+      stmt(BPF_RET | BPF_K, SECCOMP_RET_ERRNO | (static_cast<uint32_t>(r.err) & SECCOMP_RET_DATA));
+    } else {
+      jump(BPF_JMP | BPF_JEQ | BPF_K, static_cast<uint32_t>(r.nr), 0, 1);
+      stmt(BPF_RET | BPF_K, seccomp_action(r));
+    }
+  }
+  Rule last{0, fallback, EPERM, 0, 0};
+  stmt(BPF_RET | BPF_K, seccomp_action(last));
+  return p;
+}
+
+void install_seccomp(const std::string& profile) {
+  std::vector<sock_filter> program = profile == "compile"
+      ? seccomp_program(COMPILE_RULES, sizeof COMPILE_RULES / sizeof *COMPILE_RULES, COMPILE_DEFAULT)
+      : seccomp_program(RUN_RULES, sizeof RUN_RULES / sizeof *RUN_RULES, RUN_DEFAULT);
+  sock_fprog fprog{static_cast<unsigned short>(program.size()), program.data()};
+  if (syscall(SYS_seccomp, SECCOMP_SET_MODE_FILTER, SECCOMP_FILTER_FLAG_SPEC_ALLOW, &fprog) != 0) child_fail("seccomp");
+}
+
+// ---- the child: from launcher to untrusted program -----------------------------------------
+
+void set_limit(int resource, rlim_t value, const char* what) {
+  rlimit limit{value, value};
+  if (setrlimit(resource, &limit) != 0) child_fail(what);
+}
+
+void redirect(const std::string& path, int target, int flags) {
+  int fd = open(path.c_str(), flags | O_CLOEXEC, 0600);
+  if (fd < 0) child_fail(target == 0 ? "open stdin" : target == 1 ? "open stdout" : "open stderr");
+  if (dup2(fd, target) < 0) child_fail("dup2");
+  close(fd);
+}
+
+// Keeps only stdio and the two descriptors the child still needs.
+void close_other_fds(int keep_a, int keep_b) {
+  int low = keep_a < keep_b ? keep_a : keep_b;
+  int high = keep_a < keep_b ? keep_b : keep_a;
+  syscall(SYS_close_range, 3U, static_cast<unsigned>(low - 1), 0U);
+  syscall(SYS_close_range, static_cast<unsigned>(low + 1), static_cast<unsigned>(high - 1), 0U);
+  syscall(SYS_close_range, static_cast<unsigned>(high + 1), ~0U, 0U);
+}
+
+void set_limits(const Options& o) {
+  set_limit(RLIMIT_CORE, 0, "rlimit core");
+  if (o.cpu_ms > 0) set_limit(RLIMIT_CPU, static_cast<rlim_t>((o.cpu_ms + 999) / 1000 + 1), "rlimit cpu");
+  if (o.as_bytes > 0) set_limit(RLIMIT_AS, static_cast<rlim_t>(o.as_bytes), "rlimit as");
+  if (o.stack_bytes > 0) set_limit(RLIMIT_STACK, static_cast<rlim_t>(o.stack_bytes), "rlimit stack");
+  if (o.fsize_bytes > 0) set_limit(RLIMIT_FSIZE, static_cast<rlim_t>(o.fsize_bytes), "rlimit fsize");
+  if (o.nproc > 0) set_limit(RLIMIT_NPROC, static_cast<rlim_t>(o.nproc), "rlimit nproc");
+  if (o.nofile > 0) set_limit(RLIMIT_NOFILE, static_cast<rlim_t>(o.nofile), "rlimit nofile");
+  set_limit(RLIMIT_MEMLOCK, 0, "rlimit memlock");
+  set_limit(RLIMIT_MSGQUEUE, 0, "rlimit msgqueue");
+}
+
+void drop_privileges(const Options& o) {
+  if (o.uid < 0) return;
+  if (setgroups(0, nullptr) != 0) child_fail("setgroups");
+  if (setresgid(static_cast<gid_t>(o.gid), static_cast<gid_t>(o.gid), static_cast<gid_t>(o.gid)) != 0)
+    child_fail("setresgid");
+  if (setresuid(static_cast<uid_t>(o.uid), static_cast<uid_t>(o.uid), static_cast<uid_t>(o.uid)) != 0)
+    child_fail("setresuid");
+}
+
+struct ChildArgs {
+  const Options* options;
+  int error_fd;
+  int landlock_abi;
+};
+
+int child_main(void* raw) {
+  const ChildArgs& a = *static_cast<const ChildArgs*>(raw);
+  const Options& o = *a.options;
+  g_error_fd = a.error_fd;
+  redirect(o.stdin_path, 0, O_RDONLY);
+  redirect(o.stdout_path, 1, O_WRONLY | O_CREAT | O_TRUNC);
+  redirect(o.stderr_path, 2, O_WRONLY | O_CREAT | O_TRUNC);
+  int program = open(o.argv[0], O_PATH | O_CLOEXEC);
+  if (program < 0) child_fail("open program");
+  close_other_fds(g_error_fd, program);
+  int ruleset = build_landlock(o, a.landlock_abi);
+  if (chdir(o.cwd.c_str()) != 0) child_fail("chdir");
+  set_limits(o);
+  drop_privileges(o);
+  // After the uid change: the kernel clears the parent-death signal on credential changes.
+  if (prctl(PR_SET_PDEATHSIG, SIGKILL) != 0) child_fail("pdeathsig");
+  if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0) child_fail("no_new_privs");
+  if (prctl(PR_SET_DUMPABLE, 0) != 0) child_fail("dumpable");
+  if (ruleset >= 0) {
+    if (syscall(SYS_landlock_restrict_self, ruleset, 0U) != 0) child_fail("landlock_restrict_self");
+    close(ruleset);
+  }
+  std::vector<char*> envp;
+  for (const std::string& e : o.env) envp.push_back(const_cast<char*>(e.c_str()));
+  envp.push_back(nullptr);
+  install_seccomp(o.profile);
+  syscall(SYS_execveat, program, "", o.argv.data(), envp.data(), AT_EMPTY_PATH);
+  child_fail("execve");
+}
+
+// ---- the parent: wait with a wall-clock limit, then report ----------------------------------
+
+struct Outcome {
+  int status = 0;
+  bool wall_exceeded = false;
+  rusage usage{};
+  long long wall_us = 0;
+};
+
+long long now_us() {
+  timespec ts;
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return ts.tv_sec * 1000000LL + ts.tv_nsec / 1000;
+}
+
+Outcome wait_for(pid_t child, long wall_ms, long long started) {
+  Outcome out;
+  int pidfd = static_cast<int>(syscall(SYS_pidfd_open, child, 0));
+  if (pidfd >= 0) {
+    pollfd p{pidfd, POLLIN, 0};
+    long long deadline = started + wall_ms * 1000LL;
+    for (;;) {
+      long long left_ms = (deadline - now_us() + 999) / 1000;
+      if (left_ms <= 0) { out.wall_exceeded = true; break; }
+      int r = poll(&p, 1, static_cast<int>(left_ms > INT_MAX ? INT_MAX : left_ms));
+      if (r > 0) break;
+      if (r < 0 && errno != EINTR) break;
+    }
+    close(pidfd);
+  } else {
+    // Old kernels: SIGALRM interrupts wait4 at the deadline.
+    alarm(static_cast<unsigned>((wall_ms + 999) / 1000));
+  }
+  if (out.wall_exceeded) kill(child, SIGKILL);
+  while (wait4(child, &out.status, __WALL, &out.usage) < 0) {
+    if (errno != EINTR) break;
+    out.wall_exceeded = true;
+    kill(child, SIGKILL);
+  }
+  out.wall_us = now_us() - started;
+  return out;
+}
+
+void on_alarm(int) {}
+
+std::string json_escape(const std::string& text) {
+  std::string out;
+  for (unsigned char c : text) {
+    if (c == '"' || c == '\\') { out += '\\'; out += static_cast<char>(c); }
+    else if (c < 0x20 || c >= 0x7f) { char b[8]; std::snprintf(b, sizeof b, "\\u%04x", c); out += b; }
+    else out += static_cast<char>(c);
+  }
+  return out;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  Options o = parse_options(argc, argv);
+  // Dies with the evaluator that started it; the child dies with us in turn.
+  prctl(PR_SET_PDEATHSIG, SIGKILL);
+  struct sigaction sa{};
+  sa.sa_handler = on_alarm;
+  sigaction(SIGALRM, &sa, nullptr);
+
+  bool cgroups_ok = o.cgroups.empty() || enter_cgroups(o);
+  long long oom_before = oom_kills(o);
+  int abi = landlock_abi();
+
+  int error_pipe[2];
+  if (pipe2(error_pipe, O_CLOEXEC) != 0) usage_error("pipe");
+  ChildArgs args{&o, error_pipe[1], abi};
+  std::vector<char> stack(256 * 1024);
+  // A new PID namespace makes the program its init: when it dies, the kernel kills and reaps
+  // everything it started, daemons included, before wait4 returns.
+  int flags = CLONE_NEWPID | CLONE_NEWIPC | CLONE_NEWUTS | SIGCHLD;
+  const char* isolation = "pidns";
+  long long started = now_us();
+  pid_t child = clone(child_main, stack.data() + stack.size(), flags, &args);
+  if (child < 0) {
+    flags = CLONE_NEWUSER | CLONE_NEWPID | CLONE_NEWIPC | CLONE_NEWUTS | SIGCHLD;
+    isolation = "userns";
+    if (o.uid >= 0) child = -1;  // cannot drop to another uid from inside a user namespace
+    else child = clone(child_main, stack.data() + stack.size(), flags, &args);
+  }
+  if (child < 0) {
+    flags = SIGCHLD;
+    isolation = "none";
+    child = clone(child_main, stack.data() + stack.size(), flags, &args);
+  }
+  if (child < 0) usage_error("clone failed");
+  close(error_pipe[1]);
+
+  Outcome out = wait_for(child, o.wall_ms, started);
+  char setup_error[300] = {0};
+  ssize_t n = read(error_pipe[0], setup_error, sizeof setup_error - 1);
+  if (n < 0) n = 0;
+  setup_error[n] = '\0';
+
+  long long cpu_us = out.usage.ru_utime.tv_sec * 1000000LL + out.usage.ru_utime.tv_usec +
+                     out.usage.ru_stime.tv_sec * 1000000LL + out.usage.ru_stime.tv_usec;
+  bool exited = WIFEXITED(out.status);
+  long long oom_after = oom_kills(o);
+  std::printf(
+      "{\"exited\":%s,\"exit_code\":%d,\"signal\":%d,\"cpu_us\":%lld,\"wall_us\":%lld,"
+      "\"maxrss_kib\":%ld,\"cgroup_peak_bytes\":%lld,\"oom_killed\":%s,\"wall_exceeded\":%s,"
+      "\"isolation\":\"%s\",\"landlock_abi\":%d,\"cgroups\":%s,\"setup_error\":\"%s\"}\n",
+      exited ? "true" : "false", exited ? WEXITSTATUS(out.status) : -1,
+      WIFSIGNALED(out.status) ? WTERMSIG(out.status) : 0, cpu_us, out.wall_us, out.usage.ru_maxrss,
+      cgroup_peak_bytes(o), oom_after > oom_before ? "true" : "false",
+      out.wall_exceeded ? "true" : "false", isolation, abi, cgroups_ok ? "true" : "false",
+      json_escape(setup_error).c_str());
+  return 0;
+}

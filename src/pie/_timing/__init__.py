@@ -1,0 +1,31 @@
+"""Timing backends: one interface, so that numbers of different backends never mix."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Protocol
+
+from pie._errors import InputError
+from pie._model import Limits, TestCase, Timing
+from pie._sandbox import Sandbox
+
+BACKENDS = ("none",)
+
+
+class TimingBackend(Protocol):
+    name: str
+    unit: str
+
+    async def measure(
+        self, binary: Path, tests: Sequence[TestCase], limits: Limits
+    ) -> Timing | None: ...
+
+
+def make_backend(name: str, sandbox: Sandbox) -> TimingBackend | None:
+    """The backend called ``name``; ``none`` means no timing."""
+    if name == "none":
+        return None
+    raise InputError(
+        f"timing backend {name!r} is not available in this version; choose one of {BACKENDS}"
+    )
