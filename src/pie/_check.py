@@ -55,7 +55,8 @@ def strict_accuracy(output: str, expected: str) -> float:
     return 1.0 if output.split() == expected.split() else 0.0
 
 
-def accuracy(output: bytes, expected: bytes, mode: CheckMode) -> float:
+def accuracy(output: bytes, expected: bytes, mode: CheckMode | str) -> float:
+    mode = CheckMode(mode)
     got = decode_output(output)
     want = decode_output(expected)
     if got is None:

@@ -56,6 +56,10 @@ def _source_bytes(source: Source) -> bytes:
         raise InputError(f"cannot read source file {path}: {error.strerror}") from None
 
 
+def _outside_context() -> RuntimeError:
+    return RuntimeError("use the Evaluator inside 'async with Evaluator() as ev:'")
+
+
 def _default_concurrency() -> int:
     return len(os.sched_getaffinity(0))
 
@@ -113,7 +117,7 @@ class Evaluator:
     @property
     def sandbox(self) -> Sandbox:
         if self._sandbox is None:
-            raise RuntimeError("use the Evaluator inside 'async with Evaluator() as ev:'")
+            raise _outside_context()
         return self._sandbox
 
     def _resolve_tests(
@@ -128,7 +132,8 @@ class Evaluator:
         return load_test_cases(folder, indices)
 
     async def compile(self, source: Source) -> CompileResult:
-        assert self._compiler is not None, "use the Evaluator inside 'async with'"
+        if self._compiler is None:
+            raise _outside_context()
         return await self._compiler.compile(_source_bytes(source))
 
     async def evaluate(

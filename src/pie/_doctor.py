@@ -1,0 +1,55 @@
+"""``pie doctor``: what this host offers the sandbox, and what is weaker than asked."""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+from pathlib import Path
+
+from pie._errors import PieError
+from pie._paths import default_cache_dir
+from pie._sandbox import Sandbox
+
+
+def report(cache_dir: Path | None) -> list[tuple[str, str]]:
+    """(mechanism, state) pairs, in the order a reader checks them."""
+    sandbox = Sandbox(cache_dir or default_cache_dir(), slots=1)
+    try:
+        host = sandbox.host
+        rows = [
+            ("launcher", str(sandbox.launcher)),
+            ("pid namespace", "yes" if host.pid_namespace else "NO"),
+            ("landlock", f"ABI {host.landlock_abi}" if host.landlock_abi else "NO"),
+            ("seccomp", "yes" if host.seccomp else "NO"),
+            ("memory cgroup", str(host.cgroup_memory) if host.cgroup_memory else "NO"),
+            ("pids cgroup", str(host.cgroup_pids) if host.cgroup_pids else "NO"),
+            ("separate uid per slot", "yes" if host.root else "NO (not root)"),
+            ("summary", host.summary),
+        ]
+        rows += [("weaker", note) for note in host.weaknesses()]
+    finally:
+        sandbox.close()
+    rows.append(("g++", _version("g++")))
+    rows.append(("valgrind", _version("valgrind")))
+    return rows
+
+
+def _version(tool: str) -> str:
+    path = shutil.which(tool)
+    if path is None:
+        return "not found"
+    done = subprocess.run([path, "--version"], capture_output=True, text=True, check=False)
+    first = done.stdout.splitlines()[0] if done.stdout else "unknown version"
+    return f"{first} ({path})"
+
+
+def main(cache_dir: Path | None) -> int:
+    try:
+        rows = report(cache_dir)
+    except PieError as error:
+        print(f"pie doctor: {error}")
+        return 1
+    width = max(len(name) for name, _ in rows)
+    for name, state in rows:
+        print(f"{name.ljust(width)}  {state}")
+    return 0

@@ -1,0 +1,28 @@
+// expect: AC|RE
+// input: {PORT}
+// escape: connect
+// why: connects to a TCP listener on loopback (exfiltration or fetching answers); socket() must be refused, so ESCAPED is never printed and the listener sees no connection.
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <unistd.h>
+#include <cstdio>
+
+int main() {
+    int port;
+    if (std::scanf("%d", &port) != 1) return 0;
+    int s = socket(AF_INET, SOCK_STREAM, 0);
+    if (s < 0) {
+        std::perror("socket");
+        return 0;
+    }
+    sockaddr_in a{};
+    a.sin_family = AF_INET;
+    a.sin_port = htons(static_cast<uint16_t>(port));
+    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    if (connect(s, reinterpret_cast<sockaddr*>(&a), sizeof a) == 0) {
+        (void)!write(s, "ESCAPED\n", 8);
+        std::printf("ESCAPED\n");
+    }
+    return 0;
+}

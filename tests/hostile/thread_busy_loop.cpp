@@ -1,0 +1,16 @@
+// expect: TLE
+// limits: time=1
+// escape: none
+// why: eight threads spin at once so CPU time grows faster than wall time, hoping only the main thread or wall time is counted; the process-wide CPU limit must stop it (TLE).
+#include <thread>
+#include <vector>
+
+int main() {
+    std::vector<std::thread> ts;
+    for (int i = 0; i < 8; ++i)
+        ts.emplace_back([] {
+            volatile unsigned long spin = 0;
+            for (;;) ++spin;
+        });
+    for (auto& t : ts) t.join();
+}

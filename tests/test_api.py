@@ -1,0 +1,134 @@
+"""The async API under asyncio and trio: single, batch, streaming, sync, cancellation."""
+
+from __future__ import annotations
+
+import tempfile
+import time
+from pathlib import Path
+
+import anyio
+import psutil
+import pytest
+
+import pie
+from pie._sandbox._slots import UID_BASE
+from tests.conftest import SUM_OK, make_tests
+
+pytestmark = pytest.mark.anyio
+
+SLEEPER = "#include <unistd.h>\nint main(){ sleep(60); }"
+SPINNER = "int main(){ volatile unsigned long x = 0; for(;;) x++; }"
+
+
+def sandboxed_processes() -> list[psutil.Process]:
+    return [p for p in psutil.process_iter(["uids"]) if p.info["uids"] and p.info["uids"].real >= UID_BASE]
+
+
+def slot_dirs() -> set[str]:
+    return {p.name for p in Path(tempfile.gettempdir()).glob("pie-slots-*")}
+
+
+async def test_evaluate_returns_typed_result(sum_tests: Path, evaluator_options: dict[str, object]) -> None:
+    result = await pie.evaluate(SUM_OK, sum_tests, **evaluator_options)
+    assert isinstance(result, pie.Evaluation)
+    assert result.verdict is pie.Verdict.AC and result.ok
+    assert result.accuracy == 1.0
+    assert [t.index for t in result.tests] == [0, 1, 2]
+    assert all(t.max_rss_kib > 0 and t.wall_seconds > 0 for t in result.tests)
+    assert len(result.source_sha256) == 64
+    assert result.timing is None
+
+
+async def test_source_may_be_a_path_or_bytes(tmp_path: Path, sum_tests: Path, evaluator_options: dict[str, object]) -> None:
+    path = tmp_path / "a.cpp"
+    path.write_text(SUM_OK)
+    from_path = await pie.evaluate(path, sum_tests, **evaluator_options)
+    from_bytes = await pie.evaluate(SUM_OK.encode(), sum_tests, **evaluator_options)
+    assert from_path.source_sha256 == from_bytes.source_sha256
+    assert from_path.verdict is from_bytes.verdict is pie.Verdict.AC
+
+
+async def test_identical_source_is_compiled_once(
+    sum_tests: Path, evaluator_options: dict[str, object], anyio_backend: str
+) -> None:
+    source = SUM_OK + f"\n// compiled once under {anyio_backend}\n"
+    async with pie.Evaluator(**evaluator_options) as ev:  # type: ignore[arg-type]
+        first = await ev.evaluate(source, sum_tests)
+        second = await ev.evaluate(source, sum_tests)
+    assert not first.compile.cached
+    assert second.compile.cached
+    assert first.compile.binary_sha256 == second.compile.binary_sha256
+
+
+async def test_indices_select_tests(sum_tests: Path, evaluator_options: dict[str, object]) -> None:
+    result = await pie.evaluate(SUM_OK, sum_tests, indices=[2, 0], **evaluator_options)
+    assert [t.index for t in result.tests] == [2, 0]
+
+
+async def test_stream_yields_as_results_finish(tmp_path: Path, evaluator_options: dict[str, object]) -> None:
+    tests = make_tests(tmp_path / "p1", [("1 2\n", "3\n")])
+    slow = "#include <bits/stdc++.h>\nint main(){ volatile unsigned long x=0; for(unsigned long i=0;i<600000000UL;i++) x+=i; long long a,b; std::cin>>a>>b; std::cout<<a+b<<'\\n'; }"
+    submissions = [
+        pie.Submission(slow, tests, label="slow"),
+        pie.Submission(SUM_OK, tests, label="fast"),
+    ]
+    order = []
+    async with pie.Evaluator(**evaluator_options) as ev:  # type: ignore[arg-type]
+        # Compile first so that run time, not compile time, decides the order.
+        await ev.compile(slow)
+        await ev.compile(SUM_OK)
+        async for result in ev.stream(submissions):
+            order.append((result.label, result.verdict.value))
+    assert order == [("fast", "AC"), ("slow", "AC")]
+
+
+async def test_evaluate_many_keeps_order_and_reports_bad_input(
+    tmp_path: Path, evaluator_options: dict[str, object]
+) -> None:
+    root = tmp_path / "root"
+    make_tests(root / "pA", [("1 2\n", "3\n")])
+    make_tests(root / "pB", [("5 5\n", "10\n")])
+    wrong = "#include <cstdio>\nint main(){ std::puts(\"0\"); }"
+    results = await pie.evaluate_many(
+        [(SUM_OK, "pA"), (wrong, "pB"), (SUM_OK, "missing"), (SUM_OK, "pB")],
+        tests=root,
+        **evaluator_options,
+    )
+    assert [r.verdict.value for r in results] == ["AC", "WA", "IE", "AC"]
+    assert results[2].error is not None and "missing" in results[2].error
+
+
+def test_evaluate_sync(sum_tests: Path, cache_dir: Path) -> None:
+    result = pie.evaluate_sync(SUM_OK, sum_tests, cache_dir=cache_dir)
+    assert result.verdict is pie.Verdict.AC
+
+
+async def test_cancellation_kills_processes_and_cleans_up(
+    sum_tests: Path, evaluator_options: dict[str, object]
+) -> None:
+    before = slot_dirs()
+    async with pie.Evaluator(**evaluator_options) as ev:  # type: ignore[arg-type]
+        await ev.compile(SLEEPER)
+        await ev.compile(SPINNER)
+        with anyio.move_on_after(1.0) as scope:
+            async with anyio.create_task_group() as group:
+                group.start_soon(ev.evaluate, SLEEPER, sum_tests)
+                group.start_soon(ev.evaluate, SPINNER, sum_tests)
+        assert scope.cancelled_caught
+        # the launcher is SIGKILLed by the cancelled task; its PID namespace dies with it
+        deadline = time.monotonic() + 5
+        while sandboxed_processes() and time.monotonic() < deadline:
+            await anyio.sleep(0.05)
+        assert sandboxed_processes() == []
+    assert slot_dirs() == before
+
+
+async def test_evaluator_requires_context(sum_tests: Path) -> None:
+    ev = pie.Evaluator()
+    with pytest.raises(RuntimeError, match="async with"):
+        await ev.evaluate(SUM_OK, sum_tests)
+
+
+async def test_missing_tests_folder_is_a_clear_error(tmp_path: Path, evaluator_options: dict[str, object]) -> None:
+    with pytest.raises(pie.InputError, match="does not exist"):
+        await pie.evaluate(SUM_OK, tmp_path / "nowhere", **evaluator_options)
