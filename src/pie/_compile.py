@@ -43,7 +43,7 @@ class CompileOptions:
         return key_of(compiler_identity(self.compiler), limits, *self.flags)
 
     def pch_key(self) -> str:
-        return key_of(compiler_identity(self.compiler), *self.flags)
+        return key_of("pch-layout-2", compiler_identity(self.compiler), *self.flags)
 
 
 class Compiler:
@@ -190,8 +190,11 @@ class Compiler:
 
     def _build_pch(self, gch: Path) -> None:
         compiler = str(resolve_compiler(self.options.compiler))
-        header = _system_header(compiler, self.options.flags)
-        gch.parent.mkdir(parents=True, exist_ok=True)
+        # The header sits beside its .gch: a second #include of it (common in real submissions)
+        # cannot use the PCH and must still find the text in the same directory.
+        header = gch.with_suffix("")
+        header.parent.mkdir(parents=True, exist_ok=True)
+        shutil.copyfile(_system_header(compiler, self.options.flags), header)
         tmp = gch.with_name(f".stdc++.h.gch.{os.getpid()}.tmp")
         command = [compiler, *self.options.flags, "-x", "c++-header", str(header), "-o", str(tmp)]
         done = subprocess.run(command, capture_output=True, text=True, check=False, timeout=300)

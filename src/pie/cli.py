@@ -15,7 +15,7 @@ from pie import _doctor
 from pie._check import CheckMode
 from pie._data import demo_root, parse_indices, read_jsonl
 from pie._errors import PieError
-from pie._evaluator import Evaluator
+from pie._evaluator import Evaluator, Submission
 from pie._model import Evaluation, Limits
 from pie._timing import BACKENDS
 
@@ -102,18 +102,28 @@ def _summary(result: Evaluation) -> str:
 async def _demo(args: argparse.Namespace) -> int:
     root = demo_root()
     rows = list(read_jsonl(root / "problems.jsonl"))
-    results: list[dict[str, object]] = []
+    submissions = [
+        Submission(row[f"{role}_code"], problem_id=row["problem_id"], label=f"{i}:{role}")
+        for i, row in enumerate(rows)
+        for role in ("src", "tgt")
+    ]
+    by_label: dict[str, Evaluation] = {}
     async with Evaluator(tests_root=root / "tests", cache_dir=args.cache) as evaluator:
-        for row in rows:
-            for role in ("src", "tgt"):
-                result = await evaluator.evaluate(row[f"{role}_code"], problem_id=row["problem_id"])
-                results.append({"problem_id": row["problem_id"], "role": role, **_demo_cells(result)})
+        async for result in evaluator.stream(submissions):
+            by_label[str(result.label)] = result
+        sandbox = evaluator.sandbox.host.summary
+    results = [
+        {"problem_id": rows[int(s.label.split(":")[0])]["problem_id"],
+         "role": s.label.split(":")[1], **_demo_cells(by_label[s.label])}
+        for s in submissions
+        if s.label is not None
+    ]
     if args.json:
         print(json.dumps(results))
     else:
         print(_demo_table(results))
-        print(f"\nsandbox: {evaluator.sandbox.host.summary}  (details: pie doctor)")
-    return EXIT_OK
+        print(f"\nsandbox: {sandbox}  (details: pie doctor)")
+    return EXIT_OK if all(r["verdict"] == "AC" for r in results) else EXIT_FAILED
 
 
 def _demo_cells(result: Evaluation) -> dict[str, object]:

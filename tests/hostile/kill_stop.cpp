@@ -1,7 +1,7 @@
-// expect: AC|WA|RE
+// expect: AC|WA|RE|TLE
 // expected_output: ALIVE
 // escape: none
-// why: SIGSTOP to the process group, the parent and everyone would freeze the launcher so no limit is ever enforced and the evaluator hangs; the evaluator must still report a verdict in time.
+// why: SIGSTOP to the process group, the parent and everyone would freeze the launcher so no limit is ever enforced and the evaluator hangs; the program runs in its own session, so it can only stop itself (TLE by the wall clock), and the evaluator must still report a verdict in time.
 #include <signal.h>
 #include <unistd.h>
 #include <cstdio>

@@ -1,7 +1,7 @@
 // expect: AC
 // input: 314572800
-// limits: memory=1024
 // expected_output: 24122542158148258
+// limits: memory=1024
 // escape: none
 // why: allocates and touches 300 MiB (well under a 1024 MiB limit) and prints a checksum; a legitimate memory-heavy program must not be killed (AC).
 #include <cstdint>

@@ -1,7 +1,7 @@
 // expect: AC
 // input: 1000000
-// limits: memory=256
 // expected_output: 499500000
+// limits: memory=256
 // escape: none
 // why: a 400 MB global array of which only 4 MB is touched is the usual "MAXN" habit; memory must be judged by what is used (cgroup), not reserved address space, so this is AC under 256 MiB.
 #include <cstdio>

@@ -1,7 +1,7 @@
 // expect: AC
 // input: 10000000
-// limits: memory=1024
 // expected_output: 4995000000
+// limits: memory=1024
 // escape: none
 // why: 10 million separate `new int` (about 400 MiB with allocator overhead and the pointer vector) is wasteful but legitimate under 1024 MiB, and must be AC.
 #include <cstdio>

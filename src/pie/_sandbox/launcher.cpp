@@ -355,13 +355,16 @@ void drop_privileges(const Options& o) {
 struct ChildArgs {
   const Options* options;
   int error_fd;
+  int status_fd;
   int landlock_abi;
+  bool as_init;
 };
 
-int child_main(void* raw) {
-  const ChildArgs& a = *static_cast<const ChildArgs*>(raw);
+[[noreturn]] void exec_program(const ChildArgs& a) {
   const Options& o = *a.options;
   g_error_fd = a.error_fd;
+  // Its own session: kill(0, ...) from the program reaches nobody outside.
+  setsid();
   redirect(o.stdin_path, 0, O_RDONLY);
   redirect(o.stdout_path, 1, O_WRONLY | O_CREAT | O_TRUNC);
   redirect(o.stderr_path, 2, O_WRONLY | O_CREAT | O_TRUNC);
@@ -386,6 +389,25 @@ int child_main(void* raw) {
   install_seccomp(o.profile);
   syscall(SYS_execveat, program, "", o.argv.data(), envp.data(), AT_EMPTY_PATH);
   child_fail("execve");
+}
+
+// In a new PID namespace the first process is its init, and the kernel drops signals an init
+// has no handler for (SIGXFSZ, SIGXCPU, SIGABRT...).  A tiny init of our own keeps the program
+// an ordinary process, passes its wait status up, and its death takes the namespace down.
+int child_main(void* raw) {
+  const ChildArgs& a = *static_cast<const ChildArgs*>(raw);
+  if (!a.as_init) exec_program(a);
+  g_error_fd = a.error_fd;
+  if (prctl(PR_SET_PDEATHSIG, SIGKILL) != 0) child_fail("pdeathsig");
+  pid_t program = fork();
+  if (program < 0) child_fail("fork");
+  if (program == 0) exec_program(a);
+  int status = 0;
+  while (waitpid(program, &status, 0) < 0) {
+    if (errno != EINTR) child_fail("waitpid");
+  }
+  (void)!write(a.status_fd, &status, sizeof status);
+  _exit(0);
 }
 
 // ---- the parent: wait with a wall-clock limit, then report ----------------------------------
@@ -458,30 +480,35 @@ int main(int argc, char** argv) {
   int abi = landlock_abi();
 
   int error_pipe[2];
-  if (pipe2(error_pipe, O_CLOEXEC) != 0) usage_error("pipe");
-  ChildArgs args{&o, error_pipe[1], abi};
+  int status_pipe[2];
+  if (pipe2(error_pipe, O_CLOEXEC) != 0 || pipe2(status_pipe, O_CLOEXEC) != 0) usage_error("pipe");
+  ChildArgs args{&o, error_pipe[1], status_pipe[1], abi, true};
   std::vector<char> stack(256 * 1024);
-  // A new PID namespace makes the program its init: when it dies, the kernel kills and reaps
-  // everything it started, daemons included, before wait4 returns.
+  // A new PID namespace: when its init dies, the kernel kills and reaps everything the
+  // program started, daemons included, before wait4 returns.
   int flags = CLONE_NEWPID | CLONE_NEWIPC | CLONE_NEWUTS | SIGCHLD;
   const char* isolation = "pidns";
   long long started = now_us();
   pid_t child = clone(child_main, stack.data() + stack.size(), flags, &args);
-  if (child < 0) {
-    flags = CLONE_NEWUSER | CLONE_NEWPID | CLONE_NEWIPC | CLONE_NEWUTS | SIGCHLD;
+  if (child < 0 && o.uid < 0) {
+    // Unprivileged: a user namespace makes the PID namespace possible.
+    flags |= CLONE_NEWUSER;
     isolation = "userns";
-    if (o.uid >= 0) child = -1;  // cannot drop to another uid from inside a user namespace
-    else child = clone(child_main, stack.data() + stack.size(), flags, &args);
+    child = clone(child_main, stack.data() + stack.size(), flags, &args);
   }
   if (child < 0) {
-    flags = SIGCHLD;
+    args.as_init = false;
     isolation = "none";
-    child = clone(child_main, stack.data() + stack.size(), flags, &args);
+    child = clone(child_main, stack.data() + stack.size(), SIGCHLD, &args);
   }
   if (child < 0) usage_error("clone failed");
   close(error_pipe[1]);
+  close(status_pipe[1]);
 
   Outcome out = wait_for(child, o.wall_ms, started);
+  int program_status = 0;
+  if (read(status_pipe[0], &program_status, sizeof program_status) == sizeof program_status)
+    out.status = program_status;
   char setup_error[300] = {0};
   ssize_t n = read(error_pipe[0], setup_error, sizeof setup_error - 1);
   if (n < 0) n = 0;
