@@ -21,14 +21,20 @@ SPINNER = "int main(){ volatile unsigned long x = 0; for(;;) x++; }"
 
 
 def sandboxed_processes() -> list[psutil.Process]:
-    return [p for p in psutil.process_iter(["uids"]) if p.info["uids"] and p.info["uids"].real >= UID_BASE]
+    return [
+        p
+        for p in psutil.process_iter(["uids"])
+        if p.info["uids"] and p.info["uids"].real >= UID_BASE
+    ]
 
 
 def slot_dirs() -> set[str]:
     return {p.name for p in Path(tempfile.gettempdir()).glob("pie-slots-*")}
 
 
-async def test_evaluate_returns_typed_result(sum_tests: Path, evaluator_options: dict[str, object]) -> None:
+async def test_evaluate_returns_typed_result(
+    sum_tests: Path, evaluator_options: dict[str, object]
+) -> None:
     result = await pie.evaluate(SUM_OK, sum_tests, **evaluator_options)
     assert isinstance(result, pie.Evaluation)
     assert result.verdict is pie.Verdict.AC and result.ok
@@ -39,7 +45,9 @@ async def test_evaluate_returns_typed_result(sum_tests: Path, evaluator_options:
     assert result.timing is None
 
 
-async def test_source_may_be_a_path_or_bytes(tmp_path: Path, sum_tests: Path, evaluator_options: dict[str, object]) -> None:
+async def test_source_may_be_a_path_or_bytes(
+    tmp_path: Path, sum_tests: Path, evaluator_options: dict[str, object]
+) -> None:
     path = tmp_path / "a.cpp"
     path.write_text(SUM_OK)
     from_path = await pie.evaluate(path, sum_tests, **evaluator_options)
@@ -65,9 +73,15 @@ async def test_indices_select_tests(sum_tests: Path, evaluator_options: dict[str
     assert [t.index for t in result.tests] == [2, 0]
 
 
-async def test_stream_yields_as_results_finish(tmp_path: Path, evaluator_options: dict[str, object]) -> None:
+async def test_stream_yields_as_results_finish(
+    tmp_path: Path, evaluator_options: dict[str, object]
+) -> None:
     tests = make_tests(tmp_path / "p1", [("1 2\n", "3\n")])
-    slow = "#include <bits/stdc++.h>\nint main(){ volatile unsigned long x=0; for(unsigned long i=0;i<600000000UL;i++) x+=i; long long a,b; std::cin>>a>>b; std::cout<<a+b<<'\\n'; }"
+    slow = (
+        "#include <bits/stdc++.h>\nint main(){ volatile unsigned long x=0;"
+        " for(unsigned long i=0;i<600000000UL;i++) x+=i;"
+        " long long a,b; std::cin>>a>>b; std::cout<<a+b<<'\\n'; }"
+    )
     submissions = [
         pie.Submission(slow, tests, label="slow"),
         pie.Submission(SUM_OK, tests, label="fast"),
@@ -88,7 +102,7 @@ async def test_evaluate_many_keeps_order_and_reports_bad_input(
     root = tmp_path / "root"
     make_tests(root / "pA", [("1 2\n", "3\n")])
     make_tests(root / "pB", [("5 5\n", "10\n")])
-    wrong = "#include <cstdio>\nint main(){ std::puts(\"0\"); }"
+    wrong = '#include <cstdio>\nint main(){ std::puts("0"); }'
     results = await pie.evaluate_many(
         [(SUM_OK, "pA"), (wrong, "pB"), (SUM_OK, "missing"), (SUM_OK, "pB")],
         tests=root,
@@ -129,6 +143,8 @@ async def test_evaluator_requires_context(sum_tests: Path) -> None:
         await ev.evaluate(SUM_OK, sum_tests)
 
 
-async def test_missing_tests_folder_is_a_clear_error(tmp_path: Path, evaluator_options: dict[str, object]) -> None:
+async def test_missing_tests_folder_is_a_clear_error(
+    tmp_path: Path, evaluator_options: dict[str, object]
+) -> None:
     with pytest.raises(pie.InputError, match="does not exist"):
         await pie.evaluate(SUM_OK, tmp_path / "nowhere", **evaluator_options)

@@ -48,7 +48,9 @@ async def test_compile_error_message_is_kept_and_capped(
     assert len(result.compile.message) <= 4096
 
 
-async def test_cannot_include_expected_outputs(tmp_path: Path, evaluator_options: dict[str, object]) -> None:
+async def test_cannot_include_expected_outputs(
+    tmp_path: Path, evaluator_options: dict[str, object]
+) -> None:
     tests = make_tests(tmp_path / "secret", [("1 2\n", "3\n")])
     answer = tests / "output.0.txt"
     source = f'#include <cstdio>\nint main(){{ std::puts(\n#include "{answer}"\n); }}'
@@ -57,16 +59,18 @@ async def test_cannot_include_expected_outputs(tmp_path: Path, evaluator_options
     assert "Permission denied" in result.compile.message
 
 
-async def test_cannot_include_devices(sum_tests: Path, evaluator_options: dict[str, object]) -> None:
+async def test_cannot_include_devices(
+    sum_tests: Path, evaluator_options: dict[str, object]
+) -> None:
     for device in ("/dev/random", "/dev/urandom", "/etc/passwd", "/proc/self/environ"):
-        result = await pie.evaluate(f'#include "{device}"\nint main(){{}}', sum_tests, **evaluator_options)
+        result = await pie.evaluate(
+            f'#include "{device}"\nint main(){{}}', sum_tests, **evaluator_options
+        )
         assert result.verdict is pie.Verdict.CE, device
         assert result.compile.seconds < 10, device
 
 
-async def test_preprocessor_bomb_hits_the_compile_limit(
-    sum_tests: Path, cache_dir: Path
-) -> None:
+async def test_preprocessor_bomb_hits_the_compile_limit(sum_tests: Path, cache_dir: Path) -> None:
     source = (
         "#define A(x) x x x x x x x x x x\n"
         "#define B(x) A(A(A(A(A(A(x))))))\n"
@@ -79,7 +83,9 @@ async def test_preprocessor_bomb_hits_the_compile_limit(
     assert result.compile.seconds < 15
 
 
-async def test_huge_static_array_is_a_compile_error(sum_tests: Path, evaluator_options: dict[str, object]) -> None:
+async def test_huge_static_array_is_a_compile_error(
+    sum_tests: Path, evaluator_options: dict[str, object]
+) -> None:
     # 1 GiB of initialised data: the object file would pass the compiler's file-size limit
     source = "int a[1 << 28] = {1};\nint main(){ return a[5]; }"
     result = await pie.evaluate(source, sum_tests, **evaluator_options)
@@ -89,7 +95,11 @@ async def test_huge_static_array_is_a_compile_error(sum_tests: Path, evaluator_o
 async def test_empty_and_binary_sources_are_compile_errors(
     sum_tests: Path, evaluator_options: dict[str, object]
 ) -> None:
-    for source in (b"", b"\x00\xff\xfe garbage \x80\x81", "int main() { return 0; }".encode("utf-16")):
+    for source in (
+        b"",
+        b"\x00\xff\xfe garbage \x80\x81",
+        "int main() { return 0; }".encode("utf-16"),
+    ):
         result = await pie.evaluate(source, sum_tests, **evaluator_options)
         assert result.verdict is pie.Verdict.CE
 
@@ -110,7 +120,8 @@ def test_concurrent_processes_compile_once(tmp_path: Path, cache_dir: Path) -> N
     source.write_text(SUM_OK + "\n// compiled by several processes at once\n")
     script = (
         "import json, sys, pie\n"
-        f"r = pie.evaluate_sync(open({str(source)!r}).read(), {str(tests)!r}, cache_dir={str(cache_dir)!r})\n"
+        f"r = pie.evaluate_sync(open({str(source)!r}).read(), {str(tests)!r}, "
+        f"cache_dir={str(cache_dir)!r})\n"
         "print(json.dumps([r.verdict.value, r.compile.cached]))\n"
     )
     processes = [

@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 import pie
-from tests.conftest import SUM_OK
+from tests.conftest import SUM_OK, make_tests
 
 pytestmark = pytest.mark.anyio
 
@@ -15,7 +15,7 @@ LIMITS = pie.Limits(time=1.0, memory_mib=256, output_mib=4)
 
 PROGRAMS = {
     "AC": SUM_OK,
-    "WA": "#include <cstdio>\nint main(){ std::puts(\"8\"); }",
+    "WA": '#include <cstdio>\nint main(){ std::puts("8"); }',
     "TLE": "int main(){ volatile unsigned long x = 0; for(;;) x++; }",
     "MLE": r"""
 #include <cstdlib>
@@ -23,13 +23,15 @@ PROGRAMS = {
 int main(){ for(;;){ char* p = (char*)std::malloc(16 << 20); std::memset(p, 1, 16 << 20); } }
 """,
     "RE": "#include <cstdlib>\nint main(){ std::abort(); }",
-    "OLE": "#include <cstdio>\nint main(){ for(;;) std::fputs(\"yyyyyyyyyyyyyyyyyyyyyyyyyyyyyyy\\n\", stdout); }",
+    "OLE": '#include <cstdio>\nint main(){ for(;;) std::fputs("yyyyyyyyyyyyyyyy\\n", stdout); }',
     "CE": "int main() { this is not C++; }",
 }
 
 
 @pytest.mark.parametrize("expected", list(PROGRAMS))
-async def test_each_verdict(expected: str, sum_tests: Path, evaluator_options: dict[str, object]) -> None:
+async def test_each_verdict(
+    expected: str, sum_tests: Path, evaluator_options: dict[str, object]
+) -> None:
     result = await pie.evaluate(PROGRAMS[expected], sum_tests, limits=LIMITS, **evaluator_options)
     assert result.verdict.value == expected
     if expected == "CE":
@@ -41,9 +43,9 @@ async def test_each_verdict(expected: str, sum_tests: Path, evaluator_options: d
     assert result.accuracy == (1.0 if expected == "AC" else 0.0)
 
 
-async def test_first_failing_test_decides(tmp_path: Path, evaluator_options: dict[str, object]) -> None:
-    from tests.conftest import make_tests
-
+async def test_first_failing_test_decides(
+    tmp_path: Path, evaluator_options: dict[str, object]
+) -> None:
     tests = make_tests(tmp_path / "t", [("1 1\n", "2\n"), ("2 2\n", "5\n"), ("0 0\n", "0\n")])
     result = await pie.evaluate(SUM_OK, tests, limits=LIMITS, **evaluator_options)
     assert [t.verdict.value for t in result.tests] == ["AC", "WA", "AC"]
@@ -51,8 +53,12 @@ async def test_first_failing_test_decides(tmp_path: Path, evaluator_options: dic
     assert result.accuracy == pytest.approx(2 / 3)
 
 
-async def test_nonzero_exit_is_runtime_error(sum_tests: Path, evaluator_options: dict[str, object]) -> None:
-    result = await pie.evaluate("int main(){ return 3; }", sum_tests, limits=LIMITS, **evaluator_options)
+async def test_nonzero_exit_is_runtime_error(
+    sum_tests: Path, evaluator_options: dict[str, object]
+) -> None:
+    result = await pie.evaluate(
+        "int main(){ return 3; }", sum_tests, limits=LIMITS, **evaluator_options
+    )
     assert result.verdict is pie.Verdict.RE
     assert result.tests[0].exit_code == 3
     assert result.tests[0].signal is None
@@ -66,7 +72,9 @@ async def test_signal_is_reported(sum_tests: Path, evaluator_options: dict[str, 
     assert result.tests[0].exit_code is None
 
 
-async def test_sleeping_program_hits_the_wall_clock(sum_tests: Path, evaluator_options: dict[str, object]) -> None:
+async def test_sleeping_program_hits_the_wall_clock(
+    sum_tests: Path, evaluator_options: dict[str, object]
+) -> None:
     source = "#include <unistd.h>\nint main(){ sleep(100); }"
     limits = pie.Limits(time=0.5, wall_factor=1.0, wall_extra=0.5)
     result = await pie.evaluate(source, sum_tests, indices=[0], limits=limits, **evaluator_options)

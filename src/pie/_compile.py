@@ -116,8 +116,9 @@ class Compiler:
                 limit_hit = f"compilation exceeded {self.options.memory_mib} MiB\n"
             message = limit_hit + message
             ok = not limit_hit and outcome.exit_code == 0 and binary.exists()
-            return self._store(key, ok=ok, seconds=seconds, message=message,
-                               built=binary if ok else None)
+            return self._store(
+                key, ok=ok, seconds=seconds, message=message, built=binary if ok else None
+            )
 
     def _command(self, slot: Slot, build: Path, pch: Path | None) -> list[str]:
         include = ["-I", str(pch)] if pch else []

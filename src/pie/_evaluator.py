@@ -170,8 +170,9 @@ class Evaluator:
         timing = None
         if verdict is Verdict.AC and self._timing is not None:
             timing = await self._timing.measure(compiled.binary, cases, limits)
-        return Evaluation(verdict, mean_accuracy, digest, compiled, tests_done, timing, summary,
-                          label)
+        return Evaluation(
+            verdict, mean_accuracy, digest, compiled, tests_done, timing, summary, label
+        )
 
     async def run_test(self, binary: Path, case: TestCase, limits: Limits) -> TestResult:
         outcome = await self.sandbox.run(binary, case.input, limits)
@@ -254,8 +255,11 @@ async def evaluate_many(
         async for result in evaluator.stream(indexed):
             assert result.label is not None
             results[result.label] = result
-    return [attrs.evolve(results[s.label], label=o.label) for s, o in zip(indexed, items)
-            if s.label is not None]
+    return [
+        attrs.evolve(results[s.label], label=o.label)
+        for s, o in zip(indexed, items, strict=True)
+        if s.label is not None
+    ]
 
 
 def evaluate_sync(source: Source, tests: Tests | None = None, **options: Any) -> Evaluation:

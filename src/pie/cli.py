@@ -81,20 +81,26 @@ async def _run(args: argparse.Namespace) -> int:
 def _summary(result: Evaluation) -> str:
     lines = [f"{result.verdict.value}  accuracy {result.accuracy:.3f}  ({len(result.tests)} tests)"]
     compiled = result.compile
-    lines.append(f"compile: {'ok' if compiled.ok else 'failed'} in {compiled.seconds:.2f} s"
-                 f"{' (cached)' if compiled.cached else ''}")
+    lines.append(
+        f"compile: {'ok' if compiled.ok else 'failed'} in {compiled.seconds:.2f} s"
+        f"{' (cached)' if compiled.cached else ''}"
+    )
     if not compiled.ok:
         lines.append(compiled.message.rstrip())
     failing = [t for t in result.tests if t.verdict.value != "AC"]
     for test in failing[:5]:
-        lines.append(f"  test {test.index}: {test.verdict.value} (cpu {test.cpu_seconds:.3f} s, "
-                     f"exit {test.exit_code}, signal {test.signal})")
+        lines.append(
+            f"  test {test.index}: {test.verdict.value} (cpu {test.cpu_seconds:.3f} s, "
+            f"exit {test.exit_code}, signal {test.signal})"
+        )
     if result.tests:
         cpu = sum(t.cpu_seconds for t in result.tests)
         peak = max(t.max_rss_kib for t in result.tests)
         lines.append(f"cpu {cpu:.3f} s over all tests, peak memory {peak / 1024:.1f} MiB")
     if result.timing:
-        lines.append(f"timing ({result.timing.backend}): {result.timing.total:g} {result.timing.unit}")
+        lines.append(
+            f"timing ({result.timing.backend}): {result.timing.total:g} {result.timing.unit}"
+        )
     lines.append(f"sandbox: {result.sandbox}")
     return "\n".join(lines)
 
@@ -113,8 +119,11 @@ async def _demo(args: argparse.Namespace) -> int:
             by_label[str(result.label)] = result
         sandbox = evaluator.sandbox.host.summary
     results = [
-        {"problem_id": rows[int(s.label.split(":")[0])]["problem_id"],
-         "role": s.label.split(":")[1], **_demo_cells(by_label[s.label])}
+        {
+            "problem_id": rows[int(s.label.split(":")[0])]["problem_id"],
+            "role": s.label.split(":")[1],
+            **_demo_cells(by_label[s.label]),
+        }
         for s in submissions
         if s.label is not None
     ]
@@ -138,15 +147,33 @@ def _demo_cells(result: Evaluation) -> dict[str, object]:
 
 
 def _demo_table(results: list[dict[str, object]]) -> str:
-    header = ("problem", "program", "verdict", "tests", "accuracy", "cpu s (all tests)", "compile s")
+    header = (
+        "problem",
+        "program",
+        "verdict",
+        "tests",
+        "accuracy",
+        "cpu s (all tests)",
+        "compile s",
+    )
     rows = [header]
     for r in results:
         cached = " (cached)" if r["compile_cached"] else ""
-        rows.append((str(r["problem_id"]), "slow (src)" if r["role"] == "src" else "fast (tgt)",
-                     str(r["verdict"]), str(r["tests"]), f"{r['accuracy']:.3f}",
-                     f"{r['cpu_seconds']:.4f}", f"{r['compile_seconds']:.3f}{cached}"))
+        rows.append(
+            (
+                str(r["problem_id"]),
+                "slow (src)" if r["role"] == "src" else "fast (tgt)",
+                str(r["verdict"]),
+                str(r["tests"]),
+                f"{r['accuracy']:.3f}",
+                f"{r['cpu_seconds']:.4f}",
+                f"{r['compile_seconds']:.3f}{cached}",
+            )
+        )
     widths = [max(len(row[i]) for row in rows) for i in range(len(header))]
-    return "\n".join("  ".join(c.ljust(w) for c, w in zip(row, widths)).rstrip() for row in rows)
+    return "\n".join(
+        "  ".join(c.ljust(w) for c, w in zip(row, widths, strict=True)).rstrip() for row in rows
+    )
 
 
 if __name__ == "__main__":

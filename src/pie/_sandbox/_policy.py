@@ -108,7 +108,15 @@ RUN_WRITE_PATHS = ("/dev/null",)
 
 # The compiler also needs its headers and tools; /usr/local and /home are deliberately absent
 # (pip installs there, and test folders live there), so no test output can be #included.
-COMPILE_EXEC_PATHS = ("/usr/bin", "/usr/libexec", "/usr/lib", "/usr/lib64", "/lib", "/lib64", "/bin")
+COMPILE_EXEC_PATHS = (
+    "/usr/bin",
+    "/usr/libexec",
+    "/usr/lib",
+    "/usr/lib64",
+    "/lib",
+    "/lib64",
+    "/bin",
+)
 COMPILE_READ_PATHS = (
     "/usr/include",
     "/usr/share/gcc",

@@ -1,0 +1,244 @@
+"""pie's benchmarks: printed figures and ratios measured side by side in one run.
+
+    python bench/run.py [--data ../shared/data] [--only throughput,overhead,pch]
+
+1. correctness throughput on real PIE/CodeNet programs: pie (sandbox, PCH, compile cache,
+   bounded concurrency) against a naive harness written the way PIE's original one works
+   (serial, plain g++ per program, ``subprocess.run`` per test, PIE's line check);
+2. per-run sandbox overhead against a bare fork+exec of the same binary, at concurrency 1, 2, 4;
+3. compile time with the precompiled ``bits/stdc++.h`` against a plain compile.
+
+Machines are noisy: every figure is a median, and ratios come from the same run.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import anyio
+
+import pie
+from pie._check import pie_accuracy
+
+REPO = Path(__file__).resolve().parent.parent
+DEFAULT_DATA = Path(os.environ.get("PIE_SHARED_DATA", REPO.parent / "shared" / "data"))
+TRIVIAL = "int main() { return 0; }\n"
+
+
+# ---- real programs ------------------------------------------------------------------------
+
+
+def real_programs(data: Path) -> list[tuple[str, str]]:
+    """(source, problem_id) for every program in the sample data that has tests."""
+    programs = []
+    files = ("problems.jsonl", "problems_src_only.jsonl", "supersonic_pairs.jsonl")
+    for name in files:
+        for line in (data / name).read_text().splitlines():
+            row = json.loads(line)
+            for key in ("src_code", "tgt_code", "slow_code", "fast_code", "input", "target"):
+                code = row.get(key)
+                pid = row.get("problem_id")
+                if isinstance(code, str) and "main" in code and pid:
+                    if (data / "tests" / pid).is_dir():
+                        programs.append((code, pid))
+    return programs
+
+
+# ---- 1. throughput ------------------------------------------------------------------------
+
+
+def naive_evaluate(source: str, tests: Path, work: Path) -> float:
+    """What PIE's harness does for one program: compile plainly, run each test, check."""
+    src = work / "code.cpp"
+    binary = work / "code.out"
+    src.write_text(source)
+    built = subprocess.run(
+        ["g++", str(src), "-o", str(binary), "--std=c++17", "-O3"],
+        capture_output=True,
+        check=False,
+        timeout=120,
+    )
+    if built.returncode != 0:
+        return 0.0
+    scores = []
+    for given in sorted(tests.glob("input.*.txt")):
+        expected = (tests / given.name.replace("input", "output")).read_text()
+        with given.open() as handle:
+            try:
+                done = subprocess.run(
+                    [str(binary)], stdin=handle, capture_output=True, text=True, timeout=10
+                )
+                scores.append(pie_accuracy(done.stdout, expected.strip()))
+            except (subprocess.TimeoutExpired, UnicodeDecodeError):
+                scores.append(0.0)
+    return sum(scores) / max(1, len(scores))
+
+
+async def pie_batch(programs: list[tuple[str, str]], tests: Path, cache: Path) -> list[float]:
+    results = await pie.evaluate_many(programs, tests=tests, cache_dir=cache)
+    return [r.accuracy for r in results]
+
+
+def bench_throughput(data: Path, limit: int | None) -> dict[str, Any]:
+    programs = real_programs(data)[:limit]
+    tests = data / "tests"
+    n = len(programs)
+    n_tests = sum(len(list((tests / pid).glob("input.*.txt"))) for _, pid in programs)
+    print(f"\n[1] correctness throughput: {n} real programs, {n_tests} test runs")
+
+    with tempfile.TemporaryDirectory() as work:
+        started = time.perf_counter()
+        naive = [naive_evaluate(src, tests / pid, Path(work)) for src, pid in programs]
+        naive_s = time.perf_counter() - started
+
+    with tempfile.TemporaryDirectory() as cache:
+        started = time.perf_counter()
+        cold = anyio.run(pie_batch, programs, tests, Path(cache))
+        cold_s = time.perf_counter() - started
+        started = time.perf_counter()
+        warm = anyio.run(pie_batch, programs, tests, Path(cache))
+        warm_s = time.perf_counter() - started
+
+    agree = sum(abs(a - b) < 1e-9 for a, b in zip(naive, cold, strict=True))
+    rows = {
+        "naive (serial, plain g++, subprocess.run)": naive_s,
+        "pie, empty cache (PCH built inside)": cold_s,
+        "pie, rerun (compile cache warm)": warm_s,
+    }
+    for name, seconds in rows.items():
+        print(f"  {name:45s} {seconds:8.1f} s  {60 * n / seconds:8.1f} programs/min")
+    print(f"  speed-up, empty cache: {naive_s / cold_s:.1f}x   rerun: {naive_s / warm_s:.1f}x")
+    print(f"  accuracy agrees with the naive harness on {agree}/{n} programs")
+    return {"programs": n, "naive_s": naive_s, "pie_cold_s": cold_s, "pie_warm_s": warm_s}
+
+
+# ---- 2. sandbox overhead -----------------------------------------------------------------
+
+
+async def _rate(run_once: Callable[[], Any], concurrency: int, runs: int) -> float:
+    """Median seconds per run, ``concurrency`` runs at a time."""
+    per_run: list[float] = []
+
+    async def worker() -> None:
+        for _ in range(runs // concurrency):
+            started = time.perf_counter()
+            await run_once()
+            per_run.append(time.perf_counter() - started)
+
+    async with anyio.create_task_group() as group:
+        for _ in range(concurrency):
+            group.start_soon(worker)
+    return statistics.median(per_run)
+
+
+async def _overhead(runs: int) -> dict[str, Any]:
+    figures: dict[str, Any] = {}
+    with tempfile.TemporaryDirectory() as tmp:
+        stdin = Path(tmp) / "input.txt"
+        stdin.write_text("\n")
+        async with pie.Evaluator(cache_dir=Path(tmp) / "cache", concurrency=4) as ev:
+            compiled = await ev.compile(TRIVIAL)
+            assert compiled.binary is not None
+            binary = compiled.binary
+            limits = pie.Limits(time=2)
+
+            async def sandboxed() -> None:
+                await ev.sandbox.run(binary, stdin, limits)
+
+            async def bare() -> None:
+                with stdin.open("rb") as handle:
+                    await anyio.run_process([str(binary)], stdin=handle)
+
+            for concurrency in (1, 2, 4):
+                b = await _rate(bare, concurrency, runs)
+                s = await _rate(sandboxed, concurrency, runs)
+                # interleave a second pair so a drift in machine load shows in both
+                b2 = await _rate(bare, concurrency, runs)
+                s2 = await _rate(sandboxed, concurrency, runs)
+                bare_ms = 1000 * statistics.median([b, b2])
+                sand_ms = 1000 * statistics.median([s, s2])
+                figures[str(concurrency)] = {"bare_ms": bare_ms, "sandbox_ms": sand_ms}
+                print(
+                    f"  concurrency {concurrency}: bare {bare_ms:6.2f} ms/run  "
+                    f"sandbox {sand_ms:6.2f} ms/run  overhead {sand_ms - bare_ms:+6.2f} ms  "
+                    f"({concurrency / (sand_ms / 1000):6.0f} runs/s)"
+                )
+    return figures
+
+
+def bench_overhead(runs: int) -> dict[str, Any]:
+    print(f"\n[2] sandbox overhead per run (trivial program, {runs} runs per point, medians)")
+    return anyio.run(_overhead, runs)
+
+
+# ---- 3. precompiled header -----------------------------------------------------------------
+
+
+async def _compile_all(sources: list[str], cache: Path, use_pch: bool) -> list[float]:
+    options = pie.CompileOptions(use_pch=use_pch)
+    async with pie.Evaluator(cache_dir=cache, compile_options=options, concurrency=1) as ev:
+        await ev.compile("#include <bits/stdc++.h>\nint main(){}\n")  # builds the PCH once
+        return [(await ev.compile(s)).seconds for s in sources]
+
+
+def bench_pch(data: Path, limit: int) -> dict[str, Any]:
+    sources = [
+        s for s, _ in real_programs(data) if s.lstrip().startswith("#include <bits/stdc++.h>")
+    ][:limit]
+    print(f"\n[3] compile time, {len(sources)} real programs starting with bits/stdc++.h")
+    with tempfile.TemporaryDirectory() as a, tempfile.TemporaryDirectory() as b:
+        with_pch = anyio.run(_compile_all, sources, Path(a), True)
+        plain = anyio.run(_compile_all, sources, Path(b), False)
+    pch_s, plain_s = statistics.median(with_pch), statistics.median(plain)
+    print(f"  plain g++ -O3 median {plain_s:.3f} s   with PCH median {pch_s:.3f} s")
+    print(f"  ratio {plain_s / pch_s:.1f}x")
+    return {"plain_s": plain_s, "pch_s": pch_s, "programs": len(sources)}
+
+
+# ---- main ---------------------------------------------------------------------------------
+
+
+def _parts(text: str) -> Iterator[str]:
+    yield from (p.strip() for p in text.split(",") if p.strip())
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--data", type=Path, default=DEFAULT_DATA)
+    parser.add_argument("--only", default="throughput,overhead,pch")
+    parser.add_argument("--programs", type=int, default=None, help="cap for [1]")
+    parser.add_argument("--runs", type=int, default=400, help="runs per point in [2]")
+    parser.add_argument("--json", type=Path, help="also write the figures here")
+    args = parser.parse_args()
+    if not args.data.is_dir():
+        print(f"sample data not found at {args.data}; pass --data or set PIE_SHARED_DATA")
+        return 2
+    print(f"pie {pie.__version__} bench on {os.cpu_count()} CPUs, data {args.data}")
+    figures: dict[str, Any] = {}
+    for part in _parts(args.only):
+        if part == "throughput":
+            figures[part] = bench_throughput(args.data, args.programs)
+        elif part == "overhead":
+            figures[part] = bench_overhead(args.runs)
+        elif part == "pch":
+            figures[part] = bench_pch(args.data, 12)
+        else:
+            print(f"unknown part {part!r}")
+            return 2
+    if args.json:
+        args.json.write_text(json.dumps(figures, indent=2))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,45 @@
+"""Developer sessions: ``nox -s tests``, ``lint``, ``bench``, ``demo``, ``stress``."""
+
+from __future__ import annotations
+
+import nox
+
+nox.options.sessions = ["lint", "tests"]
+nox.options.reuse_existing_virtualenvs = True
+
+
+@nox.session
+def tests(session: nox.Session) -> None:
+    """The README's test command: the whole default suite."""
+    session.install("-e", ".[test]")
+    session.run("python", "-m", "pytest", "-q", *session.posargs)
+
+
+@nox.session
+def lint(session: nox.Session) -> None:
+    """ruff (lint and format) and mypy --strict on the package."""
+    session.install("-e", ".[dev]")
+    session.run("ruff", "check", "src", "tests", "bench", "noxfile.py")
+    session.run("ruff", "format", "--check", "src", "tests", "bench", "noxfile.py")
+    session.run("mypy", "--strict", "src/pie")
+
+
+@nox.session
+def bench(session: nox.Session) -> None:
+    """Throughput, sandbox overhead and PCH figures, printed side by side."""
+    session.install("-e", ".")
+    session.run("python", "bench/run.py", *session.posargs)
+
+
+@nox.session
+def demo(session: nox.Session) -> None:
+    """The main job on the embedded defaults."""
+    session.install(".")
+    session.run("pie", "demo")
+
+
+@nox.session
+def stress(session: nox.Session) -> None:
+    """Long load and stress runs kept out of the default test command."""
+    session.install("-e", ".[test]")
+    session.run("python", "-m", "pytest", "-q", "-m", "slow", "--run-slow", *session.posargs)
