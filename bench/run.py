@@ -48,9 +48,9 @@ def real_programs(data: Path) -> list[tuple[str, str]]:
             for key in ("src_code", "tgt_code", "slow_code", "fast_code", "input", "target"):
                 code = row.get(key)
                 pid = row.get("problem_id")
-                if isinstance(code, str) and "main" in code and pid:
-                    if (data / "tests" / pid).is_dir():
-                        programs.append((code, pid))
+                has_tests = bool(pid) and (data / "tests" / str(pid)).is_dir()
+                if isinstance(code, str) and "main" in code and has_tests:
+                    programs.append((code, pid))
     return programs
 
 
@@ -76,7 +76,12 @@ def naive_evaluate(source: str, tests: Path, work: Path) -> float:
         with given.open() as handle:
             try:
                 done = subprocess.run(
-                    [str(binary)], stdin=handle, capture_output=True, text=True, timeout=10
+                    [str(binary)],
+                    stdin=handle,
+                    capture_output=True,
+                    text=True,
+                    timeout=10,
+                    check=False,
                 )
                 scores.append(pie_accuracy(done.stdout, expected.strip()))
             except (subprocess.TimeoutExpired, UnicodeDecodeError):
@@ -106,7 +111,7 @@ def bench_throughput(data: Path, limit: int | None) -> dict[str, Any]:
         cold = anyio.run(pie_batch, programs, tests, Path(cache))
         cold_s = time.perf_counter() - started
         started = time.perf_counter()
-        warm = anyio.run(pie_batch, programs, tests, Path(cache))
+        anyio.run(pie_batch, programs, tests, Path(cache))
         warm_s = time.perf_counter() - started
 
     agree = sum(abs(a - b) < 1e-9 for a, b in zip(naive, cold, strict=True))

@@ -29,7 +29,13 @@ def sandboxed_processes() -> list[psutil.Process]:
 
 
 def slot_dirs() -> set[str]:
-    return {p.name for p in Path(tempfile.gettempdir()).glob("pie-slots-*")}
+    return {
+        p.name
+        for p in [
+            *Path(tempfile.gettempdir()).glob("pie-slots-*"),
+            *Path("/dev/shm").glob("pie-slots-*"),
+        ]
+    }
 
 
 async def test_evaluate_returns_typed_result(

@@ -17,7 +17,7 @@ from pie._hashing import key_of, sha256_bytes, sha256_file
 from pie._locks import async_file_lock, atomic_write, file_lock
 from pie._model import CompileResult
 from pie._sandbox import Sandbox, Slot, _policy
-from pie._sandbox._run import launcher_command, run_launcher
+from pie._sandbox._run import launcher_args
 from pie._toolchain import compiler_identity, resolve_compiler
 
 log = logging.getLogger("pie.compile")
@@ -105,7 +105,9 @@ class Compiler:
         async with self._sandbox.pool.acquire() as slot:
             build = await anyio.to_thread.run_sync(slot.reset_build)
             (build / "main.cpp").write_bytes(source)
-            outcome = await run_launcher(self._command(slot, build, pch), slot, MESSAGE_CAP)
+            wall = self.options.time_limit * 2
+            args = self._command(slot, build, pch)
+            outcome = await self._sandbox.execute(args, slot, MESSAGE_CAP, wall)
             seconds = time.perf_counter() - started
             message = outcome.stderr.decode("utf-8", errors="replace")[:MESSAGE_CAP]
             binary = build / "main"
@@ -124,8 +126,7 @@ class Compiler:
         include = ["-I", str(pch)] if pch else []
         compiler = str(resolve_compiler(self.options.compiler))
         program = [compiler, *self.options.flags, *include, "main.cpp", "-o", "main"]
-        return launcher_command(
-            self._sandbox.launcher,
+        return launcher_args(
             profile="compile",
             program=program,
             slot=slot,

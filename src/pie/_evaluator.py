@@ -9,6 +9,7 @@ from types import TracebackType
 from typing import Any
 
 import anyio
+import anyio.abc
 import attrs
 
 from pie._check import CheckMode, accuracy
@@ -91,14 +92,24 @@ class Evaluator:
         self.compile_options = compile_options or CompileOptions()
         self._timing_name = timing
         self._sandbox: Sandbox | None = None
+        self._group: anyio.abc.TaskGroup | None = None
         self._compiler: Compiler | None = None
         self._timing: TimingBackend | None = None
 
     async def __aenter__(self) -> Evaluator:
         self.cache_dir.mkdir(parents=True, exist_ok=True)
-        self._sandbox = await anyio.to_thread.run_sync(
+        sandbox = await anyio.to_thread.run_sync(
             lambda: Sandbox(self.cache_dir, self.concurrency, self.compile_options.compiler)
         )
+        # hosts the task that reads the launcher server's replies, for the evaluator's lifetime
+        self._group = anyio.create_task_group()
+        await self._group.__aenter__()
+        try:
+            await sandbox.start(self._group)
+        except BaseException:
+            await self._close(sandbox)
+            raise
+        self._sandbox = sandbox
         self._compiler = Compiler(self.cache_dir, self._sandbox, self.compile_options)
         self._timing = make_backend(self._timing_name, self._sandbox)
         return self
@@ -109,10 +120,19 @@ class Evaluator:
         exc: BaseException | None,
         tb: TracebackType | None,
     ) -> None:
-        if self._sandbox is not None:
+        sandbox, self._sandbox = self._sandbox, None
+        if sandbox is not None:
+            await self._close(sandbox)
+
+    async def _close(self, sandbox: Sandbox) -> None:
+        try:
             with anyio.CancelScope(shield=True):
-                await self._sandbox.aclose()
-            self._sandbox = None
+                await sandbox.aclose()
+        finally:
+            if self._group is not None:
+                self._group.cancel_scope.cancel()
+                await self._group.__aexit__(None, None, None)
+                self._group = None
 
     @property
     def sandbox(self) -> Sandbox:

@@ -8,6 +8,7 @@ import subprocess
 from pathlib import Path
 
 import anyio
+import anyio.abc
 
 from pie._model import Limits
 from pie._sandbox import _host, _launcher
@@ -15,10 +16,11 @@ from pie._sandbox._host import HostCapabilities
 from pie._sandbox._run import (
     RunOutcome,
     classify,
-    launcher_command,
-    run_launcher,
+    launcher_args,
+    outcome_from_report,
     run_paths,
 )
+from pie._sandbox._server import LauncherServer
 from pie._sandbox._slots import Slot, SlotPool
 from pie._toolchain import elf_interpreter
 
@@ -35,6 +37,18 @@ class Sandbox:
         detected = _host.detect()
         self.host = self._probe_isolation(detected)
         self.pool = SlotPool(slots, self.host)
+        self._server = LauncherServer(self.launcher)
+
+    async def start(self, group: anyio.abc.TaskGroup) -> None:
+        """Start the launcher server; ``group`` hosts the task reading its replies."""
+        await self._server.start(group)
+
+    async def execute(
+        self, args: list[str], slot: Slot, output_cap: int, wall_seconds: float
+    ) -> RunOutcome:
+        """Run one launcher request in ``slot`` and collect the outcome."""
+        report = await self._server.run(args, wall_seconds)
+        return outcome_from_report(report, slot, output_cap)
 
     def _probe_isolation(self, detected: HostCapabilities) -> HostCapabilities:
         # The launcher reports which namespace it managed to create; ask it once.
@@ -59,8 +73,7 @@ class Sandbox:
         paths = run_paths(binary, _interpreter(binary))
         output_cap = limits.output_mib * _MIB
         async with self.pool.acquire() as slot:
-            command = launcher_command(
-                self.launcher,
+            args = launcher_args(
                 profile="run",
                 program=[str(binary)],
                 slot=slot,
@@ -76,12 +89,13 @@ class Sandbox:
                 write=paths["write"],
                 use_address_limit=self.host.cgroup_memory is None,
             )
-            return await run_launcher(command, slot, output_cap)
+            return await self.execute(args, slot, output_cap, limits.wall)
 
     def close(self) -> None:
         self.pool.close()
 
     async def aclose(self) -> None:
+        await self._server.aclose()
         await anyio.to_thread.run_sync(self.close)
 
 

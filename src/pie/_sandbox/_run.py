@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-import json
 import math
 import signal
 from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
-import anyio
 import attrs
 
 from pie._errors import SandboxError
@@ -47,8 +46,7 @@ def _read_capped(path: Path, cap: int) -> tuple[bytes, int]:
     return data, size
 
 
-def launcher_command(
-    launcher: Path,
+def launcher_args(
     *,
     profile: str,
     program: Sequence[str],
@@ -66,8 +64,8 @@ def launcher_command(
     env: Sequence[str] = (),
     use_address_limit: bool = False,
 ) -> list[str]:
-    """The launcher's argv for one run (the policy's paths plus the run's own)."""
-    args = [str(launcher), "--profile", profile]
+    """The launcher's options for one run (the policy's paths plus the run's own)."""
+    args = ["--profile", profile]
     args += ["--cpu-ms", str(math.ceil(cpu_seconds * 1000))]
     args += ["--wall-ms", str(math.ceil(wall_seconds * 1000))]
     args += ["--mem-bytes", str(memory_bytes), "--stack-bytes", str(memory_bytes)]
@@ -89,16 +87,9 @@ def launcher_command(
     return [*args, "--", *program]
 
 
-async def run_launcher(command: list[str], slot: Slot, output_cap: int) -> RunOutcome:
-    done = await anyio.run_process(command, check=False)
-    try:
-        report = json.loads(done.stdout)
-    except ValueError:
-        raise SandboxError(
-            f"sandbox launcher failed (exit {done.returncode}): "
-            f"{done.stderr.decode(errors='replace')[-500:]}"
-        ) from None
-    if report["setup_error"]:
+def outcome_from_report(report: dict[str, Any], slot: Slot, output_cap: int) -> RunOutcome:
+    """What the launcher reported, plus the program's output read back from the slot."""
+    if report.get("setup_error"):
         raise SandboxError(f"sandbox set-up failed: {report['setup_error']}")
     stdout, stdout_size = _read_capped(slot.stdout, output_cap)
     stderr, stderr_size = _read_capped(slot.stderr, STDERR_KEEP)

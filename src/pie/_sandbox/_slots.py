@@ -56,6 +56,14 @@ class Slot:
         return self.build
 
 
+def _scratch_root() -> str | None:
+    """Memory-backed scratch space when there is some: truncating and rewriting output files
+    on a disk file system costs more than a short run.  Output written there counts against
+    the run's memory limit."""
+    shm = "/dev/shm"
+    return shm if os.path.isdir(shm) and os.access(shm, os.W_OK) else None
+
+
 def _uid_for(index: int) -> int:
     return UID_BASE + (os.getpid() % 4096) * _UIDS_PER_PROCESS + index
 
@@ -65,7 +73,7 @@ class SlotPool:
 
     def __init__(self, count: int, host: HostCapabilities) -> None:
         self._host = host
-        self._dir = Path(tempfile.mkdtemp(prefix="pie-slots-"))
+        self._dir = Path(tempfile.mkdtemp(prefix="pie-slots-", dir=_scratch_root()))
         # Traversable by the sandbox uids (they need their cwd), listable by nobody else.
         os.chmod(self._dir, 0o711)
         _remove_stale_cgroups(host)

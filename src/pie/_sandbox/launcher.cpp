@@ -93,9 +93,38 @@ struct Options {
   std::vector<char*> argv;
 };
 
+// The init's stack: in BSS, so pages are only touched as used (a zero-filled vector costs more).
+alignas(16) char g_clone_stack[256 * 1024];
+
+std::string g_request_id = "0";  // echoed in every result line, so a server's replies can be matched
+
+std::string json_escape(const std::string& text) {
+  std::string out;
+  for (unsigned char c : text) {
+    if (c == '"' || c == '\\') {
+      out += '\\';
+      out += static_cast<char>(c);
+    } else if (c < 0x20 || c >= 0x7f) {
+      char escaped[8];
+      std::snprintf(escaped, sizeof escaped, "\\u%04x", c);
+      out += escaped;
+    } else {
+      out += static_cast<char>(c);
+    }
+  }
+  return out;
+}
+
+// One write of one line: results of concurrent runners never interleave on a pipe.
+void emit(const std::string& line) {
+  std::string text = line + "\n";
+  (void)!write(1, text.data(), text.size());
+}
+
 [[noreturn]] void usage_error(const char* what) {
-  std::fprintf(stderr, "pie-launcher: %s\n", what);
-  std::exit(125);
+  emit("{\"id\":\"" + json_escape(g_request_id) + "\",\"setup_error\":\"launcher: " +
+       json_escape(what) + "\"}");
+  _exit(125);
 }
 
 long long to_number(const char* text) {
@@ -182,22 +211,28 @@ bool is_memory_group(const std::string& dir) {
 
 bool is_pids_group(const std::string& dir) { return access((dir + "/pids.max").c_str(), F_OK) == 0; }
 
+// Writes a control file only when its value differs: cgroup writes are the slow part of a run.
+bool ensure_value(const std::string& path, const std::string& value) {
+  return read_counter(path, nullptr) == std::atoll(value.c_str()) || write_file(path, value);
+}
+
 // Joins the launcher itself, so the child inherits the groups before it can allocate or fork.
 bool enter_cgroups(const Options& o) {
   std::string pid = std::to_string(getpid());
   for (const std::string& dir : o.cgroups) {
     if (is_memory_group(dir)) {
       std::string limit = std::to_string(o.mem_bytes > 0 ? o.mem_bytes : LLONG_MAX / 2);
-      // memsw first when lowering, so the pair never contradicts itself; ignore if absent.
-      write_file(dir + "/memory.memsw.limit_in_bytes", std::to_string(LLONG_MAX / 2));
-      if (!write_file(dir + "/memory.limit_in_bytes", limit)) return false;
-      write_file(dir + "/memory.memsw.limit_in_bytes", limit);
-      write_file(dir + "/memory.max_usage_in_bytes", "0");
-      write_file(dir + "/memory.failcnt", "0");
+      if (read_counter(dir + "/memory.limit_in_bytes", nullptr) != std::atoll(limit.c_str())) {
+        // memsw (where present) must never sit below the memory limit: raise it first, then
+        // set both, so that swap cannot extend the limit.
+        write_file(dir + "/memory.memsw.limit_in_bytes", std::to_string(LLONG_MAX / 2));
+        if (!write_file(dir + "/memory.limit_in_bytes", limit)) return false;
+        write_file(dir + "/memory.memsw.limit_in_bytes", limit);
+      }
     }
     if (is_pids_group(dir) && o.nproc > 0) {
       // +1: the launcher itself sits in the group beside the program.
-      if (!write_file(dir + "/pids.max", std::to_string(o.nproc + 1))) return false;
+      if (!ensure_value(dir + "/pids.max", std::to_string(o.nproc + 1))) return false;
     }
     if (!write_file(dir + "/cgroup.procs", pid)) return false;
   }
@@ -209,12 +244,6 @@ long long oom_kills(const Options& o) {
   for (const std::string& dir : o.cgroups)
     if (is_memory_group(dir)) total += read_counter(dir + "/memory.oom_control", "oom_kill ");
   return total;
-}
-
-long long cgroup_peak_bytes(const Options& o) {
-  for (const std::string& dir : o.cgroups)
-    if (is_memory_group(dir)) return read_counter(dir + "/memory.max_usage_in_bytes", nullptr);
-  return -1;
 }
 
 // ---- Landlock ------------------------------------------------------------------------------
@@ -455,25 +484,17 @@ Outcome wait_for(pid_t child, long wall_ms, long long started) {
 
 void on_alarm(int) {}
 
-std::string json_escape(const std::string& text) {
-  std::string out;
-  for (unsigned char c : text) {
-    if (c == '"' || c == '\\') { out += '\\'; out += static_cast<char>(c); }
-    else if (c < 0x20 || c >= 0x7f) { char b[8]; std::snprintf(b, sizeof b, "\\u%04x", c); out += b; }
-    else out += static_cast<char>(c);
-  }
-  return out;
-}
-
 }  // namespace
 
-int main(int argc, char** argv) {
-  Options o = parse_options(argc, argv);
-  // Dies with the evaluator that started it; the child dies with us in turn.
+// Runs one program and reports it; the process that calls this is used up by it.
+int run_once(const Options& o) {
+  // Dies with whoever started it (the evaluator, or the server); the child dies with us in turn.
   prctl(PR_SET_PDEATHSIG, SIGKILL);
   struct sigaction sa{};
   sa.sa_handler = on_alarm;
   sigaction(SIGALRM, &sa, nullptr);
+  // The OOM killer must pick the program, never the process that reports on it.
+  write_file("/proc/self/oom_score_adj", "-1000");
 
   bool cgroups_ok = o.cgroups.empty() || enter_cgroups(o);
   long long oom_before = oom_kills(o);
@@ -483,23 +504,23 @@ int main(int argc, char** argv) {
   int status_pipe[2];
   if (pipe2(error_pipe, O_CLOEXEC) != 0 || pipe2(status_pipe, O_CLOEXEC) != 0) usage_error("pipe");
   ChildArgs args{&o, error_pipe[1], status_pipe[1], abi, true};
-  std::vector<char> stack(256 * 1024);
   // A new PID namespace: when its init dies, the kernel kills and reaps everything the
-  // program started, daemons included, before wait4 returns.
-  int flags = CLONE_NEWPID | CLONE_NEWIPC | CLONE_NEWUTS | SIGCHLD;
+  // program started, daemons included, before wait4 returns.  No IPC or UTS namespace: they
+  // cost more than the whole run, and seccomp already refuses SysV IPC and sethostname.
+  int flags = CLONE_NEWPID | SIGCHLD;
   const char* isolation = "pidns";
   long long started = now_us();
-  pid_t child = clone(child_main, stack.data() + stack.size(), flags, &args);
+  pid_t child = clone(child_main, g_clone_stack + sizeof g_clone_stack, flags, &args);
   if (child < 0 && o.uid < 0) {
     // Unprivileged: a user namespace makes the PID namespace possible.
     flags |= CLONE_NEWUSER;
     isolation = "userns";
-    child = clone(child_main, stack.data() + stack.size(), flags, &args);
+    child = clone(child_main, g_clone_stack + sizeof g_clone_stack, flags, &args);
   }
   if (child < 0) {
     args.as_init = false;
     isolation = "none";
-    child = clone(child_main, stack.data() + stack.size(), SIGCHLD, &args);
+    child = clone(child_main, g_clone_stack + sizeof g_clone_stack, SIGCHLD, &args);
   }
   if (child < 0) usage_error("clone failed");
   close(error_pipe[1]);
@@ -518,14 +539,107 @@ int main(int argc, char** argv) {
                      out.usage.ru_stime.tv_sec * 1000000LL + out.usage.ru_stime.tv_usec;
   bool exited = WIFEXITED(out.status);
   long long oom_after = oom_kills(o);
-  std::printf(
-      "{\"exited\":%s,\"exit_code\":%d,\"signal\":%d,\"cpu_us\":%lld,\"wall_us\":%lld,"
-      "\"maxrss_kib\":%ld,\"cgroup_peak_bytes\":%lld,\"oom_killed\":%s,\"wall_exceeded\":%s,"
-      "\"isolation\":\"%s\",\"landlock_abi\":%d,\"cgroups\":%s,\"setup_error\":\"%s\"}\n",
-      exited ? "true" : "false", exited ? WEXITSTATUS(out.status) : -1,
-      WIFSIGNALED(out.status) ? WTERMSIG(out.status) : 0, cpu_us, out.wall_us, out.usage.ru_maxrss,
-      cgroup_peak_bytes(o), oom_after > oom_before ? "true" : "false",
-      out.wall_exceeded ? "true" : "false", isolation, abi, cgroups_ok ? "true" : "false",
-      json_escape(setup_error).c_str());
+  char line[1024];
+  std::snprintf(
+      line, sizeof line,
+      "{\"id\":\"%s\",\"exited\":%s,\"exit_code\":%d,\"signal\":%d,\"cpu_us\":%lld,"
+      "\"wall_us\":%lld,\"maxrss_kib\":%ld,\"oom_killed\":%s,"
+      "\"wall_exceeded\":%s,\"isolation\":\"%s\",\"landlock_abi\":%d,\"cgroups\":%s,"
+      "\"setup_error\":\"%s\"}",
+      json_escape(g_request_id).c_str(), exited ? "true" : "false",
+      exited ? WEXITSTATUS(out.status) : -1, WIFSIGNALED(out.status) ? WTERMSIG(out.status) : 0,
+      cpu_us, out.wall_us, out.usage.ru_maxrss,
+      oom_after > oom_before ? "true" : "false", out.wall_exceeded ? "true" : "false", isolation,
+      abi, cgroups_ok ? "true" : "false", json_escape(setup_error).c_str());
+  emit(line);
   return 0;
+}
+
+// ---- server mode: one long-lived launcher, one forked runner per request -------------------
+//
+// Requests arrive on stdin, one per line, fields separated by tabs: "<id>\t<option>\t...\t--\t
+// <program>" runs a program, "kill\t<id>" stops one.  Each runner writes its result line on
+// stdout.  Forking this small static process costs far less than Python spawning a launcher.
+
+std::vector<std::string> split_tabs(const std::string& line) {
+  std::vector<std::string> fields;
+  size_t start = 0;
+  for (;;) {
+    size_t tab = line.find('\t', start);
+    fields.push_back(line.substr(start, tab == std::string::npos ? std::string::npos : tab - start));
+    if (tab == std::string::npos) return fields;
+    start = tab + 1;
+  }
+}
+
+[[noreturn]] void runner_main(std::vector<std::string> fields) {
+  signal(SIGCHLD, SIG_DFL);  // the server ignores it; wait4 needs it back
+  g_request_id = fields[0];
+  std::vector<char*> argv;
+  for (std::string& f : fields) argv.push_back(f.data());  // fields[0] stands in for argv[0]
+  Options o = parse_options(static_cast<int>(argv.size()), argv.data());
+  _exit(run_once(o));
+}
+
+struct Runner {
+  std::string id;
+  int pidfd;
+};
+
+void handle_request(const std::string& line, std::vector<Runner>& runners) {
+  std::vector<std::string> fields = split_tabs(line);
+  if (fields.size() == 2 && fields[0] == "kill") {
+    for (const Runner& r : runners)
+      if (r.id == fields[1]) syscall(SYS_pidfd_send_signal, r.pidfd, SIGKILL, nullptr, 0);
+    return;
+  }
+  pid_t pid = fork();
+  if (pid == 0) runner_main(fields);
+  if (pid < 0) {
+    g_request_id = fields[0];
+    emit("{\"id\":\"" + json_escape(fields[0]) + "\",\"setup_error\":\"launcher: fork failed\"}");
+    return;
+  }
+  int pidfd = static_cast<int>(syscall(SYS_pidfd_open, pid, 0));
+  if (pidfd >= 0) runners.push_back({fields[0], pidfd});
+}
+
+int serve() {
+  prctl(PR_SET_PDEATHSIG, SIGKILL);
+  signal(SIGCHLD, SIG_IGN);  // runners are reaped by the kernel; pidfds tell us when they end
+  std::vector<Runner> runners;
+  std::string pending;
+  char chunk[65536];
+  for (;;) {
+    std::vector<pollfd> fds{{0, POLLIN, 0}};
+    for (const Runner& r : runners) fds.push_back({r.pidfd, POLLIN, 0});
+    if (poll(fds.data(), fds.size(), -1) < 0) {
+      if (errno == EINTR) continue;
+      return 1;
+    }
+    for (size_t i = fds.size() - 1; i >= 1; --i) {
+      if (fds[i].revents == 0) continue;
+      close(runners[i - 1].pidfd);
+      runners.erase(runners.begin() + static_cast<long>(i - 1));
+    }
+    if (fds[0].revents == 0) continue;
+    ssize_t n = read(0, chunk, sizeof chunk);
+    if (n <= 0) {
+      // The evaluator closed the pipe: stop everything still running.
+      for (const Runner& r : runners) syscall(SYS_pidfd_send_signal, r.pidfd, SIGKILL, nullptr, 0);
+      return 0;
+    }
+    pending.append(chunk, static_cast<size_t>(n));
+    size_t newline;
+    while ((newline = pending.find('\n')) != std::string::npos) {
+      std::string line = pending.substr(0, newline);
+      pending.erase(0, newline + 1);
+      if (!line.empty()) handle_request(line, runners);
+    }
+  }
+}
+
+int main(int argc, char** argv) {
+  if (argc == 2 && std::strcmp(argv[1], "--serve") == 0) return serve();
+  return run_once(parse_options(argc, argv));
 }
