@@ -80,3 +80,27 @@ async def test_sleeping_program_hits_the_wall_clock(
     result = await pie.evaluate(source, sum_tests, indices=[0], limits=limits, **evaluator_options)
     assert result.verdict is pie.Verdict.TLE
     assert result.tests[0].wall_seconds < 5
+
+
+async def test_several_megabytes_of_input_and_output_pass(
+    tmp_path: Path, evaluator_options: dict[str, object]
+) -> None:
+    numbers = range(1, 1_000_001)
+    given = "1000000\n" + "\n".join(map(str, numbers)) + "\n"  # about 6.9 MB
+    expected = "\n".join(str(2 * n) for n in numbers) + "\n"  # about 7.9 MB
+    tests = make_tests(tmp_path / "io", [(given, expected)])
+    source = r"""
+#include <bits/stdc++.h>
+int main() {
+  std::ios::sync_with_stdio(false); std::cin.tie(nullptr);
+  int n; std::cin >> n;
+  std::string out; out.reserve(9 << 20);
+  for (int i = 0; i < n; ++i) {
+    long long x; std::cin >> x; out += std::to_string(2 * x); out += '\n';
+  }
+  std::cout << out;
+}
+"""
+    result = await pie.evaluate(source, tests, **evaluator_options)
+    assert result.verdict is pie.Verdict.AC, result.tests
+    assert result.tests[0].max_rss_kib > 8 * 1024

@@ -6,6 +6,8 @@ import shutil
 import subprocess
 from pathlib import Path
 
+import psutil
+
 from pie._errors import PieError
 from pie._paths import default_cache_dir
 from pie._sandbox import Sandbox
@@ -29,9 +31,26 @@ def report(cache_dir: Path | None) -> list[tuple[str, str]]:
         rows += [("weaker", note) for note in host.weaknesses()]
     finally:
         sandbox.close()
+    rows += _host_load()
     rows.append(("g++", _version("g++")))
     rows.append(("valgrind", _version("valgrind")))
     return rows
+
+
+def _host_load() -> list[tuple[str, str]]:
+    """What makes timings on this host noisy or runs fail for lack of memory."""
+    memory = psutil.virtual_memory()
+    swap = psutil.swap_memory()
+    load = ", ".join(f"{value:.2f}" for value in psutil.getloadavg())
+    return [
+        (
+            "cpus",
+            f"{psutil.cpu_count(logical=True)} logical, {psutil.cpu_count(logical=False)} physical",
+        ),
+        ("memory", f"{memory.available / 2**30:.1f} GiB free of {memory.total / 2**30:.1f} GiB"),
+        ("swap", f"{swap.total / 2**30:.1f} GiB" if swap.total else "none"),
+        ("load average", load),
+    ]
 
 
 def _version(tool: str) -> str:

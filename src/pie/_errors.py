@@ -7,7 +7,7 @@ class PieError(Exception):
     """Base of every error ``pie`` raises on purpose."""
 
 
-class InputError(PieError):
+class InputError(PieError, ValueError):
     """Bad input from the user: a missing file, a malformed test folder, a bad option."""
 
 

@@ -9,6 +9,8 @@ from typing import Any
 
 import attrs
 
+from pie._errors import InputError
+
 
 class Verdict(str, enum.Enum):
     """A judge verdict, as competitive-programming judges name them."""
@@ -39,11 +41,11 @@ class Limits:
 
     def __attrs_post_init__(self) -> None:
         if not self.time > 0:
-            raise ValueError(f"time limit must be positive, got {self.time!r}")
+            raise InputError(f"time limit must be positive, got {self.time!r}")
         if self.memory_mib < 16:
-            raise ValueError(f"memory limit must be at least 16 MiB, got {self.memory_mib!r}")
+            raise InputError(f"memory limit must be at least 16 MiB, got {self.memory_mib!r}")
         if self.output_mib < 1:
-            raise ValueError(f"output limit must be at least 1 MiB, got {self.output_mib!r}")
+            raise InputError(f"output limit must be at least 1 MiB, got {self.output_mib!r}")
 
     @property
     def wall(self) -> float:
@@ -113,22 +115,49 @@ class TestResult:
 
 
 @attrs.frozen
+class Measure:
+    """One timing quantity, per test and over all tests."""
+
+    name: str
+    unit: str
+    total: float
+    per_test: tuple[float, ...]
+
+    def to_json(self) -> dict[str, Any]:
+        return {"unit": self.unit, "total": self.total, "per_test": list(self.per_test)}
+
+
+@attrs.frozen
 class Timing:
-    """A speed measurement; numbers of different ``backend``/``config`` never compare."""
+    """A speed measurement; numbers of different ``backend``/``config`` never compare.
+
+    ``total``/``per_test`` are the backend's primary quantity (in ``unit``); ``measures`` holds
+    the others it reports.  ``error`` says why a measurement failed (``total`` is then inf).
+    """
 
     backend: str
     unit: str
     total: float
     per_test: tuple[float, ...]
     config: str = ""
+    measures: tuple[Measure, ...] = ()
+    error: str | None = None
+
+    def measure(self, name: str) -> Measure | None:
+        return next((m for m in self.measures if m.name == name), None)
 
     def to_json(self) -> dict[str, Any]:
-        return {
+        data: dict[str, Any] = {
             "backend": self.backend,
             "unit": self.unit,
             "total": self.total,
             "per_test": list(self.per_test),
+            "config": self.config,
         }
+        data.update({m.name: m.to_json() for m in self.measures})
+        if self.error:
+            data["error"] = self.error
+        return data
 
 
 @attrs.frozen

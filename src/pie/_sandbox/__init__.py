@@ -4,14 +4,16 @@ from __future__ import annotations
 
 import functools
 import json
+import shutil
 import subprocess
 from pathlib import Path
 
 import anyio
 import anyio.abc
 
+from pie._errors import SandboxError
 from pie._model import Limits
-from pie._sandbox import _host, _launcher
+from pie._sandbox import _host, _launcher, _policy
 from pie._sandbox._host import HostCapabilities
 from pie._sandbox._run import (
     RunOutcome,
@@ -90,6 +92,45 @@ class Sandbox:
                 use_address_limit=self.host.cgroup_memory is None,
             )
             return await self.execute(args, slot, output_cap, limits.wall)
+
+    async def profile(
+        self, binary: Path, stdin: Path, limits: Limits, tool_args: list[str]
+    ) -> tuple[RunOutcome, str]:
+        """Run ``binary`` under valgrind (``tool_args`` choose the tool); returns its profile.
+
+        The binary runs as ``./a.out`` from a fixed directory with an empty environment, so
+        its argv, auxv and stack layout, and therefore every count, do not depend on where the
+        cache lives.
+        """
+        valgrind = shutil.which("valgrind.bin") or shutil.which("valgrind")
+        if valgrind is None:
+            raise SandboxError(
+                "valgrind not found: the cachegrind timing backend needs it "
+                "(Debian: apt-get install valgrind), or choose timing='none'"
+            )
+        output_cap = limits.output_mib * _MIB
+        async with self.pool.acquire() as slot:
+            work, program, report = await anyio.to_thread.run_sync(slot.prepare_profile, binary)
+            paths = run_paths(program, _interpreter(binary))
+            args = launcher_args(
+                profile="valgrind",
+                program=[valgrind, *tool_args, f"--callgrind-out-file={report}", "./a.out"],
+                slot=slot,
+                cpu_seconds=limits.time,
+                wall_seconds=limits.wall,
+                memory_bytes=limits.memory_mib * _MIB,
+                output_bytes=output_cap,
+                processes=limits.processes,
+                stdin=stdin,
+                cwd=program.parent,
+                read=[*_policy.VALGRIND_READ_PATHS],
+                execute=[*paths["execute"], valgrind, *_policy.VALGRIND_EXEC_PATHS],
+                write=[*paths["write"], str(work), str(report)],
+                env=[f"TMPDIR={work}"],
+                use_address_limit=self.host.cgroup_memory is None,
+            )
+            outcome = await self.execute(args, slot, output_cap, limits.wall)
+            return outcome, await anyio.Path(report).read_text(errors="replace")
 
     def close(self) -> None:
         self.pool.close()

@@ -16,6 +16,7 @@
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
+#include <iterator>
 #include <string>
 #include <vector>
 
@@ -330,9 +331,13 @@ std::vector<sock_filter> seccomp_program(const Rule* rules, size_t count, Action
 }
 
 void install_seccomp(const std::string& profile) {
-  std::vector<sock_filter> program = profile == "compile"
-      ? seccomp_program(COMPILE_RULES, sizeof COMPILE_RULES / sizeof *COMPILE_RULES, COMPILE_DEFAULT)
-      : seccomp_program(RUN_RULES, sizeof RUN_RULES / sizeof *RUN_RULES, RUN_DEFAULT);
+  std::vector<sock_filter> program;
+  if (profile == "compile")
+    program = seccomp_program(COMPILE_RULES, std::size(COMPILE_RULES), COMPILE_DEFAULT);
+  else if (profile == "valgrind")
+    program = seccomp_program(VALGRIND_RULES, std::size(VALGRIND_RULES), VALGRIND_DEFAULT);
+  else
+    program = seccomp_program(RUN_RULES, std::size(RUN_RULES), RUN_DEFAULT);
   sock_fprog fprog{static_cast<unsigned short>(program.size()), program.data()};
   if (syscall(SYS_seccomp, SECCOMP_SET_MODE_FILTER, SECCOMP_FILTER_FLAG_SPEC_ALLOW, &fprog) != 0) child_fail("seccomp");
 }
@@ -362,7 +367,13 @@ void close_other_fds(int keep_a, int keep_b) {
 
 void set_limits(const Options& o) {
   set_limit(RLIMIT_CORE, 0, "rlimit core");
-  if (o.cpu_ms > 0) set_limit(RLIMIT_CPU, static_cast<rlim_t>((o.cpu_ms + 999) / 1000 + 1), "rlimit cpu");
+  if (o.cpu_ms > 0) {
+    // SIGXCPU at the limit (rounded up to whole seconds, the rlimit's unit); SIGKILL one
+    // second later for a program that ignores it.
+    rlim_t soft = static_cast<rlim_t>((o.cpu_ms + 999) / 1000);
+    rlimit cpu{soft, soft + 1};
+    if (setrlimit(RLIMIT_CPU, &cpu) != 0) child_fail("rlimit cpu");
+  }
   if (o.as_bytes > 0) set_limit(RLIMIT_AS, static_cast<rlim_t>(o.as_bytes), "rlimit as");
   if (o.stack_bytes > 0) set_limit(RLIMIT_STACK, static_cast<rlim_t>(o.stack_bytes), "rlimit stack");
   if (o.fsize_bytes > 0) set_limit(RLIMIT_FSIZE, static_cast<rlim_t>(o.fsize_bytes), "rlimit fsize");

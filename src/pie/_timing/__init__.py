@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import shutil
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Protocol
@@ -9,8 +10,9 @@ from typing import Protocol
 from pie._errors import InputError
 from pie._model import Limits, TestCase, Timing
 from pie._sandbox import Sandbox
+from pie._timing._cachegrind import CachegrindBackend
 
-BACKENDS = ("none",)
+BACKENDS = ("none", "cachegrind")
 
 
 class TimingBackend(Protocol):
@@ -22,10 +24,16 @@ class TimingBackend(Protocol):
     ) -> Timing | None: ...
 
 
+def valgrind_available() -> bool:
+    return shutil.which("valgrind.bin") is not None or shutil.which("valgrind") is not None
+
+
 def make_backend(name: str, sandbox: Sandbox) -> TimingBackend | None:
     """The backend called ``name``; ``none`` means no timing."""
     if name == "none":
         return None
+    if name == "cachegrind":
+        return CachegrindBackend(sandbox)
     raise InputError(
         f"timing backend {name!r} is not available in this version; choose one of {BACKENDS}"
     )

@@ -1,0 +1,132 @@
+"""The ``pie`` command's contract (DESIGN "Command line"), through real subprocesses."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import SUM_OK
+
+REPO = Path(__file__).resolve().parent.parent
+
+
+def pie(*args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "pie.cli", *args],
+        capture_output=True,
+        text=True,
+        check=False,
+        timeout=300,
+    )
+
+
+@pytest.fixture
+def source(tmp_path: Path) -> Path:
+    path = tmp_path / "sum.cpp"
+    path.write_text(SUM_OK)
+    return path
+
+
+def test_run_json_contract(source: Path, sum_tests: Path) -> None:
+    done = pie("run", str(source), "--tests", str(sum_tests), "--json")
+    assert done.returncode == 0, done.stderr
+    result = json.loads(done.stdout)  # exactly one JSON object, nothing else on stdout
+    assert result["verdict"] == "AC"
+    assert result["accuracy"] == 1.0
+    assert len(result["source_sha256"]) == 64
+    assert set(result["compile"]) == {"ok", "seconds", "cached", "message"}
+    assert result["compile"]["ok"] is True
+    test_keys = {
+        "index",
+        "verdict",
+        "accuracy",
+        "cpu_seconds",
+        "wall_seconds",
+        "max_rss_kib",
+        "exit_code",
+        "signal",
+    }
+    assert [set(t) for t in result["tests"]] == [test_keys] * 3
+    assert result["timing"] is None
+
+
+def test_run_json_exits_zero_whatever_the_verdict(tmp_path: Path, sum_tests: Path) -> None:
+    wrong = tmp_path / "wrong.cpp"
+    wrong.write_text("int main(){ return 1; }")
+    done = pie("run", str(wrong), "--tests", str(sum_tests), "--json")
+    assert done.returncode == 0
+    assert json.loads(done.stdout)["verdict"] == "RE"
+    broken = tmp_path / "broken.cpp"
+    broken.write_text("int main( {")
+    done = pie("run", str(broken), "--tests", str(sum_tests), "--json")
+    assert done.returncode == 0
+    result = json.loads(done.stdout)
+    assert result["verdict"] == "CE" and result["tests"] == [] and result["timing"] is None
+
+
+def test_run_options(source: Path, sum_tests: Path) -> None:
+    done = pie(
+        "run", str(source), "--tests", str(sum_tests), "--json",
+        "--time-limit", "0.5", "--memory-limit", "128", "--indices", "0,2",
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    assert [t["index"] for t in json.loads(done.stdout)["tests"]] == [0, 2]
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["run", "missing.cpp", "--tests", "."], "not found"),
+        (["run", "{source}", "--tests", "/nonexistent/folder"], "does not exist"),
+        (["run", "{source}", "--tests", "{tests}", "--indices", "a,b"], "--indices"),
+        (["run", "{source}", "--tests", "{tests}", "--indices", "7"], "no input for test"),
+        (["run", "{source}", "--tests", "{tests}", "--time-limit", "-1"], "time limit"),
+        (["run", "{source}"], "--tests"),
+    ],
+)
+def test_run_cannot_run_exits_nonzero_with_reason(
+    args: list[str], message: str, source: Path, sum_tests: Path
+) -> None:
+    filled = [a.format(source=source, tests=sum_tests) for a in args]
+    done = pie(*filled, "--json")
+    assert done.returncode != 0
+    assert done.stdout == ""
+    assert message in done.stderr
+    assert "Traceback" not in done.stderr
+
+
+def test_run_human_summary(source: Path, sum_tests: Path) -> None:
+    done = pie("run", str(source), "--tests", str(sum_tests))
+    assert done.returncode == 0
+    assert done.stdout.startswith("AC")
+    assert "sandbox:" in done.stdout
+
+
+def test_demo_runs_every_bundled_program() -> None:
+    done = pie("demo", "--json")
+    assert done.returncode == 0, done.stderr
+    rows = json.loads(done.stdout)
+    assert len(rows) >= 6
+    assert {r["verdict"] for r in rows} == {"AC"}
+    assert {r["role"] for r in rows} == {"src", "tgt"}
+    table = pie("demo")
+    assert table.returncode == 0
+    assert "slow (src)" in table.stdout and "fast (tgt)" in table.stdout
+
+
+def test_doctor_names_every_mechanism() -> None:
+    done = pie("doctor")
+    assert done.returncode == 0
+    for mechanism in ("pid namespace", "landlock", "seccomp", "memory cgroup", "pids cgroup"):
+        assert mechanism in done.stdout
+
+
+def test_readme_test_command_is_what_ci_runs() -> None:
+    readme = (REPO / "README.md").read_text()
+    ci = (REPO / ".ci" / "run").read_text()
+    command = next(line for line in ci.splitlines() if "pytest" in line and "pip" in line)
+    assert command.strip() in readme
