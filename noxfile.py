@@ -42,4 +42,4 @@ def demo(session: nox.Session) -> None:
 def stress(session: nox.Session) -> None:
     """Long load and stress runs kept out of the default test command."""
     session.install("-e", ".[test]")
-    session.run("python", "-m", "pytest", "-q", "-m", "slow", "--run-slow", *session.posargs)
+    session.run("python", "-m", "pytest", "-q", "-s", "-m", "slow", *session.posargs)

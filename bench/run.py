@@ -1,12 +1,15 @@
 """pie's benchmarks: printed figures and ratios measured side by side in one run.
 
-    python bench/run.py [--data ../shared/data] [--only throughput,overhead,pch]
+    python bench/run.py [--data ../shared/data] [--only throughput,overhead,pch,proxy]
 
 1. correctness throughput on real PIE/CodeNet programs: pie (sandbox, PCH, compile cache,
    bounded concurrency) against a naive harness written the way PIE's original one works
    (serial, plain g++ per program, ``subprocess.run`` per test, PIE's line check);
 2. per-run sandbox overhead against a bare fork+exec of the same binary, at concurrency 1, 2, 4;
-3. compile time with the precompiled ``bits/stdc++.h`` against a plain compile.
+3. compile time with the precompiled ``bits/stdc++.h`` against a plain compile;
+4. the cachegrind backend on PIE's rows: determinism, cached re-evaluation, and how well its
+   speedups rank PIE's recorded gem5 speedups (weights fitted on half the problems, Spearman
+   reported on the other half).
 
 Machines are noisy: every figure is a median, and ratios come from the same run.
 """
@@ -15,6 +18,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import math
 import os
 import statistics
 import subprocess
@@ -26,9 +30,11 @@ from pathlib import Path
 from typing import Any
 
 import anyio
+import attrs
 
 import pie
 from pie._check import pie_accuracy
+from pie._timing._cachegrind import Counts, CycleWeights
 
 REPO = Path(__file__).resolve().parent.parent
 DEFAULT_DATA = Path(os.environ.get("PIE_SHARED_DATA", REPO.parent / "shared" / "data"))
@@ -210,6 +216,112 @@ def bench_pch(data: Path, limit: int) -> dict[str, Any]:
     return {"plain_s": plain_s, "pch_s": pch_s, "programs": len(sources)}
 
 
+# ---- 4. the local proxy against PIE's gem5 numbers -------------------------------------------
+
+
+def spearman(xs: list[float], ys: list[float]) -> float:
+    """Rank correlation (average ranks for ties)."""
+
+    def ranks(values: list[float]) -> list[float]:
+        order = sorted(range(len(values)), key=lambda i: values[i])
+        result = [0.0] * len(values)
+        i = 0
+        while i < len(order):
+            j = i
+            while j + 1 < len(order) and values[order[j + 1]] == values[order[i]]:
+                j += 1
+            for k in range(i, j + 1):
+                result[order[k]] = (i + j) / 2
+            i = j + 1
+        return result
+
+    rx, ry = ranks(xs), ranks(ys)
+    mx, my = statistics.fmean(rx), statistics.fmean(ry)
+    cov = sum((a - mx) * (b - my) for a, b in zip(rx, ry, strict=True))
+    var = math.sqrt(sum((a - mx) ** 2 for a in rx) * sum((b - my) ** 2 for b in ry))
+    return cov / var if var else 0.0
+
+
+async def _time_rows(rows: list[dict[str, Any]], tests: Path, cache: Path) -> list[Any]:
+    programs = [
+        pie.Submission(r[c], problem_id=r["problem_id"])
+        for r in rows
+        for c in ("src_code", "tgt_code")
+    ]
+    return await pie.evaluate_many(programs, tests=tests, cache_dir=cache, timing="cachegrind")
+
+
+def _counts(timing: Any) -> Counts:
+    def total(name: str) -> int:
+        return int(timing.measure(name).total)
+
+    return Counts(
+        int(timing.total), total("l1_misses"), total("ll_misses"), total("mispredicts"), 0
+    )
+
+
+def bench_proxy(data: Path) -> dict[str, Any]:
+    rows = [json.loads(line) for line in (data / "problems.jsonl").read_text().splitlines()]
+    print(f"\n[4] cachegrind against PIE's gem5 speedups: {len(rows)} PIE rows (src and tgt)")
+    with tempfile.TemporaryDirectory() as a, tempfile.TemporaryDirectory() as b:
+        started = time.perf_counter()
+        first = anyio.run(_time_rows, rows, data / "tests", Path(a))
+        cold_s = time.perf_counter() - started
+        second = anyio.run(_time_rows, rows, data / "tests", Path(b))  # an independent cache
+        started = time.perf_counter()
+        anyio.run(_time_rows, rows, data / "tests", Path(a))
+        warm_s = time.perf_counter() - started
+    differ = sum(x.timing.per_test != y.timing.per_test for x, y in zip(first, second, strict=True))
+    print(f"  determinism: {differ} of {len(first)} programs gave different counts in two runs")
+    print(
+        f"  cold {cold_s:.1f} s, warm (cached) {warm_s:.2f} s: {100 * warm_s / cold_s:.2f}% of cold"
+    )
+    pie_speedup = [r["src_agg_runtime"] / r["tgt_agg_runtime"] for r in rows]
+    counts = [
+        (_counts(first[2 * i].timing), _counts(first[2 * i + 1].timing)) for i in range(len(rows))
+    ]
+    cpu = [
+        (
+            sum(t.cpu_seconds for t in first[2 * i].tests),
+            sum(t.cpu_seconds for t in first[2 * i + 1].tests),
+        )
+        for i in range(len(rows))
+    ]
+
+    def speedups(weights: CycleWeights, chosen: list[int]) -> list[float]:
+        return [weights.cycles(counts[i][0]) / weights.cycles(counts[i][1]) for i in chosen]
+
+    everyone = list(range(len(rows)))
+    instr = [counts[i][0].instructions / counts[i][1].instructions for i in everyone]
+    default_all = spearman(speedups(CycleWeights(), everyone), pie_speedup)
+    print(
+        f"  Spearman vs PIE, all rows: instructions {spearman(instr, pie_speedup):.2f}, "
+        f"est. cycles (default weights) {default_all:.2f}, "
+        f"sandbox cpu time {spearman([a / b for a, b in cpu], pie_speedup):.2f}"
+    )
+    problems = sorted({r["problem_id"] for r in rows})
+    train_problems = set(problems[::2])
+    train = [i for i in everyone if rows[i]["problem_id"] in train_problems]
+    test = [i for i in everyone if i not in train]
+    grid = [
+        CycleWeights(w_i, w_l1, w_ll, w_b)
+        for w_i in (0.25, 0.5, 1.0)
+        for w_l1 in (0, 6, 12, 25)
+        for w_ll in (0, 50, 100, 200, 400)
+        for w_b in (0, 10, 20)
+    ]
+    best = max(grid, key=lambda w: spearman(speedups(w, train), [pie_speedup[i] for i in train]))
+    held_out = [pie_speedup[i] for i in test]
+    fitted = spearman(speedups(best, test), held_out)
+    default = spearman(speedups(CycleWeights(), test), held_out)
+    print(
+        f"  fitted on {len(train)} rows ({len(train_problems)} problems), weights "
+        f"{attrs.astuple(best)}: Spearman on the other {len(test)} rows {fitted:.2f} "
+        f"(default weights there: {default:.2f})"
+    )
+    return {"programs": len(first), "differ": differ, "cold_s": cold_s, "warm_s": warm_s}
+
+
 # ---- main ---------------------------------------------------------------------------------
 
 
@@ -220,7 +332,7 @@ def _parts(text: str) -> Iterator[str]:
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--data", type=Path, default=DEFAULT_DATA)
-    parser.add_argument("--only", default="throughput,overhead,pch")
+    parser.add_argument("--only", default="throughput,overhead,pch,proxy")
     parser.add_argument("--programs", type=int, default=None, help="cap for [1]")
     parser.add_argument("--runs", type=int, default=400, help="runs per point in [2]")
     parser.add_argument("--json", type=Path, help="also write the figures here")
@@ -237,6 +349,8 @@ def main() -> int:
             figures[part] = bench_overhead(args.runs)
         elif part == "pch":
             figures[part] = bench_pch(args.data, 12)
+        elif part == "proxy":
+            figures[part] = bench_proxy(args.data)
         else:
             print(f"unknown part {part!r}")
             return 2

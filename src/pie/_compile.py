@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-import json
+import functools
 import logging
 import os
 import shutil
@@ -13,8 +13,9 @@ from pathlib import Path
 import anyio
 import attrs
 
+from pie._cache import ResultCache
 from pie._hashing import key_of, sha256_bytes, sha256_file
-from pie._locks import async_file_lock, atomic_write, file_lock
+from pie._locks import async_file_lock, file_lock
 from pie._model import CompileResult
 from pie._sandbox import Sandbox, Slot, _policy
 from pie._sandbox._run import launcher_args
@@ -49,10 +50,14 @@ class CompileOptions:
 class Compiler:
     """Compiles sources to binaries once: identical (source, compiler, flags) hit the cache."""
 
-    def __init__(self, cache_dir: Path, sandbox: Sandbox, options: CompileOptions) -> None:
+    def __init__(
+        self, cache_dir: Path, sandbox: Sandbox, options: CompileOptions, store: ResultCache
+    ) -> None:
         self.options = options
         self._sandbox = sandbox
+        self._store_db = store
         self._dir = cache_dir / "compile"
+        self._binaries = cache_dir / "binaries"
         self._pch: Path | None = None
         self._pch_ready = False
         self._in_flight: dict[str, anyio.Event] = {}
@@ -61,13 +66,13 @@ class Compiler:
         key = key_of(source, self.options.key())
         while key in self._in_flight:
             await self._in_flight[key].wait()
-        cached = self._load(key)
+        cached = await self._load(key)
         if cached is not None:
             return cached
         done = self._in_flight[key] = anyio.Event()
         try:
             async with async_file_lock(self._dir / "locks" / key[:16]):
-                cached = self._load(key)
+                cached = await self._load(key)
                 if cached is not None:
                     return cached
                 return await self._compile_and_store(key, source)
@@ -75,22 +80,23 @@ class Compiler:
             del self._in_flight[key]
             done.set()
 
-    def _entry(self, key: str) -> Path:
-        return self._dir / key[:2] / key
+    def _binary_path(self, digest: str) -> Path:
+        return self._binaries / digest[:2] / digest
 
-    def _load(self, key: str) -> CompileResult | None:
-        meta = self._entry(key) / "result.json"
-        if not meta.exists():
+    async def _load(self, key: str) -> CompileResult | None:
+        row = await anyio.to_thread.run_sync(self._store_db.get, "compiles", key)
+        if row is None:
             return None
-        data = json.loads(meta.read_text())
-        binary = self._entry(key) / "binary" if data["ok"] else None
+        binary = self._binary_path(row["binary"]) if row["ok"] else None
+        if binary is not None and not binary.exists():
+            return None  # the binary was removed by hand: build it again
         return CompileResult(
-            ok=data["ok"],
-            seconds=data["seconds"],
+            ok=bool(row["ok"]),
+            seconds=row["seconds"],
             cached=True,
-            message=data["message"],
+            message=row["message"],
             binary=binary,
-            binary_sha256=data["binary_sha256"],
+            binary_sha256=row["binary"],
         )
 
     async def _compile_and_store(self, key: str, source: bytes) -> CompileResult:
@@ -99,7 +105,11 @@ class Compiler:
                 f"source is {len(source)} bytes, over the {self.options.max_source_bytes}-byte "
                 "limit (CompileOptions.max_source_bytes)"
             )
-            return self._store(key, ok=False, seconds=0.0, message=message, built=None)
+            return await anyio.to_thread.run_sync(
+                functools.partial(
+                    self._store, key, ok=False, seconds=0.0, message=message, built=None
+                )
+            )
         pch = await self.pch_dir()
         started = time.perf_counter()
         async with self._sandbox.pool.acquire() as slot:
@@ -118,9 +128,11 @@ class Compiler:
                 limit_hit = f"compilation exceeded {self.options.memory_mib} MiB\n"
             message = limit_hit + message
             ok = not limit_hit and outcome.exit_code == 0 and binary.exists()
-            return self._store(
-                key, ok=ok, seconds=seconds, message=message, built=binary if ok else None
-            )
+            store = functools.partial(
+                self._store, key, ok=ok, seconds=seconds, message=message,
+                built=binary if ok else None,
+            )  # fmt: skip
+            return await anyio.to_thread.run_sync(store)
 
     def _command(self, slot: Slot, build: Path, pch: Path | None) -> list[str]:
         include = ["-I", str(pch)] if pch else []
@@ -147,19 +159,20 @@ class Compiler:
     def _store(
         self, key: str, *, ok: bool, seconds: float, message: str, built: Path | None
     ) -> CompileResult:
-        entry = self._entry(key)
-        entry.mkdir(parents=True, exist_ok=True)
+        """Binary first (by content hash, atomically), then the row that points at it."""
         digest = None
         target = None
         if built is not None:
-            target = entry / "binary"
-            tmp = entry / f".binary.{os.getpid()}.tmp"
-            shutil.copyfile(built, tmp)
-            os.chmod(tmp, 0o755)
-            os.replace(tmp, target)
-            digest = sha256_file(target)
-        meta = {"ok": ok, "seconds": seconds, "message": message, "binary_sha256": digest}
-        atomic_write(entry / "result.json", json.dumps(meta).encode())
+            digest = sha256_file(built)
+            target = self._binary_path(digest)
+            if not target.exists():
+                target.parent.mkdir(parents=True, exist_ok=True)
+                tmp = target.with_name(f".{digest}.{os.getpid()}.tmp")
+                shutil.copyfile(built, tmp)
+                os.chmod(tmp, 0o755)
+                os.replace(tmp, target)
+        row = {"key": key, "ok": int(ok), "seconds": seconds, "message": message, "binary": digest}
+        self._store_db.put("compiles", row)
         return CompileResult(ok, seconds, False, message, target, digest)
 
     # ---- precompiled header --------------------------------------------------------------

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import json
 import re
 from collections.abc import Iterator, Sequence
@@ -10,6 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from pie._errors import InputError
+from pie._hashing import key_of
 from pie._model import TestCase
 
 _INPUT = re.compile(r"input\.(\d+)\.txt")
@@ -50,6 +52,33 @@ def load_test_cases(directory: Path, indices: Sequence[int] | None = None) -> tu
             )
         cases.append(TestCase(index, found[index], expected))
     return tuple(cases)
+
+
+def test_digest(case: TestCase) -> str:
+    """Hash of a test's input and expected output (memoised while the files are unchanged)."""
+    stats = [case.input.stat(), case.output.stat()]
+    return _digest(
+        str(case.input),
+        str(case.output),
+        *(s.st_mtime_ns for s in stats),
+        *(s.st_size for s in stats),
+    )
+
+
+@functools.lru_cache(maxsize=65536)
+def _digest(given: str, expected: str, *_: int) -> str:
+    return key_of(Path(given).read_bytes(), Path(expected).read_bytes())
+
+
+def input_digest(case: TestCase) -> str:
+    """Hash of a test's input alone: what a timing depends on."""
+    stat = case.input.stat()
+    return _input_digest(str(case.input), stat.st_mtime_ns, stat.st_size)
+
+
+@functools.lru_cache(maxsize=65536)
+def _input_digest(given: str, *_: int) -> str:
+    return key_of(Path(given).read_bytes())
 
 
 def parse_indices(text: str) -> list[int]:

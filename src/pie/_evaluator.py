@@ -12,11 +12,12 @@ import anyio
 import anyio.abc
 import attrs
 
+from pie._cache import ResultCache
 from pie._check import CheckMode, accuracy
 from pie._compile import CompileOptions, Compiler
-from pie._data import load_test_cases
+from pie._data import load_test_cases, test_digest
 from pie._errors import InputError
-from pie._hashing import sha256_bytes
+from pie._hashing import key_of, sha256_bytes
 from pie._model import (
     CompileResult,
     Evaluation,
@@ -81,6 +82,7 @@ class Evaluator:
         check: str | CheckMode = CheckMode.PIE,
         compile_options: CompileOptions | None = None,
         timing: str = "none",
+        cache: str | os.PathLike[str] | None = None,
     ) -> None:
         self.tests_root = Path(tests_root) if tests_root is not None else None
         self.cache_dir = Path(cache_dir) if cache_dir is not None else default_cache_dir()
@@ -91,6 +93,8 @@ class Evaluator:
         self.check = CheckMode(check)
         self.compile_options = compile_options or CompileOptions()
         self._timing_name = timing
+        self.cache_path = Path(cache) if cache is not None else self.cache_dir / "results.sqlite3"
+        self._store: ResultCache | None = None
         self._sandbox: Sandbox | None = None
         self._group: anyio.abc.TaskGroup | None = None
         self._compiler: Compiler | None = None
@@ -98,6 +102,8 @@ class Evaluator:
 
     async def __aenter__(self) -> Evaluator:
         self.cache_dir.mkdir(parents=True, exist_ok=True)
+        # first, so that a broken cache file stops us before any process starts
+        self._store = await anyio.to_thread.run_sync(ResultCache, self.cache_path)
         sandbox = await anyio.to_thread.run_sync(
             lambda: Sandbox(self.cache_dir, self.concurrency, self.compile_options.compiler)
         )
@@ -110,8 +116,8 @@ class Evaluator:
             await self._close(sandbox)
             raise
         self._sandbox = sandbox
-        self._compiler = Compiler(self.cache_dir, self._sandbox, self.compile_options)
-        self._timing = make_backend(self._timing_name, self._sandbox)
+        self._compiler = Compiler(self.cache_dir, sandbox, self.compile_options, self._store)
+        self._timing = make_backend(self._timing_name, sandbox, self._store)
         return self
 
     async def __aexit__(
@@ -133,6 +139,9 @@ class Evaluator:
                 self._group.cancel_scope.cancel()
                 await self._group.__aexit__(None, None, None)
                 self._group = None
+            if self._store is not None:
+                self._store.close()
+                self._store = None
 
     @property
     def sandbox(self) -> Sandbox:
@@ -178,8 +187,7 @@ class Evaluator:
         results: list[TestResult | None] = [None] * len(cases)
 
         async def run_one(position: int, case: TestCase) -> None:
-            assert compiled.binary is not None
-            results[position] = await self.run_test(compiled.binary, case, limits)
+            results[position] = await self.run_test(compiled, case, limits)
 
         async with anyio.create_task_group() as group:
             for position, case in enumerate(cases):
@@ -189,20 +197,30 @@ class Evaluator:
         mean_accuracy = sum(r.accuracy for r in tests_done) / len(tests_done)
         timing = None
         if verdict is Verdict.AC and self._timing is not None:
-            timing = await self._timing.measure(compiled.binary, cases, limits)
+            assert compiled.binary_sha256 is not None
+            timing = await self._timing.measure(
+                compiled.binary, compiled.binary_sha256, cases, limits
+            )
         return Evaluation(
             verdict, mean_accuracy, digest, compiled, tests_done, timing, summary, label
         )
 
-    async def run_test(self, binary: Path, case: TestCase, limits: Limits) -> TestResult:
-        outcome = await self.sandbox.run(binary, case.input, limits)
+    async def run_test(self, compiled: CompileResult, case: TestCase, limits: Limits) -> TestResult:
+        """One test of a compiled program: from the cache when this binary already ran it."""
+        assert compiled.binary is not None and compiled.binary_sha256 is not None
+        assert self._store is not None
+        key = key_of(compiled.binary_sha256, test_digest(case), limits.key(), self.check.value)
+        hit = await self._store.get_json("runs", key)
+        if hit is not None:
+            return attrs.evolve(TestResult.from_json(hit), index=case.index, cached=True)
+        outcome = await self.sandbox.run(compiled.binary, case.input, limits)
         verdict = classify(outcome, limits)
         score = 0.0
         if verdict is None:
             expected = await anyio.Path(case.output).read_bytes()
             score = accuracy(outcome.stdout, expected, self.check)
             verdict = Verdict.AC if score == 1.0 else Verdict.WA
-        return TestResult(
+        result = TestResult(
             index=case.index,
             verdict=verdict,
             accuracy=score,
@@ -213,6 +231,8 @@ class Evaluator:
             signal=outcome.signal,
             stderr=outcome.stderr.decode("utf-8", errors="replace"),
         )
+        await self._store.put_json("runs", key, compiled.binary_sha256, result.to_json(full=True))
+        return result
 
     async def stream(
         self, submissions: Iterable[Submission | tuple[Source, str]]

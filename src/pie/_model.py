@@ -100,9 +100,10 @@ class TestResult:
     exit_code: int | None
     signal: int | None
     stderr: str = ""
+    cached: bool = False
 
-    def to_json(self) -> dict[str, Any]:
-        return {
+    def to_json(self, *, full: bool = False) -> dict[str, Any]:
+        data = {
             "index": self.index,
             "verdict": self.verdict.value,
             "accuracy": self.accuracy,
@@ -111,7 +112,26 @@ class TestResult:
             "max_rss_kib": self.max_rss_kib,
             "exit_code": self.exit_code,
             "signal": self.signal,
+            "cached": self.cached,
         }
+        if full:
+            data["stderr"] = self.stderr
+        return data
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> TestResult:
+        return cls(
+            index=data["index"],
+            verdict=Verdict(data["verdict"]),
+            accuracy=data["accuracy"],
+            cpu_seconds=data["cpu_seconds"],
+            wall_seconds=data["wall_seconds"],
+            max_rss_kib=data["max_rss_kib"],
+            exit_code=data["exit_code"],
+            signal=data["signal"],
+            stderr=data.get("stderr", ""),
+            cached=data.get("cached", False),
+        )
 
 
 @attrs.frozen
@@ -142,6 +162,7 @@ class Timing:
     config: str = ""
     measures: tuple[Measure, ...] = ()
     error: str | None = None
+    cached: bool = False
 
     def measure(self, name: str) -> Measure | None:
         return next((m for m in self.measures if m.name == name), None)
@@ -153,6 +174,7 @@ class Timing:
             "total": self.total,
             "per_test": list(self.per_test),
             "config": self.config,
+            "cached": self.cached,
         }
         data.update({m.name: m.to_json() for m in self.measures})
         if self.error:

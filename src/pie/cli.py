@@ -13,11 +13,14 @@ from typing import Any
 import anyio
 
 from pie import _doctor
+from pie._cache import ResultCache
+from pie._cache import clear as clear_cache
 from pie._check import CheckMode
 from pie._data import demo_root, parse_indices, read_jsonl
 from pie._errors import PieError
 from pie._evaluator import Evaluator, Submission
 from pie._model import Evaluation, Limits
+from pie._paths import default_cache_dir
 from pie._timing import BACKENDS, valgrind_available
 
 EXIT_OK = 0
@@ -44,6 +47,13 @@ def _parser() -> argparse.ArgumentParser:
     demo.add_argument("--json", action="store_true")
 
     commands.add_parser("doctor", help="which sandbox mechanisms this host has")
+
+    cache = commands.add_parser("cache", help="inspect, export or clear the result cache")
+    actions = cache.add_subparsers(dest="action", required=True)
+    actions.add_parser("stats", help="rows per table and bytes on disk")
+    actions.add_parser("clear", help="delete the cached results (they are computed again)")
+    export = actions.add_parser("export", help="every cached row as JSON lines")
+    export.add_argument("file", type=Path)
     return parser
 
 
@@ -54,6 +64,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             return anyio.run(_run, args)
         if args.command == "demo":
             return anyio.run(_demo, args)
+        if args.command == "cache":
+            return _cache_command(args)
         return _doctor.main(args.cache)
     except PieError as error:
         print(f"pie: {error}", file=sys.stderr)
@@ -77,6 +89,30 @@ async def _run(args: argparse.Namespace) -> int:
         return EXIT_OK
     print(_summary(result))
     return EXIT_OK if result.ok else EXIT_FAILED
+
+
+def _cache_command(args: argparse.Namespace) -> int:
+    path = (args.cache or default_cache_dir()) / "results.sqlite3"
+    if args.action == "clear":
+        clear_cache(path)
+        print(f"cleared {path}")
+        return EXIT_OK
+    store = ResultCache(path)
+    try:
+        if args.action == "stats":
+            for name, value in store.stats().items():
+                print(f"{name:9s} {value}")
+            print(f"file      {path}")
+        else:
+            with args.file.open("w", encoding="utf-8") as handle:
+                count = 0
+                for row in store.export():
+                    handle.write(json.dumps(row) + "\n")
+                    count += 1
+            print(f"wrote {count} rows to {args.file}")
+    finally:
+        store.close()
+    return EXIT_OK
 
 
 def _summary(result: Evaluation) -> str:

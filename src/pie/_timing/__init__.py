@@ -7,6 +7,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Protocol
 
+from pie._cache import ResultCache
 from pie._errors import InputError
 from pie._model import Limits, TestCase, Timing
 from pie._sandbox import Sandbox
@@ -20,7 +21,7 @@ class TimingBackend(Protocol):
     unit: str
 
     async def measure(
-        self, binary: Path, tests: Sequence[TestCase], limits: Limits
+        self, binary: Path, binary_sha256: str, tests: Sequence[TestCase], limits: Limits
     ) -> Timing | None: ...
 
 
@@ -28,12 +29,12 @@ def valgrind_available() -> bool:
     return shutil.which("valgrind.bin") is not None or shutil.which("valgrind") is not None
 
 
-def make_backend(name: str, sandbox: Sandbox) -> TimingBackend | None:
+def make_backend(name: str, sandbox: Sandbox, store: ResultCache) -> TimingBackend | None:
     """The backend called ``name``; ``none`` means no timing."""
     if name == "none":
         return None
     if name == "cachegrind":
-        return CachegrindBackend(sandbox)
+        return CachegrindBackend(sandbox, store)
     raise InputError(
         f"timing backend {name!r} is not available in this version; choose one of {BACKENDS}"
     )

@@ -16,6 +16,9 @@ from pathlib import Path
 import anyio
 import attrs
 
+from pie._cache import ResultCache
+from pie._data import input_digest
+from pie._hashing import key_of
 from pie._model import Limits, Measure, TestCase, Timing
 from pie._sandbox import Sandbox
 from pie._timing._callgrind import CallgrindFormatError, parse
@@ -26,26 +29,48 @@ _MISPREDICTS = ("Bcm", "Bim")
 
 
 @attrs.frozen
+class Counts:
+    """What one simulated run counted (the cached, weight-free part)."""
+
+    instructions: int
+    l1_misses: int
+    ll_misses: int
+    mispredicts: int
+    instructions_in_main: int
+
+    @classmethod
+    def of(cls, totals: dict[str, int], main: dict[str, int]) -> Counts:
+        def total(names: tuple[str, ...]) -> int:
+            return sum(totals.get(name, 0) for name in names)
+
+        return cls(
+            instructions=totals.get("Ir", 0),
+            l1_misses=total(_L1_MISSES),
+            ll_misses=total(_LL_MISSES),
+            mispredicts=total(_MISPREDICTS),
+            instructions_in_main=main.get("Ir", 0),
+        )
+
+
+@attrs.frozen
 class CycleWeights:
     """cycles ≈ instruction·Ir + l1_miss·(L1 misses) + ll_miss·(LL misses) + mispredict·(...).
 
     The default (IPC 2, a heavy memory penalty) ranked PIE's recorded gem5 speedups best among
-    the weights measured in PROXY.md (Spearman 0.87 on 21 rows; partly tuned to them)."""
+    the weights measured in PROXY.md (Spearman 0.87 on 21 rows; partly tuned to them); the
+    bench refits them on part of the rows and reports the rank correlation on the rest."""
 
     instruction: float = 0.5
     l1_miss: float = 12.0
     ll_miss: float = 200.0
     mispredict: float = 20.0
 
-    def cycles(self, totals: dict[str, int]) -> float:
-        def total(names: tuple[str, ...]) -> int:
-            return sum(totals.get(name, 0) for name in names)
-
+    def cycles(self, counts: Counts) -> float:
         return (
-            self.instruction * totals.get("Ir", 0)
-            + self.l1_miss * total(_L1_MISSES)
-            + self.ll_miss * total(_LL_MISSES)
-            + self.mispredict * total(_MISPREDICTS)
+            self.instruction * counts.instructions
+            + self.l1_miss * counts.l1_misses
+            + self.ll_miss * counts.ll_misses
+            + self.mispredict * counts.mispredicts
         )
 
 
@@ -71,34 +96,47 @@ class CachegrindConfig:
             f"--LL={self.ll}",
         ]
 
+    def simulation_key(self) -> str:
+        """What decides the counts (the cache key); the weights only read them."""
+        return f"callgrind-v2;I1={self.i1};D1={self.d1};LL={self.ll}"
+
     def key(self) -> str:
         w = self.weights
-        return (
-            f"callgrind;I1={self.i1};D1={self.d1};LL={self.ll};"
-            f"w={w.instruction},{w.l1_miss},{w.ll_miss},{w.mispredict}"
-        )
+        return f"{self.simulation_key()};w={w.instruction},{w.l1_miss},{w.ll_miss},{w.mispredict}"
 
 
 class CachegrindBackend:
     name = "cachegrind"
     unit = "instructions"
 
-    def __init__(self, sandbox: Sandbox, config: CachegrindConfig | None = None) -> None:
+    def __init__(
+        self, sandbox: Sandbox, store: ResultCache, config: CachegrindConfig | None = None
+    ) -> None:
         self._sandbox = sandbox
+        self._store = store
         self.config = config or CachegrindConfig()
 
     async def measure(
-        self, binary: Path, tests: Sequence[TestCase], limits: Limits
+        self, binary: Path, binary_sha256: str, tests: Sequence[TestCase], limits: Limits
     ) -> Timing | None:
         scaled = attrs.evolve(
             limits,
             time=limits.time * self.config.time_factor,
             memory_mib=limits.memory_mib + self.config.memory_extra_mib,
         )
-        rows: list[tuple[float, float, float] | str] = [""] * len(tests)
+        rows: list[Counts | str] = [""] * len(tests)
+        hits = [False] * len(tests)
 
         async def one(position: int, case: TestCase) -> None:
-            rows[position] = await self._profile(binary, case, scaled)
+            key = key_of(binary_sha256, input_digest(case), self.config.simulation_key())
+            cached = await self._store.get_json("timings", key)
+            if cached is not None:
+                rows[position] = Counts(**cached)
+                hits[position] = True
+                return
+            rows[position] = row = await self._profile(binary, case, scaled)
+            if isinstance(row, Counts):  # failures are not kept: they may be the host's
+                await self._store.put_json("timings", key, binary_sha256, attrs.asdict(row))
 
         async with anyio.create_task_group() as group:
             for position, case in enumerate(tests):
@@ -106,34 +144,37 @@ class CachegrindBackend:
         failures = [r for r in rows if isinstance(r, str)]
         if failures:
             return self._failed(len(tests), failures[0])
-        counts = [r for r in rows if not isinstance(r, str)]
-        instructions = tuple(c[0] for c in counts)
-        cycles = tuple(c[1] for c in counts)
-        in_main = tuple(c[2] for c in counts)
+        return self._timing([r for r in rows if isinstance(r, Counts)], cached=all(hits))
+
+    def _timing(self, counts: list[Counts], *, cached: bool) -> Timing:
+        def measure(name: str, unit: str, values: tuple[float, ...]) -> Measure:
+            return Measure(name, unit, sum(values), values)
+
+        instructions = tuple(float(c.instructions) for c in counts)
+        in_main = [c.instructions_in_main for c in counts]
         startup = tuple(
             1.0 - m / i if i else 0.0 for m, i in zip(in_main, instructions, strict=True)
         )
-        total_i = sum(instructions)
+        total = sum(instructions)
         return Timing(
             backend=self.name,
             unit=self.unit,
-            total=total_i,
+            total=total,
             per_test=instructions,
             config=self.config.key(),
+            cached=cached,
             measures=(
-                Measure("estimated_cycles", "cycles", sum(cycles), cycles),
-                Measure(
-                    "startup_share",
-                    "fraction of instructions outside main",
-                    1.0 - sum(in_main) / total_i if total_i else 0.0,
-                    startup,
-                ),
+                measure("estimated_cycles", "cycles",
+                        tuple(self.config.weights.cycles(c) for c in counts)),
+                Measure("startup_share", "fraction of instructions outside main",
+                        1.0 - sum(in_main) / total if total else 0.0, startup),
+                measure("l1_misses", "misses", tuple(float(c.l1_misses) for c in counts)),
+                measure("ll_misses", "misses", tuple(float(c.ll_misses) for c in counts)),
+                measure("mispredicts", "branches", tuple(float(c.mispredicts) for c in counts)),
             ),
-        )
+        )  # fmt: skip
 
-    async def _profile(
-        self, binary: Path, case: TestCase, limits: Limits
-    ) -> tuple[float, float, float] | str:
+    async def _profile(self, binary: Path, case: TestCase, limits: Limits) -> Counts | str:
         outcome, text = await self._sandbox.profile(
             binary, case.input, limits, self.config.tool_args()
         )
@@ -141,19 +182,14 @@ class CachegrindBackend:
             reason = (
                 "over the time limit"
                 if outcome.wall_exceeded
-                else (f"exit {outcome.exit_code}, signal {outcome.signal}")
+                else f"exit {outcome.exit_code}, signal {outcome.signal}"
             )
             return f"test {case.index} failed under valgrind ({reason})"
         try:
             profile = parse(text)
         except CallgrindFormatError as error:
             return f"test {case.index}: {error}"
-        main = profile.main_inclusive or {}
-        return (
-            float(profile.total("Ir")),
-            self.config.weights.cycles(profile.totals),
-            float(main.get("Ir", 0)),
-        )
+        return Counts.of(profile.totals, profile.main_inclusive or {})
 
     def _failed(self, count: int, reason: str) -> Timing:
         return Timing(
