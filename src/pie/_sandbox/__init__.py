@@ -41,6 +41,14 @@ class Sandbox:
         self.pool = SlotPool(slots, self.host)
         self._server = LauncherServer(self.launcher)
 
+    @property
+    def _needs_pid_namespace(self) -> bool:
+        """Tests and profiles run under a policy that forbids creating processes (seccomp
+        refuses fork, vfork, clone3 and clone without CLONE_THREAD), so the program is the whole
+        tree and killing it cleans up; a PID namespace and its init would only add cost.  The
+        compiler, which must fork, always gets one."""
+        return not self.host.seccomp
+
     async def start(self, group: anyio.abc.TaskGroup) -> None:
         """Start the launcher server; ``group`` hosts the task reading its replies."""
         await self._server.start(group)
@@ -90,6 +98,7 @@ class Sandbox:
                 execute=paths["execute"],
                 write=paths["write"],
                 use_address_limit=self.host.cgroup_memory is None,
+                pid_namespace=self._needs_pid_namespace,
             )
             return await self.execute(args, slot, output_cap, limits.wall)
 
@@ -128,6 +137,7 @@ class Sandbox:
                 write=[*paths["write"], str(work), str(report)],
                 env=[f"TMPDIR={work}"],
                 use_address_limit=self.host.cgroup_memory is None,
+                pid_namespace=self._needs_pid_namespace,
             )
             outcome = await self.execute(args, slot, output_cap, limits.wall)
             return outcome, await anyio.Path(report).read_text(errors="replace")

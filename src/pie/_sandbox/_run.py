@@ -63,9 +63,10 @@ def launcher_args(
     write: Sequence[str] = (),
     env: Sequence[str] = (),
     use_address_limit: bool = False,
+    pid_namespace: bool = True,
 ) -> list[str]:
     """The launcher's options for one run (the policy's paths plus the run's own)."""
-    args = ["--profile", profile]
+    args = ["--profile", profile, "--pidns", "1" if pid_namespace else "0"]
     args += ["--cpu-ms", str(math.ceil(cpu_seconds * 1000))]
     args += ["--wall-ms", str(math.ceil(wall_seconds * 1000))]
     args += ["--mem-bytes", str(memory_bytes), "--stack-bytes", str(memory_bytes)]

@@ -82,6 +82,7 @@ struct Options {
   long long mem_bytes = 0;
   long nproc = 0;
   long nofile = 64;
+  bool pidns = true;
   long uid = -1;
   long gid = -1;
   std::vector<std::string> cgroups;
@@ -153,6 +154,7 @@ Options parse_options(int argc, char** argv) {
     else if (key == "--mem-bytes") o.mem_bytes = to_number(v);
     else if (key == "--nproc") o.nproc = to_number(v);
     else if (key == "--nofile") o.nofile = to_number(v);
+    else if (key == "--pidns") o.pidns = to_number(v) != 0;
     else if (key == "--uid") o.uid = to_number(v);
     else if (key == "--gid") o.gid = to_number(v);
     else if (key == "--cgroup") o.cgroups.emplace_back(v);
@@ -521,16 +523,21 @@ int run_once(const Options& o) {
   int flags = CLONE_NEWPID | SIGCHLD;
   const char* isolation = "pidns";
   long long started = now_us();
-  pid_t child = clone(child_main, g_clone_stack + sizeof g_clone_stack, flags, &args);
-  if (child < 0 && o.uid < 0) {
-    // Unprivileged: a user namespace makes the PID namespace possible.
-    flags |= CLONE_NEWUSER;
-    isolation = "userns";
+  pid_t child = -1;
+  if (o.pidns) {
     child = clone(child_main, g_clone_stack + sizeof g_clone_stack, flags, &args);
+    if (child < 0 && o.uid < 0) {
+      // Unprivileged: a user namespace makes the PID namespace possible.
+      flags |= CLONE_NEWUSER;
+      isolation = "userns";
+      child = clone(child_main, g_clone_stack + sizeof g_clone_stack, flags, &args);
+    }
   }
   if (child < 0) {
+    // Asked for (a program that cannot create processes needs no namespace to reap its tree),
+    // or the fallback where namespaces are unavailable.
     args.as_init = false;
-    isolation = "none";
+    isolation = o.pidns ? "none" : "process";
     child = clone(child_main, g_clone_stack + sizeof g_clone_stack, SIGCHLD, &args);
   }
   if (child < 0) usage_error("clone failed");
