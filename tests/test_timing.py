@@ -11,6 +11,7 @@ from hypothesis import strategies as st
 
 import pie
 from pie._timing._callgrind import CallgrindFormatError, parse
+from pie._timing._wall import mann_whitney_p
 from tests.conftest import SUM_OK, make_tests
 
 pytestmark = pytest.mark.anyio
@@ -59,6 +60,16 @@ async def test_incorrect_programs_are_not_timed(sum_tests: Path, cache_dir: Path
     result = await pie.evaluate(wrong, sum_tests, cache_dir=cache_dir, timing="cachegrind")
     assert result.verdict is pie.Verdict.WA
     assert result.timing is None
+
+
+@pytest.mark.parametrize("anyio_backend", ["asyncio"])
+async def test_instruction_budget_is_a_deterministic_cut(sum_tests: Path, cache_dir: Path) -> None:
+    tight = pie.CachegrindConfig(instruction_budget=1000)
+    result = await pie.evaluate(SUM_OK, sum_tests, cache_dir=cache_dir, timing=tight)
+    assert result.verdict is pie.Verdict.AC
+    assert result.timing is not None and result.timing.total == float("inf")
+    assert result.timing.error is not None and "over budget" in result.timing.error
+    assert "budget=1000" in result.timing.config
 
 
 async def test_unknown_backend_is_a_clear_error(sum_tests: Path, cache_dir: Path) -> None:
@@ -149,3 +160,59 @@ def test_malformed_profiles_are_errors(text: str) -> None:
 def test_parser_never_crashes_on_garbage(text: str) -> None:
     with contextlib.suppress(CallgrindFormatError):
         parse(text)
+
+
+# ---- wall clock ---------------------------------------------------------------------------
+
+SLOW = (
+    "#include <cstdio>\nint main(){ volatile unsigned long s = 0;"
+    ' for (unsigned long i = 0; i < 40000000UL; ++i) s += i; std::printf("0\\n"); }'
+)
+FAST = '#include <cstdio>\nint main(){ std::printf("0\\n"); }'
+
+
+@pytest.mark.parametrize("anyio_backend", ["asyncio"])
+async def test_wall_timing_reports_medians_and_host_noise(tmp_path: Path, cache_dir: Path) -> None:
+    tests = make_tests(tmp_path / "t", [("\n", "0\n")])
+    config = pie.WallConfig(repetitions=5)
+    result = await pie.evaluate(SLOW, tests, cache_dir=cache_dir, timing=config)
+    timing = result.timing
+    assert timing is not None and timing.backend == "wall" and timing.unit == "seconds"
+    minimum, spread = timing.measure("min"), timing.measure("iqr")
+    assert minimum is not None and spread is not None
+    assert 0 < minimum.total <= timing.total
+    assert "aslr=" in timing.config and "load=" in timing.config
+
+
+@pytest.mark.parametrize("anyio_backend", ["asyncio"])
+async def test_wall_comparison_finds_a_real_speedup(tmp_path: Path, cache_dir: Path) -> None:
+    tests = make_tests(tmp_path / "t", [("\n", "0\n")])
+    async with pie.Evaluator(cache_dir=cache_dir, concurrency=1) as ev:
+        verdict = await ev.compare_wall(SLOW, FAST, tests, config=pie.WallConfig(repetitions=8))
+        same = await ev.compare_wall(FAST, FAST, tests, config=pie.WallConfig(repetitions=8))
+    assert verdict.speedup > 3 and verdict.significant and verdict.p_value < 0.01
+    assert verdict.resolvable_speedup >= 1.0
+    assert not (same.significant and same.speedup > verdict.resolvable_speedup)
+
+
+samples = st.lists(st.floats(0.001, 10.0), min_size=3, max_size=30)
+
+
+@given(samples)
+def test_identical_samples_are_not_significant(values: list[float]) -> None:
+    assert mann_whitney_p(values, values) > 0.5
+
+
+@given(samples, st.floats(2.0, 100.0))
+def test_separated_samples_are_significant(values: list[float], factor: float) -> None:
+    if len(values) < 8:
+        return
+    slower = [v * factor + 20.0 for v in values]
+    assert mann_whitney_p(slower, values) < 0.01
+
+
+def test_mann_whitney_matches_a_known_value() -> None:
+    # U = 6 (of 36 pairs); normal approximation with continuity correction: p = 0.0656
+    a = [1.1, 2.2, 3.3, 4.4, 5.5, 6.6]
+    b = [3.0, 5.0, 7.0, 8.0, 9.0, 10.0]
+    assert mann_whitney_p(a, b) == pytest.approx(0.0656, abs=0.0005)

@@ -16,14 +16,19 @@ from pie._model import (
     Timing,
     Verdict,
 )
+from pie._timing._cachegrind import CachegrindConfig, CycleWeights
+from pie._timing._wall import Comparison, WallConfig
 
 __version__ = "0.1.0"
 
 __all__ = [
+    "CachegrindConfig",
     "CheckMode",
+    "Comparison",
     "CompileOptions",
     "CompileResult",
     "CompilerError",
+    "CycleWeights",
     "Evaluation",
     "Evaluator",
     "InputError",
@@ -35,6 +40,7 @@ __all__ = [
     "TestResult",
     "Timing",
     "Verdict",
+    "WallConfig",
     "evaluate",
     "evaluate_many",
     "evaluate_sync",

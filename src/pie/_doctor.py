@@ -11,6 +11,7 @@ import psutil
 from pie._errors import PieError
 from pie._paths import default_cache_dir
 from pie._sandbox import Sandbox
+from pie._timing import _noise
 
 
 def report(cache_dir: Path | None) -> list[tuple[str, str]]:
@@ -32,6 +33,7 @@ def report(cache_dir: Path | None) -> list[tuple[str, str]]:
     finally:
         sandbox.close()
     rows += _host_load()
+    rows += [(f"wall noise: {k}", v) for k, v in _noise.facts().items()]
     rows.append(("g++", _version("g++")))
     rows.append(("valgrind", _version("valgrind")))
     return rows

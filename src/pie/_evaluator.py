@@ -30,6 +30,8 @@ from pie._model import (
 from pie._paths import default_cache_dir
 from pie._sandbox import Sandbox, classify
 from pie._timing import TimingBackend, make_backend
+from pie._timing._cachegrind import CachegrindConfig
+from pie._timing._wall import Comparison, WallBackend, WallConfig
 
 Source = str | bytes | os.PathLike[str]
 Tests = str | os.PathLike[str] | Sequence[TestCase]
@@ -81,7 +83,7 @@ class Evaluator:
         limits: Limits | None = None,
         check: str | CheckMode = CheckMode.PIE,
         compile_options: CompileOptions | None = None,
-        timing: str = "none",
+        timing: str | CachegrindConfig | WallConfig = "none",
         cache: str | os.PathLike[str] | None = None,
     ) -> None:
         self.tests_root = Path(tests_root) if tests_root is not None else None
@@ -204,6 +206,33 @@ class Evaluator:
         return Evaluation(
             verdict, mean_accuracy, digest, compiled, tests_done, timing, summary, label
         )
+
+    async def compare_wall(
+        self,
+        baseline: Source,
+        candidate: Source,
+        tests: Tests | None = None,
+        *,
+        problem_id: str | None = None,
+        indices: Sequence[int] | None = None,
+        limits: Limits | None = None,
+        config: WallConfig | None = None,
+    ) -> Comparison:
+        """Is ``candidate`` faster than ``baseline`` by the wall clock?  Runs are interleaved
+        and judged with a Mann-Whitney U test (``Comparison.p_value``)."""
+        cases = self._resolve_tests(tests, problem_id, indices)
+        binaries = []
+        for role, source in (("baseline", baseline), ("candidate", candidate)):
+            built = await self.compile(source)
+            if not built.ok or built.binary is None:
+                raise InputError(f"the {role} does not compile: {built.message[:500]}")
+            binaries.append(built.binary)
+        backend = (
+            self._timing
+            if isinstance(self._timing, WallBackend) and config is None
+            else WallBackend(self.sandbox, config)
+        )
+        return await backend.compare(binaries[0], binaries[1], cases, limits or self.limits)
 
     async def run_test(self, compiled: CompileResult, case: TestCase, limits: Limits) -> TestResult:
         """One test of a compiled program: from the cache when this binary already ran it."""

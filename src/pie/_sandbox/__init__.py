@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import functools
 import json
+import os
 import shutil
 import subprocess
 from pathlib import Path
+from typing import Any
 
 import anyio
 import anyio.abc
@@ -78,8 +80,24 @@ class Sandbox:
             pid_namespace=isolation != "none",
         )
 
-    async def run(self, binary: Path, stdin: Path, limits: Limits) -> RunOutcome:
-        """Run ``binary`` once with ``stdin``; returns what happened (never raises for it)."""
+    def _limit_args(self, limits: Limits) -> dict[str, Any]:
+        """The launcher options every test-run profile shares."""
+        return {
+            "cpu_seconds": limits.time,
+            "wall_seconds": limits.wall,
+            "memory_bytes": limits.memory_mib * _MIB,
+            "output_bytes": limits.output_mib * _MIB,
+            "processes": limits.processes,
+            "use_address_limit": self.host.cgroup_memory is None,
+            "pid_namespace": self._needs_pid_namespace,
+        }
+
+    async def run(
+        self, binary: Path, stdin: Path, limits: Limits, *, pin: bool = False
+    ) -> RunOutcome:
+        """Run ``binary`` once with ``stdin``; returns what happened (never raises for it).
+
+        ``pin`` keeps the program on one CPU (the last one we may use), for wall timing."""
         paths = run_paths(binary, _interpreter(binary))
         output_cap = limits.output_mib * _MIB
         async with self.pool.acquire() as slot:
@@ -87,18 +105,13 @@ class Sandbox:
                 profile="run",
                 program=[str(binary)],
                 slot=slot,
-                cpu_seconds=limits.time,
-                wall_seconds=limits.wall,
-                memory_bytes=limits.memory_mib * _MIB,
-                output_bytes=output_cap,
-                processes=limits.processes,
+                **self._limit_args(limits),
                 stdin=stdin,
                 cwd=slot.box,
                 read=paths["read"],
                 execute=paths["execute"],
                 write=paths["write"],
-                use_address_limit=self.host.cgroup_memory is None,
-                pid_namespace=self._needs_pid_namespace,
+                pin_cpu=max(os.sched_getaffinity(0)) if pin else None,
             )
             return await self.execute(args, slot, output_cap, limits.wall)
 
@@ -125,19 +138,13 @@ class Sandbox:
                 profile="valgrind",
                 program=[valgrind, *tool_args, f"--callgrind-out-file={report}", "./a.out"],
                 slot=slot,
-                cpu_seconds=limits.time,
-                wall_seconds=limits.wall,
-                memory_bytes=limits.memory_mib * _MIB,
-                output_bytes=output_cap,
-                processes=limits.processes,
+                **self._limit_args(limits),
                 stdin=stdin,
                 cwd=program.parent,
                 read=[*_policy.VALGRIND_READ_PATHS],
                 execute=[*paths["execute"], valgrind, *_policy.VALGRIND_EXEC_PATHS],
                 write=[*paths["write"], str(work), str(report)],
                 env=[f"TMPDIR={work}"],
-                use_address_limit=self.host.cgroup_memory is None,
-                pid_namespace=self._needs_pid_namespace,
             )
             outcome = await self.execute(args, slot, output_cap, limits.wall)
             return outcome, await anyio.Path(report).read_text(errors="replace")

@@ -64,9 +64,12 @@ def launcher_args(
     env: Sequence[str] = (),
     use_address_limit: bool = False,
     pid_namespace: bool = True,
+    pin_cpu: int | None = None,
 ) -> list[str]:
     """The launcher's options for one run (the policy's paths plus the run's own)."""
     args = ["--profile", profile, "--pidns", "1" if pid_namespace else "0"]
+    if pin_cpu is not None:
+        args += ["--pin-cpu", str(pin_cpu)]
     args += ["--cpu-ms", str(math.ceil(cpu_seconds * 1000))]
     args += ["--wall-ms", str(math.ceil(wall_seconds * 1000))]
     args += ["--mem-bytes", str(memory_bytes), "--stack-bytes", str(memory_bytes)]

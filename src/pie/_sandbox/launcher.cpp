@@ -83,6 +83,7 @@ struct Options {
   long nproc = 0;
   long nofile = 64;
   bool pidns = true;
+  long cpu = -1;  // pin the program to this CPU (wall-clock timing)
   long uid = -1;
   long gid = -1;
   std::vector<std::string> cgroups;
@@ -155,6 +156,7 @@ Options parse_options(int argc, char** argv) {
     else if (key == "--nproc") o.nproc = to_number(v);
     else if (key == "--nofile") o.nofile = to_number(v);
     else if (key == "--pidns") o.pidns = to_number(v) != 0;
+    else if (key == "--pin-cpu") o.cpu = to_number(v);
     else if (key == "--uid") o.uid = to_number(v);
     else if (key == "--gid") o.gid = to_number(v);
     else if (key == "--cgroup") o.cgroups.emplace_back(v);
@@ -415,6 +417,12 @@ struct ChildArgs {
   close_other_fds(g_error_fd, program);
   int ruleset = build_landlock(o, a.landlock_abi);
   if (chdir(o.cwd.c_str()) != 0) child_fail("chdir");
+  if (o.cpu >= 0) {
+    cpu_set_t one;
+    CPU_ZERO(&one);
+    CPU_SET(static_cast<int>(o.cpu), &one);
+    if (sched_setaffinity(0, sizeof one, &one) != 0) child_fail("sched_setaffinity");
+  }
   set_limits(o);
   drop_privileges(o);
   // After the uid change: the kernel clears the parent-death signal on credential changes.

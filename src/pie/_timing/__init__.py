@@ -11,9 +11,10 @@ from pie._cache import ResultCache
 from pie._errors import InputError
 from pie._model import Limits, TestCase, Timing
 from pie._sandbox import Sandbox
-from pie._timing._cachegrind import CachegrindBackend
+from pie._timing._cachegrind import CachegrindBackend, CachegrindConfig
+from pie._timing._wall import WallBackend, WallConfig
 
-BACKENDS = ("none", "cachegrind")
+BACKENDS = ("none", "cachegrind", "wall")
 
 
 class TimingBackend(Protocol):
@@ -29,12 +30,20 @@ def valgrind_available() -> bool:
     return shutil.which("valgrind.bin") is not None or shutil.which("valgrind") is not None
 
 
-def make_backend(name: str, sandbox: Sandbox, store: ResultCache) -> TimingBackend | None:
-    """The backend called ``name``; ``none`` means no timing."""
+def make_backend(
+    name: str | CachegrindConfig | WallConfig, sandbox: Sandbox, store: ResultCache
+) -> TimingBackend | None:
+    """The backend called ``name`` (or configured by it); ``none`` means no timing."""
+    if isinstance(name, CachegrindConfig):
+        return CachegrindBackend(sandbox, store, name)
+    if isinstance(name, WallConfig):
+        return WallBackend(sandbox, name)
     if name == "none":
         return None
     if name == "cachegrind":
         return CachegrindBackend(sandbox, store)
+    if name == "wall":
+        return WallBackend(sandbox)
     raise InputError(
         f"timing backend {name!r} is not available in this version; choose one of {BACKENDS}"
     )
