@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import json
+import signal
 import sqlite3
 import subprocess
 import sys
+import time
 from pathlib import Path
 
+import anyio
 import pytest
 
 import pie
@@ -128,3 +131,45 @@ def test_cache_cli_stats_and_export(tmp_path: Path, sum_tests: Path) -> None:
     rows = [json.loads(line) for line in out.read_text().splitlines()]
     assert {r["table"] for r in rows} == {"compiles", "runs"}
     assert len([r for r in rows if r["table"] == "runs"]) == 3
+
+
+KILLED_BATCH = (
+    "#include <cstdio>\nint main(){ volatile int tag = TAG; (void)tag;"
+    ' long long a,b; scanf("%lld %lld",&a,&b); printf("%lld\\n", a+b); }'
+)
+
+
+def test_a_killed_batch_keeps_what_finished(tmp_path: Path, sum_tests: Path) -> None:
+    cache = tmp_path / "cache"
+    sources = [KILLED_BATCH.replace("TAG", str(i)) for i in range(12)]
+    script = (
+        "import sys, anyio, pie\n"
+        "sources = sys.argv[1:]\n"
+        f"anyio.run(lambda: pie.evaluate_many([pie.Submission(s, {str(sum_tests)!r}) "
+        f"for s in sources], cache_dir={str(cache)!r}, concurrency=1))\n"
+    )
+    process = subprocess.Popen([sys.executable, "-c", script, *sources])
+    database = cache / "results.sqlite3"
+    deadline = time.monotonic() + 120
+    runs = 0
+    while time.monotonic() < deadline and runs < 6:
+        time.sleep(0.2)
+        if database.exists():
+            store = ResultCache(database)
+            runs = store.stats()["runs"]
+            store.close()
+    process.send_signal(signal.SIGKILL)
+    process.wait(timeout=30)
+    assert runs >= 6, "the batch should have finished some runs before it was killed"
+    store = ResultCache(database)  # still a valid cache after SIGKILL
+    try:
+        kept = store.stats()["runs"]
+    finally:
+        store.close()
+    assert kept >= runs
+    results = anyio.run(
+        lambda: pie.evaluate_many([pie.Submission(s, sum_tests) for s in sources], cache_dir=cache)
+    )
+    assert [r.verdict for r in results] == [pie.Verdict.AC] * len(sources)
+    # nothing finished is paid again: every kept run comes back from the cache
+    assert sum(t.cached for r in results for t in r.tests) == kept

@@ -216,3 +216,32 @@ def test_mann_whitney_matches_a_known_value() -> None:
     a = [1.1, 2.2, 3.3, 4.4, 5.5, 6.6]
     b = [3.0, 5.0, 7.0, 8.0, 9.0, 10.0]
     assert mann_whitney_p(a, b) == pytest.approx(0.0656, abs=0.0005)
+
+
+@pytest.mark.parametrize("anyio_backend", ["asyncio"])
+async def test_accuracy_threshold_times_nearly_correct_programs(
+    tmp_path: Path, cache_dir: Path
+) -> None:
+    # right on two tests of three (mean accuracy 2/3)
+    tests = make_tests(tmp_path / "t", [("1 1\n", "2\n"), ("2 2\n", "4\n"), ("3 3\n", "7\n")])
+    strict = await pie.evaluate(SUM_OK, tests, cache_dir=cache_dir, timing="cachegrind")
+    lenient = await pie.evaluate(
+        SUM_OK, tests, cache_dir=cache_dir, timing="cachegrind", timing_threshold=0.6
+    )
+    assert strict.verdict is lenient.verdict is pie.Verdict.WA
+    assert strict.timing is None
+    assert lenient.timing is not None and lenient.timing.total > 0
+    with pytest.raises(pie.InputError, match="timing_threshold"):
+        pie.Evaluator(timing_threshold=1.5)
+
+
+def test_speedups_only_between_like_timings() -> None:
+    slow = pie.Timing("cachegrind", "instructions", 300.0, (300.0,), config="c1")
+    fast = pie.Timing("cachegrind", "instructions", 100.0, (100.0,), config="c1")
+    assert pie.speedup(slow, fast) == 3.0
+    wall = pie.Timing("wall", "seconds", 0.1, (0.1,), config="w")
+    with pytest.raises(pie.InputError, match="different backends"):
+        pie.speedup(slow, wall)
+    other = pie.Timing("cachegrind", "instructions", 100.0, (100.0,), config="c2")
+    with pytest.raises(pie.InputError, match="different configs"):
+        pie.speedup(slow, other)

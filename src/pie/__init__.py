@@ -15,6 +15,7 @@ from pie._model import (
     TestResult,
     Timing,
     Verdict,
+    speedup,
 )
 from pie._timing._cachegrind import CachegrindConfig, CycleWeights
 from pie._timing._wall import Comparison, WallConfig
@@ -44,4 +45,5 @@ __all__ = [
     "evaluate",
     "evaluate_many",
     "evaluate_sync",
+    "speedup",
 ]

@@ -182,6 +182,18 @@ class Timing:
         return data
 
 
+def speedup(baseline: Timing, candidate: Timing) -> float:
+    """baseline / candidate, refused when the two were not measured the same way."""
+    for field in ("backend", "unit", "config"):
+        if getattr(baseline, field) != getattr(candidate, field):
+            raise InputError(
+                f"cannot compare timings of different {field}s: "
+                f"{getattr(baseline, field)!r} against {getattr(candidate, field)!r}; "
+                "measure both programs with the same backend and configuration"
+            )
+    return baseline.total / candidate.total
+
+
 @attrs.frozen
 class Evaluation:
     """Everything known about one program on one problem."""
