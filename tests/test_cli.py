@@ -54,13 +54,20 @@ def test_run_json_contract(source: Path, sum_tests: Path) -> None:
     assert result["timing"] is None
 
 
-def test_run_with_cachegrind_timing(source: Path, sum_tests: Path) -> None:
-    done = pie("run", str(source), "--tests", str(sum_tests), "--json", "--timing", "cachegrind")
+@pytest.mark.parametrize(
+    ("backend", "unit", "extra"),
+    [("cachegrind", "instructions", "estimated_cycles"), ("wall", "seconds", "iqr")],
+)
+def test_run_with_timing(
+    source: Path, sum_tests: Path, backend: str, unit: str, extra: str
+) -> None:
+    done = pie("run", str(source), "--tests", str(sum_tests), "--json", "--timing", backend)
     assert done.returncode == 0, done.stderr
     timing = json.loads(done.stdout)["timing"]
-    assert timing["backend"] == "cachegrind" and timing["unit"] == "instructions"
-    assert len(timing["per_test"]) == 3 and timing["total"] == sum(timing["per_test"])
-    assert set(timing["estimated_cycles"]) == {"unit", "total", "per_test"}
+    assert timing["backend"] == backend and timing["unit"] == unit
+    assert len(timing["per_test"]) == 3
+    assert timing["total"] == pytest.approx(sum(timing["per_test"]))
+    assert set(timing[extra]) == {"unit", "total", "per_test"}
 
 
 def test_run_json_exits_zero_whatever_the_verdict(tmp_path: Path, sum_tests: Path) -> None:

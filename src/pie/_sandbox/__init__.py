@@ -12,6 +12,7 @@ from typing import Any
 
 import anyio
 import anyio.abc
+import attrs
 
 from pie._errors import SandboxError
 from pie._model import Limits
@@ -71,14 +72,7 @@ class Sandbox:
             timeout=30,
         )
         isolation = json.loads(done.stdout).get("isolation", "none")
-        return HostCapabilities(
-            root=detected.root,
-            landlock_abi=detected.landlock_abi,
-            seccomp=detected.seccomp,
-            cgroup_memory=detected.cgroup_memory,
-            cgroup_pids=detected.cgroup_pids,
-            pid_namespace=isolation != "none",
-        )
+        return attrs.evolve(detected, pid_namespace=isolation != "none")
 
     def _limit_args(self, limits: Limits) -> dict[str, Any]:
         """The launcher options every test-run profile shares."""
