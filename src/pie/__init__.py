@@ -7,6 +7,10 @@ from pie._check import CheckMode
 from pie._compile import CompileOptions
 from pie._errors import CompilerError, InputError, PieError, SandboxError
 from pie._evaluator import Evaluator, Submission, evaluate, evaluate_many, evaluate_sync
+from pie._metrics import Candidate as MetricCandidate
+from pie._metrics import Row as MetricRow
+from pie._metrics import aggregate as aggregate_metrics
+from pie._metrics import bootstrap_interval
 from pie._model import (
     CompileResult,
     Evaluation,
@@ -34,6 +38,8 @@ __all__ = [
     "Evaluator",
     "InputError",
     "Limits",
+    "MetricCandidate",
+    "MetricRow",
     "PieError",
     "SandboxError",
     "Submission",
@@ -42,6 +48,8 @@ __all__ = [
     "Timing",
     "Verdict",
     "WallConfig",
+    "aggregate_metrics",
+    "bootstrap_interval",
     "evaluate",
     "evaluate_many",
     "evaluate_sync",

@@ -1,0 +1,141 @@
+"""PIE's evaluation metrics, as its ``gem5_eval.py`` computes them, plus bootstrap intervals.
+
+Per row (one slow program and its k generated candidates): a candidate's runtime counts only
+when its accuracy reaches ``threshold_accuracy`` (else inf); best@k is the minimum runtime and
+the maximum accuracy over the first k candidates; correct@k means that accuracy *equals* the
+threshold (PIE compares with ``==``); speedup@k = max(1, src runtime / best runtime).
+Aggregates are means over rows; column names are PIE's, so its analysis scripts keep working.
+Where PIE computes every k from 1 to the number of candidates, so does this module.  PIE's
+``==`` means that with a threshold below 1.0 a perfect candidate does not count as correct;
+that is kept, so numbers match the paper's scripts.
+"""
+
+from __future__ import annotations
+
+import math
+import random
+import statistics
+from collections.abc import Callable, Sequence
+
+import attrs
+
+SPEEDUP_THRESHOLDS = (1.10, 1.25, 1.50, 1.75, 2.0, 2.5, 3.0, 4.0, 5.0, 10.0)
+
+
+@attrs.frozen
+class Candidate:
+    runtime: float | None  # None: not timed (failed, incorrect, or missing)
+    accuracy: float | None
+
+
+@attrs.frozen
+class Row:
+    problem_id: str
+    src_runtime: float
+    tgt_runtime: float
+    candidates: tuple[Candidate, ...]
+
+
+def divide(numerator: float, denominator: float) -> float:
+    """Division as numpy does it on PIE's columns: x/0 = inf, inf/inf = nan."""
+    if denominator == 0:
+        return math.nan if numerator == 0 else math.inf
+    return numerator / denominator
+
+
+def floor_at_one(speedup: float) -> float:
+    """PIE's ``max(1.0, x)``: a nan (inf/inf) becomes 1.0 as well."""
+    return speedup if speedup > 1.0 else 1.0
+
+
+def adjusted_runtime(candidate: Candidate, threshold_accuracy: float) -> float:
+    if candidate.runtime is None or candidate.accuracy is None:
+        return math.inf
+    return candidate.runtime if candidate.accuracy >= threshold_accuracy else math.inf
+
+
+@attrs.frozen
+class BestAt:
+    runtime: float
+    accuracy: float
+    correct: bool
+    speedup: float
+
+
+def best_at(row: Row, k: int, threshold_accuracy: float) -> BestAt:
+    """The best of the first ``k`` candidates of ``row``."""
+    first = row.candidates[:k]
+    runtime = min(adjusted_runtime(c, threshold_accuracy) for c in first)
+    accuracy = max(c.accuracy if c.accuracy is not None else 0.0 for c in first)
+    return BestAt(
+        runtime=runtime,
+        accuracy=accuracy,
+        correct=accuracy == threshold_accuracy,
+        speedup=floor_at_one(divide(row.src_runtime, runtime)),
+    )
+
+
+def _share(flags: Sequence[bool]) -> float:
+    return sum(flags) / len(flags) if flags else math.nan
+
+
+def _mean(values: Sequence[float]) -> float:
+    return statistics.fmean(values) if values else math.nan
+
+
+def aggregate(rows: Sequence[Row], threshold_accuracy: float = 1.0) -> dict[str, float]:
+    """PIE's ``aggregated_results.csv`` row, column for column."""
+    k_max = max((len(r.candidates) for r in rows), default=0)
+    fastest: dict[str, float] = {}
+    for row in rows:
+        quickest = min(
+            (adjusted_runtime(c, threshold_accuracy) for c in row.candidates), default=math.inf
+        )
+        fastest[row.problem_id] = min(fastest.get(row.problem_id, math.inf), quickest)
+    over_all = [floor_at_one(divide(r.src_runtime, fastest[r.problem_id])) for r in rows]
+    result = {
+        "fastest_generated_correctness_over_all_submissions": _share(
+            [fastest[r.problem_id] < math.inf for r in rows]
+        ),
+        "fastest_generated_speedup_over_all_submissions": _mean(over_all),
+    }
+    for k in range(1, k_max + 1):
+        best = [best_at(r, k, threshold_accuracy) for r in rows]
+        result[f"mean_accuracy_best@{k}"] = _mean([b.accuracy for b in best])
+        result[f"is_correct_best@{k}"] = _share([b.correct for b in best])
+        result[f"mean_speedup_best@{k}"] = _mean([b.speedup for b in best])
+        for t in SPEEDUP_THRESHOLDS:
+            result[f"percent_programs_speedup_best@{k}>=speedup_threshold_{t}"] = _share(
+                [b.speedup >= t for b in best]
+            )
+    tgt = [divide(r.src_runtime, r.tgt_runtime) for r in rows]  # PIE does not floor this one
+    result["mean_speedup_tgt_over_src"] = _mean(tgt)
+    for t in SPEEDUP_THRESHOLDS:
+        result[f"percent_programs_speedup_tgt_over_src>=speedup_threshold_{t}"] = _share(
+            [s >= t for s in tgt]
+        )
+        result[f"percent_programs_speedup_fastest_generated_over_src>=speedup_threshold_{t}"] = (
+            _share([s >= t for s in over_all])
+        )
+    return result
+
+
+def bootstrap_interval(
+    values: Sequence[float],
+    statistic: Callable[[Sequence[float]], float] = statistics.fmean,
+    *,
+    resamples: int = 2000,
+    level: float = 0.95,
+    seed: int = 0,
+) -> tuple[float, float]:
+    """Percentile bootstrap interval of ``statistic``; seeded, so a report is reproducible."""
+    if not values:
+        return (math.nan, math.nan)
+    rng = random.Random(seed)
+    n = len(values)
+    estimates = sorted(
+        statistic([values[rng.randrange(n)] for _ in range(n)]) for _ in range(resamples)
+    )
+    low = estimates[int((1 - level) / 2 * (resamples - 1))]
+    high = estimates[int((1 + level) / 2 * (resamples - 1))]
+    return (low, high)
