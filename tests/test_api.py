@@ -155,3 +155,22 @@ async def test_missing_tests_folder_is_a_clear_error(
 ) -> None:
     with pytest.raises(pie.InputError, match="does not exist"):
         await pie.evaluate(SUM_OK, tmp_path / "nowhere", **evaluator_options)
+
+
+@pytest.mark.parametrize("anyio_backend", ["asyncio"])
+async def test_two_evaluators_in_one_process_keep_their_limits(
+    sum_tests: Path, tmp_path: Path, cache_dir: Path
+) -> None:
+    bomb = (
+        "#include <cstdlib>\n#include <cstring>\n"
+        "int main(){ for(;;){ char* p = (char*)std::malloc(16 << 20);"
+        " std::memset(p, 1, 16 << 20); } }"
+    )
+    limits = pie.Limits(time=2, memory_mib=128)
+    first = pie.Evaluator(cache_dir=cache_dir, cache=tmp_path / "a.sqlite3", concurrency=1)
+    second = pie.Evaluator(cache_dir=cache_dir, cache=tmp_path / "b.sqlite3", concurrency=1)
+    async with first:
+        async with second:
+            pass  # closing the second must not take the first one's cgroups away
+        result = await first.evaluate(bomb, sum_tests, indices=[0], limits=limits)
+    assert result.verdict is pie.Verdict.MLE

@@ -72,7 +72,7 @@ class LauncherServer:
         pending = self._pending[request_id] = _Pending()
         try:
             await self._send("\t".join([request_id, *args]))
-            with anyio.fail_after(wall_seconds + _ANSWER_MARGIN_SECONDS):
+            with anyio.move_on_after(wall_seconds + _ANSWER_MARGIN_SECONDS):
                 await pending.done.wait()
         except BaseException:
             if pending.report is None:
@@ -82,6 +82,8 @@ class LauncherServer:
         finally:
             del self._pending[request_id]
         if pending.report is None:
+            with anyio.CancelScope(shield=True):
+                await self._send(f"kill\t{request_id}")
             raise SandboxError(self._failure or "sandbox launcher server stopped answering")
         return pending.report
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import secrets
 import shutil
 import tempfile
 from collections.abc import AsyncIterator
@@ -94,6 +95,8 @@ class SlotPool:
         # Traversable by the sandbox uids (they need their cwd), listable by nobody else.
         os.chmod(self._dir, 0o711)
         _remove_stale_cgroups(host)
+        # several pools may live in one process: their groups must not share names
+        self._token = secrets.token_hex(4)
         self._slots = [self._make_slot(i) for i in range(count)]
         self._free = list(self._slots)
         self._semaphore = anyio.Semaphore(count)
@@ -105,7 +108,7 @@ class SlotPool:
         groups = []
         for base in (self._host.cgroup_memory, self._host.cgroup_pids):
             if base is not None:
-                group = base / f"{os.getpid()}-{index}"
+                group = base / f"{os.getpid()}-{self._token}-{index}"
                 group.mkdir(exist_ok=True)
                 groups.append(group)
         uid = _uid_for(index) if self._host.root else None
@@ -150,7 +153,7 @@ class SlotPool:
 
 
 def _remove_stale_cgroups(host: HostCapabilities) -> None:
-    """Groups left by pie processes that died without cleaning up (named ``<pid>-<slot>``)."""
+    """Groups left by pie processes that died without cleaning up (``<pid>-<token>-<slot>``)."""
     for base in (host.cgroup_memory, host.cgroup_pids):
         if base is None:
             continue

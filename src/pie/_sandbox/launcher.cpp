@@ -517,7 +517,8 @@ int run_once(const Options& o) {
   // The OOM killer must pick the program, never the process that reports on it.
   write_file("/proc/self/oom_score_adj", "-1000");
 
-  bool cgroups_ok = o.cgroups.empty() || enter_cgroups(o);
+  // Limits the caller asked for are never dropped silently: no group, no run.
+  if (!o.cgroups.empty() && !enter_cgroups(o)) usage_error("cannot enter the slot's cgroups");
   long long oom_before = oom_kills(o);
   int abi = landlock_abi();
 
@@ -570,13 +571,13 @@ int run_once(const Options& o) {
       line, sizeof line,
       "{\"id\":\"%s\",\"exited\":%s,\"exit_code\":%d,\"signal\":%d,\"cpu_us\":%lld,"
       "\"wall_us\":%lld,\"maxrss_kib\":%ld,\"oom_killed\":%s,"
-      "\"wall_exceeded\":%s,\"isolation\":\"%s\",\"landlock_abi\":%d,\"cgroups\":%s,"
+      "\"wall_exceeded\":%s,\"isolation\":\"%s\",\"landlock_abi\":%d,"
       "\"setup_error\":\"%s\"}",
       json_escape(g_request_id).c_str(), exited ? "true" : "false",
       exited ? WEXITSTATUS(out.status) : -1, WIFSIGNALED(out.status) ? WTERMSIG(out.status) : 0,
       cpu_us, out.wall_us, out.usage.ru_maxrss,
       oom_after > oom_before ? "true" : "false", out.wall_exceeded ? "true" : "false", isolation,
-      abi, cgroups_ok ? "true" : "false", json_escape(setup_error).c_str());
+      abi, json_escape(setup_error).c_str());
   emit(line);
   return 0;
 }
