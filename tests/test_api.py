@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
 import tempfile
 import time
 from pathlib import Path
@@ -29,13 +32,10 @@ def sandboxed_processes() -> list[psutil.Process]:
 
 
 def slot_dirs() -> set[str]:
-    return {
-        p.name
-        for p in [
-            *Path(tempfile.gettempdir()).glob("pie-slots-*"),
-            *Path("/dev/shm").glob("pie-slots-*"),
-        ]
-    }
+    """This process's scratch directories (other pie processes may run beside the tests)."""
+    pattern = f"pie-slots-{os.getpid()}-*"
+    roots = (Path(tempfile.gettempdir()), Path("/dev/shm"))
+    return {p.name for root in roots for p in root.glob(pattern)}
 
 
 async def test_evaluate_returns_typed_result(
@@ -174,3 +174,14 @@ async def test_two_evaluators_in_one_process_keep_their_limits(
             pass  # closing the second must not take the first one's cgroups away
         result = await first.evaluate(bomb, sum_tests, indices=[0], limits=limits)
     assert result.verdict is pie.Verdict.MLE
+
+
+def test_scratch_of_a_killed_evaluator_is_removed_by_the_next(cache_dir: Path) -> None:
+    dead = subprocess.Popen([sys.executable, "-c", "pass"])
+    dead.wait()
+    stale = Path("/dev/shm" if Path("/dev/shm").is_dir() else tempfile.gettempdir())
+    leftover = stale / f"pie-slots-{dead.pid}-abcdefgh"
+    (leftover / "slot-0").mkdir(parents=True)
+    pie.evaluate_sync(SUM_OK, make_tests(cache_dir / "scratch-tests", [("1 1\n", "2\n")]),
+                      cache_dir=cache_dir)  # fmt: skip
+    assert not leftover.exists()

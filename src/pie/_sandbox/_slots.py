@@ -10,6 +10,7 @@ import contextlib
 import os
 import secrets
 import shutil
+import stat
 import tempfile
 from collections.abc import AsyncIterator
 from pathlib import Path
@@ -17,6 +18,7 @@ from pathlib import Path
 import anyio
 import attrs
 
+from pie._errors import SandboxError
 from pie._sandbox._host import HostCapabilities
 
 # Sandboxed programs run as these uids (one per slot), far above any real account.
@@ -74,6 +76,20 @@ class Slot:
         return self.build
 
 
+def _shared_root() -> Path:
+    """``$TMPDIR/pie-shared-<uid>``, owned by us and writable by nobody else (checked, so that
+    another local user cannot plant a header the compiler would read)."""
+    root = Path(tempfile.gettempdir()) / f"pie-shared-{os.geteuid()}"
+    root.mkdir(mode=0o755, exist_ok=True)
+    info = root.lstat()
+    if not stat.S_ISDIR(info.st_mode) or info.st_uid != os.geteuid() or info.st_mode & 0o022:
+        raise SandboxError(
+            f"{root} is not a directory owned by you and closed to others; remove it "
+            "(pie recreates it)"
+        )
+    return root
+
+
 def _scratch_root() -> str | None:
     """Memory-backed scratch space when there is some: truncating and rewriting output files
     on a disk file system costs more than a short run.  Output written there counts against
@@ -91,7 +107,8 @@ class SlotPool:
 
     def __init__(self, count: int, host: HostCapabilities) -> None:
         self._host = host
-        self._dir = Path(tempfile.mkdtemp(prefix="pie-slots-", dir=_scratch_root()))
+        _remove_stale_scratch()
+        self._dir = Path(tempfile.mkdtemp(prefix=f"pie-slots-{os.getpid()}-", dir=_scratch_root()))
         # Traversable by the sandbox uids (they need their cwd), listable by nobody else.
         os.chmod(self._dir, 0o711)
         _remove_stale_cgroups(host)
@@ -126,22 +143,31 @@ class SlotPool:
     def share(self, source: Path, name: str) -> Path:
         """A read-only mirror of directory ``source`` that sandbox uids can reach.
 
-        The cache directory usually sits in a private home; hard links (or copies across
-        file systems) put what the compiler must read where its uid can traverse.
+        The cache directory usually sits in a private home; hard links (or one copy across
+        file systems) put what the compiler must read where its uid can traverse.  The mirror
+        is kept on disk beside the system's temporary files and shared by every evaluator of
+        this user: ``name`` carries the content's key, so a mirror never goes stale.
         """
-        target = self._dir / "shared" / name
-        if target.exists():
+        target = _shared_root() / name
+        if (target / ".complete").exists():
             return target
+        staging = Path(tempfile.mkdtemp(prefix=f".{name}-", dir=_shared_root()))
         for path in source.rglob("*"):
             if path.is_file():
-                mirror = target / path.relative_to(source)
-                mirror.parent.mkdir(parents=True, exist_ok=True, mode=0o755)
+                mirror = staging / path.relative_to(source)
+                mirror.parent.mkdir(parents=True, exist_ok=True)
                 try:
                     os.link(path, mirror)
                 except OSError:
                     shutil.copyfile(path, mirror)
                 os.chmod(mirror, 0o644)
-        os.chmod(self._dir / "shared", 0o755)
+        for folder in (staging, *(p for p in staging.rglob("*") if p.is_dir())):
+            os.chmod(folder, 0o755)
+        (staging / ".complete").touch()
+        try:
+            os.rename(staging, target)
+        except OSError:  # another evaluator finished first: use its copy
+            shutil.rmtree(staging, ignore_errors=True)
         return target
 
     def close(self) -> None:
@@ -150,6 +176,15 @@ class SlotPool:
                 with contextlib.suppress(OSError):
                     group.rmdir()
         shutil.rmtree(self._dir, ignore_errors=True)
+
+
+def _remove_stale_scratch() -> None:
+    """Slot directories of pie processes that died without cleaning up."""
+    for root in {_scratch_root() or tempfile.gettempdir(), tempfile.gettempdir()}:
+        for folder in Path(root).glob("pie-slots-*"):
+            owner = folder.name.split("-")[2]
+            if owner.isdigit() and not Path(f"/proc/{owner}").exists():
+                shutil.rmtree(folder, ignore_errors=True)
 
 
 def _remove_stale_cgroups(host: HostCapabilities) -> None:
