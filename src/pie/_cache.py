@@ -26,6 +26,7 @@ import anyio
 from pie._errors import PieError
 
 SCHEMA = "pie-cache-1"
+FILE_NAME = "results.sqlite3"
 _BUSY_TIMEOUT_S = 60.0
 
 _TABLES = {
@@ -126,6 +127,11 @@ class ResultCache:
             for row in rows:
                 yield {"table": table, **dict(zip(names, row, strict=True))}
 
+    def clear_rows(self) -> None:
+        with self._lock, self._db:
+            for table in _TABLES:
+                self._db.execute(f"DELETE FROM {table}")
+
     def close(self) -> None:
         with self._lock:
             self._db.close()
@@ -144,8 +150,6 @@ def clear(path: Path) -> None:
         for suffix in ("", "-wal", "-shm"):
             Path(f"{path}{suffix}").unlink(missing_ok=True)
     else:
-        with store._lock, store._db:
-            for table in _TABLES:
-                store._db.execute(f"DELETE FROM {table}")
+        store.clear_rows()
         store.close()
     shutil.rmtree(path.parent / "binaries", ignore_errors=True)

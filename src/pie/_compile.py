@@ -14,16 +14,15 @@ import anyio
 import attrs
 
 from pie._cache import ResultCache
-from pie._hashing import key_of, sha256_bytes, sha256_file
+from pie._hashing import key_of, sha256_file
 from pie._locks import async_file_lock, file_lock
-from pie._model import CompileResult
+from pie._model import MIB, CompileResult
 from pie._sandbox import Sandbox, Slot, _policy
 from pie._sandbox._run import launcher_args
 from pie._toolchain import compiler_identity, resolve_compiler
 
 log = logging.getLogger("pie.compile")
 
-_MIB = 1 << 20
 MESSAGE_CAP = 4096
 
 
@@ -35,7 +34,7 @@ class CompileOptions:
     flags: tuple[str, ...] = ("-std=c++17", "-O3")
     time_limit: float = 30.0
     memory_mib: int = 2048
-    max_source_bytes: int = 4 * _MIB
+    max_source_bytes: int = 4 * MIB
     use_pch: bool = True
 
     def key(self) -> str:
@@ -144,8 +143,8 @@ class Compiler:
             slot=slot,
             cpu_seconds=self.options.time_limit,
             wall_seconds=self.options.time_limit * 2,
-            memory_bytes=self.options.memory_mib * _MIB,
-            output_bytes=256 * _MIB,
+            memory_bytes=self.options.memory_mib * MIB,
+            output_bytes=256 * MIB,
             processes=64,
             stdin=Path("/dev/null"),
             cwd=build,
@@ -232,7 +231,3 @@ def _system_header(compiler: str, flags: tuple[str, ...]) -> Path:
         if token.endswith("bits/stdc++.h"):
             return Path(token)
     raise ValueError(f"{compiler} has no bits/stdc++.h: {done.stderr[-500:]}")
-
-
-def source_sha256(source: bytes) -> str:
-    return sha256_bytes(source)

@@ -12,6 +12,7 @@ import anyio
 import anyio.abc
 import attrs
 
+from pie._cache import FILE_NAME as CACHE_FILE
 from pie._cache import ResultCache
 from pie._check import CheckMode, accuracy
 from pie._compile import CompileOptions, Compiler
@@ -46,6 +47,11 @@ class Submission:
     problem_id: str | None = None
     label: str | None = None
     indices: Sequence[int] | None = None
+
+
+def _as_submission(item: Submission | tuple[Source, str]) -> Submission:
+    """A ``(source, problem_id)`` pair is shorthand for a Submission."""
+    return item if isinstance(item, Submission) else Submission(item[0], problem_id=item[1])
 
 
 def _source_bytes(source: Source) -> bytes:
@@ -99,7 +105,7 @@ class Evaluator:
         if timing_threshold is not None and not 0.0 <= timing_threshold <= 1.0:
             raise InputError(f"timing_threshold must lie in [0, 1], got {timing_threshold}")
         self.timing_threshold = timing_threshold
-        self.cache_path = Path(cache) if cache is not None else self.cache_dir / "results.sqlite3"
+        self.cache_path = Path(cache) if cache is not None else self.cache_dir / CACHE_FILE
         self._store: ResultCache | None = None
         self._sandbox: Sandbox | None = None
         self._group: anyio.abc.TaskGroup | None = None
@@ -304,7 +310,7 @@ class Evaluator:
         async def feed() -> None:
             async with send, anyio.create_task_group() as group:
                 for raw in submissions:
-                    item = raw if isinstance(raw, Submission) else Submission(raw[0], None, raw[1])
+                    item = _as_submission(raw)
                     await in_flight.acquire()
                     group.start_soon(one, item)
 
@@ -328,7 +334,7 @@ async def evaluate_many(
     **options: Any,
 ) -> list[Evaluation]:
     """Evaluate a batch with bounded concurrency; results in the order of ``submissions``."""
-    items = [s if isinstance(s, Submission) else Submission(s[0], None, s[1]) for s in submissions]
+    items = [_as_submission(s) for s in submissions]
     indexed = [attrs.evolve(s, label=s.label or str(i)) for i, s in enumerate(items)]
     results: dict[str, Evaluation] = {}
     async with Evaluator(tests_root=tests, **options) as evaluator:

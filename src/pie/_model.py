@@ -11,6 +11,8 @@ import attrs
 
 from pie._errors import InputError
 
+MIB = 1 << 20
+
 
 class Verdict(str, enum.Enum):
     """A judge verdict, as competitive-programming judges name them."""
@@ -50,6 +52,14 @@ class Limits:
     @property
     def wall(self) -> float:
         return self.time * self.wall_factor + self.wall_extra
+
+    @property
+    def memory_bytes(self) -> int:
+        return self.memory_mib * MIB
+
+    @property
+    def output_bytes(self) -> int:
+        return self.output_mib * MIB
 
     def key(self) -> str:
         """A stable text form, part of cache keys."""

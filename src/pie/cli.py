@@ -13,6 +13,7 @@ from typing import Any
 import anyio
 
 from pie import _doctor
+from pie._cache import FILE_NAME as CACHE_FILE
 from pie._cache import ResultCache
 from pie._cache import clear as clear_cache
 from pie._check import CheckMode
@@ -92,7 +93,7 @@ async def _run(args: argparse.Namespace) -> int:
 
 
 def _cache_command(args: argparse.Namespace) -> int:
-    path = (args.cache or default_cache_dir()) / "results.sqlite3"
+    path = (args.cache or default_cache_dir()) / CACHE_FILE
     if args.action == "clear":
         clear_cache(path)
         print(f"cleared {path}")

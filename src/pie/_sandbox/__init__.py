@@ -31,8 +31,6 @@ from pie._toolchain import elf_interpreter
 
 __all__ = ["HostCapabilities", "RunOutcome", "Sandbox", "Slot", "classify"]
 
-_MIB = 1 << 20
-
 
 class Sandbox:
     """Runs binaries under the policy; owns the launcher and the run slots."""
@@ -79,8 +77,8 @@ class Sandbox:
         return {
             "cpu_seconds": limits.time,
             "wall_seconds": limits.wall,
-            "memory_bytes": limits.memory_mib * _MIB,
-            "output_bytes": limits.output_mib * _MIB,
+            "memory_bytes": limits.memory_bytes,
+            "output_bytes": limits.output_bytes,
             "processes": limits.processes,
             "use_address_limit": self.host.cgroup_memory is None,
             "pid_namespace": self._needs_pid_namespace,
@@ -93,7 +91,6 @@ class Sandbox:
 
         ``pin`` keeps the program on one CPU (the last one we may use), for wall timing."""
         paths = run_paths(binary, _interpreter(binary))
-        output_cap = limits.output_mib * _MIB
         async with self.pool.acquire() as slot:
             args = launcher_args(
                 profile="run",
@@ -107,7 +104,7 @@ class Sandbox:
                 write=paths["write"],
                 pin_cpu=max(os.sched_getaffinity(0)) if pin else None,
             )
-            return await self.execute(args, slot, output_cap, limits.wall)
+            return await self.execute(args, slot, limits.output_bytes, limits.wall)
 
     async def profile(
         self, binary: Path, stdin: Path, limits: Limits, tool_args: list[str]
@@ -124,7 +121,6 @@ class Sandbox:
                 "valgrind not found: the cachegrind timing backend needs it "
                 "(Debian: apt-get install valgrind), or choose timing='none'"
             )
-        output_cap = limits.output_mib * _MIB
         async with self.pool.acquire() as slot:
             work, program, report = await anyio.to_thread.run_sync(slot.prepare_profile, binary)
             paths = run_paths(program, _interpreter(binary))
@@ -140,7 +136,7 @@ class Sandbox:
                 write=[*paths["write"], str(work), str(report)],
                 env=[f"TMPDIR={work}"],
             )
-            outcome = await self.execute(args, slot, output_cap, limits.wall)
+            outcome = await self.execute(args, slot, limits.output_bytes, limits.wall)
             return outcome, await anyio.Path(report).read_text(errors="replace")
 
     def close(self) -> None:

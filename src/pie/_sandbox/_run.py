@@ -15,7 +15,6 @@ from pie._model import Limits, Verdict
 from pie._sandbox import _policy
 from pie._sandbox._slots import Slot
 
-_MIB = 1 << 20
 STDERR_KEEP = 4096
 
 
@@ -126,7 +125,7 @@ def run_paths(binary: Path, interpreter: Path | None) -> dict[str, list[str]]:
 
 def classify(outcome: RunOutcome, limits: Limits) -> Verdict | None:
     """The verdict the run itself decides, or None when only the output check can tell."""
-    output_cap = limits.output_mib * _MIB
+    output_cap = limits.output_bytes
     if outcome.oom_killed:
         return Verdict.MLE
     if (

@@ -35,9 +35,9 @@ class WallConfig:
         return f"wall;n={self.repetitions};warmup={self.warmup};{_noise.summary()}"
 
 
-def quartiles(values: Sequence[float]) -> tuple[float, float, float]:
-    q1, q2, q3 = statistics.quantiles(values, n=4, method="inclusive")
-    return q1, q2, q3
+def iqr(values: Sequence[float]) -> float:
+    q1, _, q3 = statistics.quantiles(values, n=4, method="inclusive")
+    return q3 - q1
 
 
 class WallBackend:
@@ -66,7 +66,7 @@ class WallBackend:
             per_test = [await self.samples(binary, case, limits) for case in tests]
         medians = tuple(statistics.median(s) for s in per_test)
         minima = tuple(min(s) for s in per_test)
-        spreads = tuple(quartiles(s)[2] - quartiles(s)[0] for s in per_test)
+        spreads = tuple(iqr(s) for s in per_test)
         return Timing(
             backend=self.name,
             unit=self.unit,
@@ -146,5 +146,5 @@ def mann_whitney_p(a: Sequence[float], b: Sequence[float]) -> float:
 def resolvable(a: Sequence[float], b: Sequence[float]) -> float:
     """The smallest speedup these samples could tell from noise: 1 + 2 times the larger
     relative interquartile range over sqrt(n) (a rough bound; noisier hosts resolve less)."""
-    spread = max((quartiles(s)[2] - quartiles(s)[0]) / statistics.median(s) for s in (a, b) if s)
+    spread = max(iqr(s) / statistics.median(s) for s in (a, b) if s)
     return 1.0 + 2.0 * spread / math.sqrt(min(len(a), len(b)))
