@@ -3,6 +3,7 @@
 The public API; everything else lives in private modules, one per pipeline stage.
 """
 
+from pie._benchmark import Benchmark, BenchmarkResult, RowResult, evaluate_benchmark
 from pie._check import CheckMode
 from pie._compile import CompileOptions
 from pie._errors import CompilerError, InputError, PieError, SandboxError
@@ -27,6 +28,8 @@ from pie._timing._wall import Comparison, WallConfig
 __version__ = "0.1.0"
 
 __all__ = [
+    "Benchmark",
+    "BenchmarkResult",
     "CachegrindConfig",
     "CheckMode",
     "Comparison",
@@ -41,6 +44,7 @@ __all__ = [
     "MetricCandidate",
     "MetricRow",
     "PieError",
+    "RowResult",
     "SandboxError",
     "Submission",
     "TestCase",
@@ -51,6 +55,7 @@ __all__ = [
     "aggregate_metrics",
     "bootstrap_interval",
     "evaluate",
+    "evaluate_benchmark",
     "evaluate_many",
     "evaluate_sync",
     "speedup",

@@ -16,6 +16,7 @@ import math
 import random
 import statistics
 from collections.abc import Callable, Sequence
+from typing import Any
 
 import attrs
 
@@ -80,35 +81,84 @@ def _share(flags: Sequence[bool]) -> float:
 
 
 def _mean(values: Sequence[float]) -> float:
-    return statistics.fmean(values) if values else math.nan
+    """pandas' ``mean``: NaN (a row without a measured src/tgt) is left out."""
+    present = [v for v in values if not math.isnan(v)]
+    return statistics.fmean(present) if present else math.nan
 
 
-def aggregate(rows: Sequence[Row], threshold_accuracy: float = 1.0) -> dict[str, float]:
-    """PIE's ``aggregated_results.csv`` row, column for column."""
-    k_max = max((len(r.candidates) for r in rows), default=0)
+def fastest_per_problem(rows: Sequence[Row], threshold_accuracy: float) -> dict[str, float]:
+    """The fastest correct candidate of every row of a problem (PIE's "over all submissions")."""
     fastest: dict[str, float] = {}
     for row in rows:
         quickest = min(
             (adjusted_runtime(c, threshold_accuracy) for c in row.candidates), default=math.inf
         )
         fastest[row.problem_id] = min(fastest.get(row.problem_id, math.inf), quickest)
-    over_all = [floor_at_one(divide(r.src_runtime, fastest[r.problem_id])) for r in rows]
+    return fastest
+
+
+def row_columns(rows: Sequence[Row], threshold_accuracy: float = 1.0) -> list[dict[str, Any]]:
+    """PIE's per-row metric columns (``addtl_stats.jsonl``), one dict per row."""
+    fastest = fastest_per_problem(rows, threshold_accuracy)
+    k_max = max((len(r.candidates) for r in rows), default=0)
+    table = []
+    for row in rows:
+        over_all = floor_at_one(divide(row.src_runtime, fastest[row.problem_id]))
+        columns: dict[str, Any] = {
+            "fastest_generated_agg_runtime": min(
+                (adjusted_runtime(c, threshold_accuracy) for c in row.candidates),
+                default=math.inf,
+            ),
+            "fastest_generated_runtime_over_all_submissions": fastest[row.problem_id],
+            "fastest_generated_speedup_over_all_submissions": over_all,
+            "fastest_generated_correctness_over_all_submissions": (
+                fastest[row.problem_id] < math.inf
+            ),
+        }
+        for k in range(1, k_max + 1):
+            best = best_at(row, k, threshold_accuracy)
+            columns[f"agg_runtime_best@{k}"] = best.runtime
+            columns[f"accuracy_best@{k}"] = best.accuracy
+            columns[f"is_correct_best@{k}"] = best.correct
+            columns[f"speedup_best@{k}"] = best.speedup
+        columns["speedup_of_fastest_generated_of_all_submissions"] = over_all
+        # PIE does not floor this one
+        columns["speedup_tgt_over_src"] = divide(row.src_runtime, row.tgt_runtime)
+        table.append(columns)
+    return table
+
+
+def aggregate(rows: Sequence[Row], threshold_accuracy: float = 1.0) -> dict[str, float]:
+    """PIE's ``aggregated_results.csv`` row, column for column."""
+    return aggregate_columns(row_columns(rows, threshold_accuracy))
+
+
+def aggregate_columns(table: Sequence[dict[str, Any]]) -> dict[str, float]:
+    """The aggregate of per-row columns made by :func:`row_columns`."""
+
+    def column(name: str) -> list[Any]:
+        return [r[name] for r in table]
+
+    k_max = sum(1 for name in (table[0] if table else {}) if name.startswith("speedup_best@"))
+    over_all = column("speedup_of_fastest_generated_of_all_submissions")
     result = {
         "fastest_generated_correctness_over_all_submissions": _share(
-            [fastest[r.problem_id] < math.inf for r in rows]
+            column("fastest_generated_correctness_over_all_submissions")
         ),
-        "fastest_generated_speedup_over_all_submissions": _mean(over_all),
+        "fastest_generated_speedup_over_all_submissions": _mean(
+            column("fastest_generated_speedup_over_all_submissions")
+        ),
     }
     for k in range(1, k_max + 1):
-        best = [best_at(r, k, threshold_accuracy) for r in rows]
-        result[f"mean_accuracy_best@{k}"] = _mean([b.accuracy for b in best])
-        result[f"is_correct_best@{k}"] = _share([b.correct for b in best])
-        result[f"mean_speedup_best@{k}"] = _mean([b.speedup for b in best])
+        speedups = column(f"speedup_best@{k}")
+        result[f"mean_accuracy_best@{k}"] = _mean(column(f"accuracy_best@{k}"))
+        result[f"is_correct_best@{k}"] = _share(column(f"is_correct_best@{k}"))
+        result[f"mean_speedup_best@{k}"] = _mean(speedups)
         for t in SPEEDUP_THRESHOLDS:
             result[f"percent_programs_speedup_best@{k}>=speedup_threshold_{t}"] = _share(
-                [b.speedup >= t for b in best]
+                [s >= t for s in speedups]
             )
-    tgt = [divide(r.src_runtime, r.tgt_runtime) for r in rows]  # PIE does not floor this one
+    tgt = column("speedup_tgt_over_src")
     result["mean_speedup_tgt_over_src"] = _mean(tgt)
     for t in SPEEDUP_THRESHOLDS:
         result[f"percent_programs_speedup_tgt_over_src>=speedup_threshold_{t}"] = _share(

@@ -1,4 +1,4 @@
-"""The ``pie`` command: ``run``, ``demo`` and ``doctor``."""
+"""The ``pie`` command: ``run``, ``evaluate``, ``report``, ``demo``, ``doctor``, ``cache``."""
 
 from __future__ import annotations
 
@@ -12,7 +12,7 @@ from typing import Any
 
 import anyio
 
-from pie import _doctor
+from pie import _cli_benchmark, _doctor
 from pie._cache import FILE_NAME as CACHE_FILE
 from pie._cache import ResultCache
 from pie._cache import clear as clear_cache
@@ -48,6 +48,7 @@ def _parser() -> argparse.ArgumentParser:
     demo.add_argument("--json", action="store_true")
 
     commands.add_parser("doctor", help="which sandbox mechanisms this host has")
+    _cli_benchmark.add_parsers(commands)
 
     cache = commands.add_parser("cache", help="inspect, export or clear the result cache")
     actions = cache.add_subparsers(dest="action", required=True)
@@ -67,6 +68,10 @@ def main(argv: Sequence[str] | None = None) -> int:
             return anyio.run(_demo, args)
         if args.command == "cache":
             return _cache_command(args)
+        if args.command == "evaluate":
+            return _cli_benchmark.evaluate_command(args)
+        if args.command == "report":
+            return _cli_benchmark.report_command(args)
         return _doctor.main(args.cache)
     except PieError as error:
         print(f"pie: {error}", file=sys.stderr)

@@ -1,0 +1,88 @@
+"""``pie evaluate CONFIG.yaml`` and ``pie report OUTPUT_DIR [OTHER_DIR]``."""
+
+from __future__ import annotations
+
+import argparse
+import signal
+import sys
+from pathlib import Path
+from types import FrameType
+from typing import Any
+
+import anyio
+
+from pie._benchmark import Benchmark
+from pie._config import load_config
+from pie._progress import make_progress
+from pie._report import report
+
+EXIT_INTERRUPTED = 130
+SHOWN_ISSUES = 10
+
+
+def add_parsers(commands: Any) -> None:
+    evaluate = commands.add_parser(
+        "evaluate", help="PIE benchmark run from a gem5_eval.py-style YAML config (resumable)"
+    )
+    evaluate.add_argument("config", type=Path, help="YAML config (PIE's keys plus pie's)")
+    evaluate.add_argument("--quiet", action="store_true", help="no progress, no table")
+    rep = commands.add_parser("report", help="headline table and plots of one or two runs")
+    rep.add_argument("output_dir", type=Path)
+    rep.add_argument("other", type=Path, nargs="?", help="a second run, shown side by side")
+
+
+def _print_issues(benchmark: Benchmark) -> None:
+    assert benchmark.plan is not None
+    issues = benchmark.plan.issues
+    if not issues:
+        return
+    print(f"pie: {len(issues)} input problem(s); the run goes on without them:", file=sys.stderr)
+    for issue in issues[:SHOWN_ISSUES]:
+        print(f"  {issue}", file=sys.stderr)
+    if len(issues) > SHOWN_ISSUES:
+        print(f"  ... all {len(issues)} are listed in run.json", file=sys.stderr)
+
+
+def _terminate_as_interrupt(signum: int, frame: FrameType | None) -> None:
+    raise KeyboardInterrupt  # a batch system's SIGTERM stops as cleanly as Ctrl-C
+
+
+async def _drain(benchmark: Benchmark) -> None:
+    async for _ in benchmark.rows():
+        pass
+
+
+def evaluate_command(args: argparse.Namespace) -> int:
+    benchmark = Benchmark(load_config(args.config))
+    plan, done = benchmark.prepare()
+    _print_issues(benchmark)
+    already = sum(p.key in done for p in plan.programs)
+    progress = make_progress(len(plan.programs), already, quiet=args.quiet)
+    benchmark.progress = progress
+    previous = signal.signal(signal.SIGTERM, _terminate_as_interrupt)
+    try:
+        with progress:
+            anyio.run(_drain, benchmark)
+    except KeyboardInterrupt:
+        finished = sum(p.key in done for p in plan.programs)
+        print(
+            f"pie: interrupted; {finished}/{len(plan.programs)} programs are saved in "
+            f"{benchmark.config.output_dir}; run 'pie evaluate {args.config}' again to resume",
+            file=sys.stderr,
+        )
+        return EXIT_INTERRUPTED
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+    if not args.quiet:
+        text, _ = report([benchmark.config.output_dir])
+        print(text)
+    print(f"results written to {benchmark.config.output_dir}", file=sys.stderr)
+    return 0
+
+
+def report_command(args: argparse.Namespace) -> int:
+    folders = [args.output_dir] + ([args.other] if args.other else [])
+    text, written = report(folders)
+    print(text)
+    print(f"report written to {written}", file=sys.stderr)
+    return 0

@@ -1,0 +1,215 @@
+"""The ``pie evaluate`` YAML config: PIE's ``EvaluationConfig`` keys as PIE reads them, plus
+``pie``'s own (DESIGN "pie evaluate config keys").
+
+Everything is checked before any work starts; an error names the file, the line, the key and
+what would be accepted, so a typo does not surface an hour into a run.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Mapping
+from pathlib import Path
+from typing import Any
+
+import attrs
+import yaml
+
+from pie._errors import InputError
+
+TIMINGS = ("none", "cachegrind", "wall", "gem5")
+CHECKERS = ("pie", "strict")
+
+
+@attrs.frozen
+class BenchmarkConfig:
+    """One benchmark run.  Relative paths are resolved against the working directory, as PIE
+    does, so a PIE config keeps working when run from the same place."""
+
+    model_generated_outputs_path: Path
+    output_dir: Path
+    reference_file_path: Path
+    is_prompt_based: bool = False
+    model_generated_potentially_faster_code_col: str = "generated_answers"
+    slow_code_col: str = "src_code"
+    reference_code_col: str = "tgt_code"
+    cpuset_cpus: str | None = None
+    do_eval: bool = False
+    cpus_available: int = 1
+    num_problems_to_evaluate: int = -1
+    threshold_accuracy: float = 1.0
+    redo_src_tgt: bool = False
+    num_generated_cols: int | None = None
+    # pie's own keys
+    testcases_dir: Path | None = None
+    timing: str | None = None  # None: cachegrind where valgrind exists, else wall
+    farm: Path | None = None
+    time_limit: float = 10.0
+    memory_limit: int = 1024
+    checker: str = "pie"
+    cache: Path | None = None
+    concurrency: int | None = None
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            field.name: str(value) if isinstance(value, Path) else value
+            for field, value in ((f, getattr(self, f.name)) for f in attrs.fields(type(self)))
+        }
+
+
+# PIE keys that change nothing in pie, accepted so that PIE configs load unchanged
+IGNORED_PIE_KEYS = ("cpuset_cpus", "do_eval", "cpus_available", "num_generated_cols")
+
+Check = Callable[[Any], Any]
+
+
+def _text(value: Any) -> str:
+    if not isinstance(value, str) or not value:
+        raise ValueError("a non-empty string")
+    return value
+
+
+def _path(value: Any) -> Path:
+    return Path(_text(value)).expanduser()
+
+
+def _boolean(value: Any) -> bool:
+    if not isinstance(value, bool):
+        raise TypeError("true or false")
+    return value
+
+
+def _integer(value: Any) -> int:
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise TypeError("a whole number")
+    return value
+
+
+def _number(value: Any) -> float:
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
+        raise ValueError("a number")
+    return float(value)
+
+
+def _optional(check: Check) -> Check:
+    return lambda value: None if value is None else check(value)
+
+
+def _choice(options: tuple[str, ...]) -> Check:
+    def check(value: Any) -> str:
+        if value not in options:
+            raise ValueError("one of " + ", ".join(options))
+        return str(value)
+
+    return check
+
+
+def _at_least(check: Check, low: float) -> Check:
+    def bounded(value: Any) -> Any:
+        result = check(value)
+        if result is not None and result < low:
+            raise ValueError(f"at least {low:g}")
+        return result
+
+    return bounded
+
+
+def _fraction(value: Any) -> float:
+    number = _number(value)
+    if not 0.0 <= number <= 1.0:
+        raise ValueError("a number between 0 and 1")
+    return number
+
+
+def _problem_count(value: Any) -> int:
+    number = _integer(value)
+    if number == 0 or number < -1:
+        raise ValueError("-1 (all rows) or a positive number of rows")
+    return number
+
+
+_KEYS: Mapping[str, Check] = {
+    "model_generated_outputs_path": _path,
+    "output_dir": _path,
+    "reference_file_path": _path,
+    "is_prompt_based": _boolean,
+    "model_generated_potentially_faster_code_col": _text,
+    "slow_code_col": _text,
+    "reference_code_col": _text,
+    "cpuset_cpus": _optional(str),
+    "do_eval": _boolean,
+    "cpus_available": _integer,
+    "num_problems_to_evaluate": _problem_count,
+    "threshold_accuracy": _fraction,
+    "redo_src_tgt": _boolean,
+    "num_generated_cols": _optional(_integer),
+    "testcases_dir": _optional(_path),
+    "timing": _optional(_choice(TIMINGS)),
+    "farm": _optional(_path),
+    "time_limit": _at_least(_number, 0.001),
+    "memory_limit": _at_least(_integer, 16),
+    "checker": _choice(CHECKERS),
+    "cache": _optional(_path),
+    "concurrency": _optional(_at_least(_integer, 1)),
+}
+_REQUIRED = ("model_generated_outputs_path", "output_dir", "reference_file_path")
+
+
+def _compose(text: str, where: str) -> yaml.MappingNode:
+    try:
+        node = yaml.compose(text, Loader=yaml.SafeLoader)
+    except yaml.YAMLError as error:
+        mark = getattr(error, "problem_mark", None)
+        line = f":{mark.line + 1}" if mark is not None else ""
+        problem = getattr(error, "problem", None) or str(error)
+        raise InputError(f"{where}{line}: not valid YAML ({problem})") from None
+    if not isinstance(node, yaml.MappingNode):
+        raise InputError(f"{where}: expected a mapping of config keys (key: value lines)")
+    return node
+
+
+def _value(node: yaml.Node, where: str) -> Any:
+    try:
+        return yaml.SafeLoader("").construct_object(node, deep=True)
+    except yaml.YAMLError as error:
+        raise InputError(f"{where}: {error}") from None
+
+
+def parse_config(text: str, source: str = "<config>") -> BenchmarkConfig:
+    """A config from YAML text; ``source`` names it in errors."""
+    root = _compose(text, source)
+    values: dict[str, Any] = {}
+    for key_node, value_node in root.value:
+        line = key_node.start_mark.line + 1
+        key = key_node.value
+        where = f"{source}:{line}"
+        if key not in _KEYS:
+            known = ", ".join(sorted(_KEYS))
+            raise InputError(f"{where}: unknown key {key!r}; known keys: {known}")
+        if key in values:
+            raise InputError(f"{where}: key {key!r} is given twice")
+        raw = _value(value_node, where)
+        try:
+            values[key] = _KEYS[key](raw)
+        except (TypeError, ValueError) as error:
+            raise InputError(f"{where}: {key} must be {error}, got {raw!r}") from None
+    missing = [key for key in _REQUIRED if key not in values]
+    if missing:
+        raise InputError(f"{source}: missing required key(s): {', '.join(missing)}")
+    if values.get("timing") == "gem5" and values.get("farm") is None:
+        raise InputError(f"{source}: timing 'gem5' needs 'farm: FARM.yaml' (the gem5 hosts)")
+    return BenchmarkConfig(**values)
+
+
+def load_config(path: Path) -> BenchmarkConfig:
+    try:
+        raw = path.read_bytes()
+    except OSError as error:
+        raise InputError(f"cannot read config {path}: {error.strerror}") from None
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError as error:
+        raise InputError(
+            f"{path}: not UTF-8 text (byte {error.start}); save the config as UTF-8"
+        ) from None
+    return parse_config(text, str(path))

@@ -1,0 +1,140 @@
+"""Progress of a long run: a live rich display on a terminal, periodic plain lines otherwise.
+
+Both show programs done/total, verdict counts, throughput and the time left, counting only
+programs evaluated in this session for the rate, so a resumed run does not look instant.
+"""
+
+from __future__ import annotations
+
+import collections
+import sys
+import time
+from typing import TextIO
+
+from rich.console import Console
+from rich.progress import (
+    BarColumn,
+    MofNCompleteColumn,
+    Progress,
+    TaskID,
+    TextColumn,
+    TimeElapsedColumn,
+    TimeRemainingColumn,
+)
+
+from pie._benchmark._journal import Outcome
+
+PLAIN_EVERY_SECONDS = 10.0
+
+
+def _verdict_text(counts: collections.Counter[str]) -> str:
+    return " ".join(f"{verdict} {n}" for verdict, n in sorted(counts.items()))
+
+
+class Tracker:
+    """Counts shared by both displays."""
+
+    def __init__(self, total: int, already: int) -> None:
+        self.total = total
+        self.done = already
+        self.fresh = 0
+        self.started = time.monotonic()
+        self.verdicts: collections.Counter[str] = collections.Counter()
+
+    def add(self, outcome: Outcome) -> None:
+        self.done += 1
+        self.fresh += 1
+        self.verdicts[outcome.verdict] += 1
+
+    def rate(self) -> float:
+        elapsed = time.monotonic() - self.started
+        return self.fresh / elapsed if elapsed > 0 else 0.0
+
+    def line(self) -> str:
+        rate = self.rate()
+        left = (self.total - self.done) / rate if rate > 0 else float("inf")
+        eta = f"{left / 60:.1f} min left" if left != float("inf") else "time left unknown"
+        return (
+            f"{self.done}/{self.total} programs  {rate:.2f}/s  {eta}  "
+            f"{_verdict_text(self.verdicts)}"
+        )
+
+
+class LiveProgress:
+    def __init__(self, total: int, already: int, stream: TextIO = sys.stderr) -> None:
+        self.tracker = Tracker(total, already)
+        self.display = Progress(
+            TextColumn("[bold]programs"),
+            BarColumn(),
+            MofNCompleteColumn(),
+            TimeElapsedColumn(),
+            TimeRemainingColumn(),
+            TextColumn("{task.fields[rate]}/s {task.fields[verdicts]}"),
+            console=Console(file=stream),
+            transient=False,
+        )
+        self.task: TaskID = self.display.add_task(
+            "run", total=total, completed=already, rate="0.00", verdicts=""
+        )
+
+    def __enter__(self) -> LiveProgress:
+        self.display.start()
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        self.display.stop()
+
+    def __call__(self, outcome: Outcome) -> None:
+        self.tracker.add(outcome)
+        self.display.update(
+            self.task,
+            completed=self.tracker.done,
+            rate=f"{self.tracker.rate():.2f}",
+            verdicts=_verdict_text(self.tracker.verdicts),
+        )
+
+
+class PlainProgress:
+    """One line every ``PLAIN_EVERY_SECONDS`` and at the end, for logs and pipes."""
+
+    def __init__(self, total: int, already: int, stream: TextIO = sys.stderr) -> None:
+        self.tracker = Tracker(total, already)
+        self.stream = stream
+        self.last = 0.0
+
+    def __enter__(self) -> PlainProgress:
+        print(
+            f"pie: {self.tracker.total} programs, {self.tracker.done} done before", file=self.stream
+        )
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        print(f"pie: {self.tracker.line()}", file=self.stream, flush=True)
+
+    def __call__(self, outcome: Outcome) -> None:
+        self.tracker.add(outcome)
+        now = time.monotonic()
+        if now - self.last >= PLAIN_EVERY_SECONDS:
+            self.last = now
+            print(f"pie: {self.tracker.line()}", file=self.stream, flush=True)
+
+
+class QuietProgress:
+    def __enter__(self) -> QuietProgress:
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        return None
+
+    def __call__(self, outcome: Outcome) -> None:
+        return None
+
+
+def make_progress(
+    total: int, already: int, *, quiet: bool, stream: TextIO = sys.stderr
+) -> LiveProgress | PlainProgress | QuietProgress:
+    if quiet:
+        return QuietProgress()
+    if stream.isatty():
+        return LiveProgress(total, already, stream)
+    return PlainProgress(total, already, stream)

@@ -1,0 +1,228 @@
+"""``pie report``: the numbers a paper reports, from a finished or partial run, with plots.
+
+A finished run is read from PIE's own files (``aggregated_results.csv``, ``addtl_stats.jsonl``)
+so folders written by PIE's ``gem5_eval.py`` can be reported too; a run still in progress or
+interrupted is read from its journal, with unfinished programs counted as failed and the
+report marked partial.  Plots need matplotlib (``pip install 'pie[plot]'``).
+"""
+
+from __future__ import annotations
+
+import csv
+import importlib.util
+import json
+import math
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import attrs
+
+from pie._benchmark import RUN_FILE, snapshot
+from pie._benchmark._outputs import ADDITIONAL, AGGREGATED, write_atomically
+from pie._errors import InputError
+
+REPORT = "report.md"
+
+
+@attrs.frozen
+class RunSummary:
+    name: str
+    aggregated: dict[str, float]
+    speedups: dict[int, list[float]]  # k -> per-row speedup_best@k
+    info: dict[str, Any]  # run.json, when pie wrote the run
+    partial: str | None = None  # "412/1000 programs", when unfinished
+
+    @property
+    def k_max(self) -> int:
+        return max(self.speedups, default=0)
+
+
+def _number(text: str) -> float:
+    try:
+        return float(text) if text else math.nan
+    except ValueError:
+        return math.nan
+
+
+def _speedups(rows: Sequence[dict[str, Any]]) -> dict[int, list[float]]:
+    found: dict[int, list[float]] = {}
+    for row in rows:
+        for name, value in row.items():
+            if name.startswith("speedup_best@"):
+                speedup = math.inf if value is None else float(value)
+                found.setdefault(int(name.split("@")[1]), []).append(speedup)
+    return found
+
+
+def _read_finished(directory: Path) -> RunSummary:
+    with (directory / AGGREGATED).open(encoding="utf-8", newline="") as handle:
+        rows = list(csv.DictReader(handle))
+    if len(rows) != 1:
+        raise InputError(f"{directory / AGGREGATED}: expected one row of aggregates")
+    per_row: list[dict[str, Any]] = []
+    extra = directory / ADDITIONAL
+    if extra.is_file():
+        with extra.open(encoding="utf-8") as handle:
+            per_row = [json.loads(line) for line in handle if line.strip()]
+    info_file = directory / RUN_FILE
+    info = json.loads(info_file.read_text(encoding="utf-8")) if info_file.is_file() else {}
+    aggregated = {key: _number(value) for key, value in rows[0].items()}
+    return RunSummary(directory.name, aggregated, _speedups(per_row), info)
+
+
+def load_run(directory: Path) -> RunSummary:
+    if not directory.is_dir():
+        raise InputError(f"{directory} is not a folder; pass the output_dir of a run")
+    if (directory / AGGREGATED).is_file():
+        return _read_finished(directory)
+    progress = snapshot(directory)
+    return RunSummary(
+        directory.name,
+        progress.aggregated,
+        _speedups(progress.rows),
+        {"verdicts": progress.verdicts},
+        partial=f"{progress.programs_done}/{progress.programs} programs",
+    )
+
+
+def _percent(value: float) -> str:
+    return "n/a" if math.isnan(value) else f"{100 * value:.1f}%"
+
+
+def _ratio(value: float) -> str:
+    return "n/a" if math.isnan(value) else f"{value:.3f}"
+
+
+def _with_interval(run: RunSummary, key: str, text: str, scale: float = 1.0) -> str:
+    interval = run.info.get("intervals_95", {}).get(key)
+    if not interval or any(v is None for v in interval):
+        return text
+    low, high = (v * scale for v in interval)
+    return f"{text} [{low:.3g}, {high:.3g}]"
+
+
+def headline_rows(run: RunSummary) -> list[tuple[str, str]]:
+    agg = run.aggregated
+    rows: list[tuple[str, str]] = []
+    if run.partial:
+        rows.append(("PARTIAL run", run.partial + " finished; the rest count as failed"))
+    if run.info.get("backend"):
+        rows.append(("timing", f"{run.info['backend']} ({run.info.get('unit') or 'no unit'})"))
+    if "rows" in run.info:
+        rows.append(("rows / programs", f"{run.info['rows']} / {run.info['programs']}"))
+    for k in sorted({1, run.k_max} - {0}):
+        opt = f"percent_programs_speedup_best@{k}>=speedup_threshold_1.1"
+        rows += [
+            (
+                f"%correct best@{k}",
+                _with_interval(
+                    run, f"is_correct_best@{k}", _percent(agg[f"is_correct_best@{k}"]), 100
+                ),
+            ),
+            (
+                f"mean speedup best@{k}",
+                _with_interval(
+                    run, f"mean_speedup_best@{k}", _ratio(agg[f"mean_speedup_best@{k}"])
+                ),
+            ),
+            (f"%Opt best@{k} (>= 1.10x)", _with_interval(run, opt, _percent(agg[opt]), 100)),
+            (f"mean accuracy best@{k}", _ratio(agg[f"mean_accuracy_best@{k}"])),
+        ]
+    rows += [
+        ("mean speedup tgt over src", _ratio(agg["mean_speedup_tgt_over_src"])),
+        (
+            "%Opt tgt over src",
+            _percent(agg["percent_programs_speedup_tgt_over_src>=speedup_threshold_1.1"]),
+        ),
+        (
+            "fastest generated, all submissions",
+            _ratio(agg["fastest_generated_speedup_over_all_submissions"]),
+        ),
+    ]
+    for role, counts in run.info.get("verdicts", {}).items():
+        rows.append((f"verdicts {role}", " ".join(f"{v} {n}" for v, n in counts.items())))
+    return rows
+
+
+def table(runs: Sequence[RunSummary]) -> list[list[str]]:
+    """Rows of label + one column per run (runs side by side)."""
+    labels: list[str] = []
+    values: list[dict[str, str]] = []
+    for run in runs:
+        column = dict(headline_rows(run))
+        values.append(column)
+        labels += [label for label in column if label not in labels]
+    header = ["", *(run.name for run in runs)]
+    return [header, *([label, *(v.get(label, "") for v in values)] for label in labels)]
+
+
+def text_table(rows: list[list[str]]) -> str:
+    widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]))]
+    return "\n".join(
+        "  ".join(cell.ljust(width) for cell, width in zip(row, widths, strict=True)).rstrip()
+        for row in rows
+    )
+
+
+def markdown_table(rows: list[list[str]]) -> str:
+    lines = ["| " + " | ".join(rows[0]) + " |", "|" + "---|" * len(rows[0])]
+    lines += ["| " + " | ".join(row) + " |" for row in rows[1:]]
+    return "\n".join(lines)
+
+
+def _new_axes() -> tuple[Any, Any]:
+    # optional dependency (the 'plot' extra), so imported only when plots are asked for;
+    # Figure without pyplot keeps no global state and needs no display
+    from matplotlib.figure import Figure  # noqa: PLC0415
+
+    figure = Figure(figsize=(6, 4))
+    return figure, figure.subplots()
+
+
+def _save(figure: Any, axes: Any, path: Path) -> str:
+    axes.legend()
+    figure.tight_layout()
+    figure.savefig(path, dpi=100)
+    return path.name
+
+
+def plots(runs: Sequence[RunSummary], folder: Path) -> list[str]:
+    """PNG files: speedup histogram, CDF of speedups, best@k curve; [] without matplotlib."""
+    if importlib.util.find_spec("matplotlib") is None:
+        return []
+    figure, axes = _new_axes()
+    for run in runs:
+        finite = [s for s in run.speedups.get(run.k_max, []) if math.isfinite(s)]
+        axes.hist(finite, bins=30, alpha=0.6, label=f"{run.name} best@{run.k_max}")
+    axes.set(xlabel="speedup (floored at 1.0, as PIE)", ylabel="rows", title="Speedups")
+    made = [_save(figure, axes, folder / "speedup_hist.png")]
+    figure, axes = _new_axes()
+    for run in runs:
+        values = sorted(run.speedups.get(run.k_max, []))
+        shares = [(i + 1) / len(values) for i in range(len(values))]
+        axes.step(values, shares, where="post", label=f"{run.name} best@{run.k_max}")
+    axes.set(xscale="log", xlabel="speedup", ylabel="share of rows", title="CDF of speedups")
+    made.append(_save(figure, axes, folder / "speedup_cdf.png"))
+    figure, axes = _new_axes()
+    for run in runs:
+        ks = sorted(run.speedups)
+        means = [run.aggregated[f"mean_speedup_best@{k}"] for k in ks]
+        axes.plot(ks, means, marker="o", label=run.name)
+    axes.set(xlabel="k (candidates)", ylabel="mean speedup best@k", title="best@k")
+    made.append(_save(figure, axes, folder / "best_at_k.png"))
+    return made
+
+
+def report(directories: Sequence[Path]) -> tuple[str, Path]:
+    """Print-ready table, and ``report.md`` (with plots) written into the first folder."""
+    runs = [load_run(d) for d in directories]
+    rows = table(runs)
+    target = directories[0]
+    images = plots(runs, target)
+    body = ["# pie report", "", markdown_table(rows), ""]
+    body += [f"![{name}]({name})" for name in images]
+    if not images:
+        body.append("(plots need matplotlib: pip install 'pie[plot]')")
+    write_atomically(target / REPORT, "\n".join(body) + "\n")
+    return text_table(rows), target / REPORT

@@ -1,0 +1,302 @@
+"""``pie evaluate``: PIE's files and metrics, per-row input problems, resume after a kill."""
+
+from __future__ import annotations
+
+import csv
+import json
+import math
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+import pie
+from pie._benchmark import Benchmark
+from pie._config import load_config
+from tests.conftest import SUM_OK, make_tests
+from tests.test_cli import pie as cli
+
+DEMO = Path(pie.__file__).parent / "demo"
+PIE_FILES = (
+    "test_results.jsonl",
+    "melted_test_results.jsonl",
+    "aggregated_results.csv",
+    "addtl_stats.jsonl",
+)
+
+
+def candidates_rows(source: Path, count: int | None = None) -> list[dict[str, Any]]:
+    """PIE rows with src as candidate 0 and tgt as candidate 1."""
+    rows = [json.loads(line) for line in source.read_text().splitlines() if line.strip()]
+    for row in rows:
+        row["generated_answers"] = [row["src_code"], row["tgt_code"]]
+    return rows[:count]
+
+
+def write_run(folder: Path, rows: list[dict[str, Any]], tests: Path, **keys: Any) -> Path:
+    folder.mkdir(parents=True, exist_ok=True)
+    generated = folder / "generated.jsonl"
+    generated.write_text("".join(json.dumps(r) + "\n" for r in rows))
+    config = {
+        "model_generated_outputs_path": str(generated),
+        "reference_file_path": str(generated),
+        "output_dir": str(folder / "out"),
+        "testcases_dir": str(tests),
+        "timing": "none",
+        **keys,
+    }
+    path = folder / "config.yaml"
+    path.write_text("".join(f"{k}: {json.dumps(v)}\n" for k, v in config.items()))
+    return path
+
+
+def read_jsonl(path: Path) -> list[dict[str, Any]]:
+    return [json.loads(line) for line in path.read_text().splitlines()]
+
+
+def aggregated(out: Path) -> dict[str, float]:
+    with (out / "aggregated_results.csv").open() as handle:
+        (row,) = list(csv.DictReader(handle))
+    return {k: float(v) if v else math.nan for k, v in row.items()}
+
+
+def floor_at_one(value: float) -> float:
+    return value if value > 1.0 else 1.0
+
+
+def independent_metrics(rows: list[dict[str, Any]]) -> dict[str, float]:
+    """best@1/best@2 and tgt/src recomputed from test_results.jsonl, without pie's code."""
+
+    def runtime(row: dict[str, Any], name: str) -> float:
+        value = row[f"{name}_agg_runtime"]
+        return math.inf if value is None else value
+
+    best1, best2, tgt, correct2 = [], [], [], []
+    for row in rows:
+        src = runtime(row, "src_code")
+        times = []
+        for i in (0, 1):
+            ok = row[f"generated_answers_{i}_accuracy"] == 1.0
+            times.append(runtime(row, f"generated_answers_{i}") if ok else math.inf)
+        best1.append(floor_at_one(src / times[0]))
+        best2.append(floor_at_one(src / min(times)))
+        correct2.append(
+            max(row["generated_answers_0_accuracy"], row["generated_answers_1_accuracy"]) == 1.0
+        )
+        tgt.append(src / runtime(row, "tgt_code"))
+    n = len(rows)
+    return {
+        "mean_speedup_best@1": sum(best1) / n,
+        "mean_speedup_best@2": sum(best2) / n,
+        "is_correct_best@2": sum(correct2) / n,
+        "percent_programs_speedup_best@2>=speedup_threshold_1.1": sum(s >= 1.1 for s in best2) / n,
+        "mean_speedup_tgt_over_src": sum(tgt) / n,
+    }
+
+
+def test_shared_slice_writes_pie_files_whose_metrics_match_an_independent_computation(
+    shared_data: Path, tmp_path: Path
+) -> None:
+    rows = candidates_rows(shared_data / "problems.jsonl", 3)
+    config = write_run(tmp_path, rows, shared_data / "tests", timing="cachegrind")
+    done = cli("evaluate", str(config), "--quiet")
+    assert done.returncode == 0, done.stderr
+    out = tmp_path / "out"
+    for name in (*PIE_FILES, "run.json"):
+        assert (out / name).is_file(), name
+    unmelted = read_jsonl(out / "test_results.jsonl")
+    assert len(unmelted) == 3
+    for row in unmelted:
+        for column in ("src_code", "tgt_code", "generated_answers_0", "generated_answers_1"):
+            for suffix in ("_compilation", "_accuracy", "_agg_runtime", "_tc2time"):
+                assert column + suffix in row
+    melted = read_jsonl(out / "melted_test_results.jsonl")
+    assert {m["code_type"] for m in melted} == {
+        "src_code",
+        "tgt_code",
+        "generated_answers_0",
+        "generated_answers_1",
+    }
+    for m in melted:
+        assert {"code", "compilation", "accuracy", "agg_runtime", "tc2time"} <= set(m)
+    extra = read_jsonl(out / "addtl_stats.jsonl")
+    assert {"speedup_best@2", "is_correct_best@2", "speedup_tgt_over_src"} <= set(extra[0])
+    expected = independent_metrics(unmelted)
+    got = aggregated(out)
+    for key, value in expected.items():
+        assert got[key] == pytest.approx(value), key
+    # src is candidate 0: best@1 never beats the src, best@2 is the tgt
+    assert got["mean_speedup_best@1"] == 1.0
+    assert got["mean_speedup_best@2"] >= 1.0
+    run = json.loads((out / "run.json").read_text())
+    assert run["backend"] == "cachegrind" and run["unit"]
+    assert run["verdicts"]["generated"] == {"AC": 6}
+
+
+@pytest.fixture
+def demo_run(tmp_path: Path) -> Path:
+    rows = candidates_rows(DEMO / "problems.jsonl")
+    return write_run(tmp_path / "run", rows, DEMO / "tests", timing="cachegrind")
+
+
+def wait_for_journal_lines(journal: Path, lines: int, process: subprocess.Popen[str]) -> None:
+    deadline = time.monotonic() + 300
+    while time.monotonic() < deadline and process.poll() is None:
+        if journal.exists() and journal.read_text().count("\n") >= lines:
+            return
+        time.sleep(0.05)
+    raise AssertionError(f"the run ended or stalled before {lines - 1} programs were journaled")
+
+
+def start(config: Path, cache: Path) -> subprocess.Popen[str]:
+    return subprocess.Popen(
+        [sys.executable, "-m", "pie.cli", "evaluate", str(config)],
+        env={**os.environ, "PIE_CACHE_DIR": str(cache)},
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+
+
+@pytest.mark.parametrize("how", [signal.SIGKILL, signal.SIGINT])
+def test_a_killed_run_resumes_to_the_same_files_as_an_uninterrupted_one(
+    demo_run: Path, tmp_path: Path, how: signal.Signals
+) -> None:
+    cache = tmp_path / f"cold-{how.name}"  # cold, so the kill lands mid-run
+    process = start(demo_run, cache)
+    journal = demo_run.parent / "out" / ".pie" / "journal.jsonl"
+    wait_for_journal_lines(journal, 2, process)  # header + one finished program
+    process.send_signal(how)
+    _, stderr = process.communicate(timeout=120)
+    if how is signal.SIGINT:
+        assert process.returncode == 130
+        assert "run 'pie evaluate" in stderr and "again to resume" in stderr
+    finished_before = journal.read_text().count("\n") - 1
+    assert not (demo_run.parent / "out" / "aggregated_results.csv").exists()
+
+    resumed = start(demo_run, cache)
+    _, stderr = resumed.communicate(timeout=300)
+    assert resumed.returncode == 0, stderr
+    assert f"{finished_before} done before" in stderr
+    records = [json.loads(line) for line in journal.read_text().splitlines()[1:]]
+    keys = [r["key"] for r in records]
+    assert len(keys) == len(set(keys)), "a finished program was evaluated again"
+
+    reference = demo_run.parent.parent / "reference"
+    rows = candidates_rows(DEMO / "problems.jsonl")
+    uninterrupted = write_run(reference, rows, DEMO / "tests", timing="cachegrind")
+    done = cli("evaluate", str(uninterrupted), "--quiet")
+    assert done.returncode == 0, done.stderr
+    for name in PIE_FILES:
+        assert (demo_run.parent / "out" / name).read_bytes() == (
+            reference / "out" / name
+        ).read_bytes(), name
+
+
+def test_bad_rows_are_reported_and_the_run_goes_on(tmp_path: Path) -> None:
+    tests = make_tests(tmp_path / "tests" / "p1", [("3 4\n", "7\n")]).parent
+    good = {"problem_id": "p1", "src_code": SUM_OK, "tgt_code": SUM_OK + "\n// tgt\n"}
+    rows = [
+        {**good, "generated_answers": [SUM_OK, ""]},
+        {**good, "problem_id": "p_missing", "tgt_code": "//m", "generated_answers": [SUM_OK]},
+        {"src_code": SUM_OK, "tgt_code": "x", "generated_answers": [SUM_OK]},
+        {**good, "src_code": "same", "tgt_code": "same"},
+        {**good, "tgt_code": SUM_OK + "//2", "generated_answers": "['int main(){}']"},
+    ]
+    config = write_run(tmp_path, rows, tests)
+    with (tmp_path / "generated.jsonl").open("ab") as handle:
+        handle.write(b"{not json\n\xff\xfe\n")
+    done = cli("evaluate", str(config))
+    assert done.returncode == 0, done.stderr
+    out = tmp_path / "out"
+    run = json.loads((out / "run.json").read_text())
+    issues = "\n".join(run["issues"])
+    assert "generated.jsonl:3: no 'problem_id'" in issues
+    assert "generated.jsonl:1: generated_answers_1: empty program" in issues
+    assert "generated.jsonl:6: not a JSON object" in issues
+    assert "generated.jsonl:7: not UTF-8" in issues
+    assert run["rows_skipped_src_equals_tgt"] == 1
+    assert run["rows"] == 3
+    melted = read_jsonl(out / "melted_test_results.jsonl")
+    missing = [m for m in melted if m["problem_id"] == "p_missing"]
+    assert missing and all(m["verdict"] == "IE" for m in missing)
+    unmelted = read_jsonl(out / "test_results.jsonl")
+    assert unmelted[2]["generated_answers_0_verdict"] == "WA"  # the list written as a string
+    assert "input problem(s)" in done.stderr
+
+
+def test_padding_rows_of_the_reference_count_as_failed(tmp_path: Path) -> None:
+    tests = make_tests(tmp_path / "tests" / "p1", [("3 4\n", "7\n")]).parent
+    row = {"problem_id": "p1", "src_code": SUM_OK, "tgt_code": SUM_OK + "//t"}
+    reference = tmp_path / "reference.jsonl"
+    reference.write_text(json.dumps(row) + "\n" + json.dumps({**row, "src_code": "other"}) + "\n")
+    generated = [{**row, "generated_answers": [SUM_OK]}]
+    config = write_run(tmp_path, generated, tests, reference_file_path=str(reference))
+    done = cli("evaluate", str(config), "--quiet")
+    assert done.returncode == 0, done.stderr
+    run = json.loads((tmp_path / "out" / "run.json").read_text())
+    assert run["rows"] == 2 and run["padding_rows"] == 1
+    assert aggregated(tmp_path / "out")["mean_accuracy_best@1"] == pytest.approx(0.5)
+
+
+def test_a_config_with_other_settings_does_not_resume_someone_elses_run(
+    tmp_path: Path, sum_tests: Path
+) -> None:
+    row = {"problem_id": "sum", "src_code": SUM_OK, "tgt_code": SUM_OK + "//t"}
+    config = write_run(tmp_path, [{**row, "generated_answers": [SUM_OK]}], sum_tests.parent)
+    assert cli("evaluate", str(config), "--quiet").returncode == 0
+    config.write_text(config.read_text() + "time_limit: 3\n")
+    done = cli("evaluate", str(config), "--quiet")
+    assert done.returncode == 2
+    assert "other settings (time_limit: 10.0 -> 3.0)" in done.stderr
+
+
+async def test_streaming_api_yields_every_row_and_the_same_metrics(
+    tmp_path: Path, sum_tests: Path, anyio_backend: str
+) -> None:
+    rows = [
+        {
+            "problem_id": "sum",
+            "src_code": SUM_OK,
+            "tgt_code": SUM_OK + f"//{i}",
+            "generated_answers": [SUM_OK + f"// c{i}", "int main(){}"],
+        }
+        for i in range(3)
+    ]
+    config = write_run(tmp_path / anyio_backend, rows, sum_tests.parent, timing="cachegrind")
+    benchmark = Benchmark(load_config(config))
+    seen = [row async for row in benchmark.rows()]
+    assert sorted(r.position for r in seen) == [0, 1, 2]
+    for row in seen:
+        assert row.candidates[0] is not None and row.candidates[0].verdict == "AC"
+        assert row.candidates[1] is not None and row.candidates[1].verdict == "WA"
+        assert len(row.speedup_best) == 2 and row.speedup_best[0] >= 1.0
+    assert benchmark.result is not None
+    again = await pie.evaluate_benchmark(config)
+    assert again.aggregated == benchmark.result.aggregated
+    assert again.aggregated["is_correct_best@2"] == 1.0
+
+
+def test_report_prints_the_headline_and_compares_two_runs(tmp_path: Path, sum_tests: Path) -> None:
+    row = {"problem_id": "sum", "src_code": SUM_OK, "tgt_code": SUM_OK + "//t"}
+    first = write_run(tmp_path / "a", [{**row, "generated_answers": [SUM_OK]}], sum_tests.parent)
+    second = write_run(
+        tmp_path / "b", [{**row, "generated_answers": ["int main(){}"]}], sum_tests.parent
+    )
+    for config in (first, second):
+        assert cli("evaluate", str(config), "--quiet").returncode == 0
+    done = cli("report", str(tmp_path / "a" / "out"), str(tmp_path / "b" / "out"))
+    assert done.returncode == 0, done.stderr
+    lines = {line.split("  ")[0]: line for line in done.stdout.splitlines()}
+    assert "100.0%" in lines["%correct best@1"] and "0.0%" in lines["%correct best@1"]
+    report = (tmp_path / "a" / "out" / "report.md").read_text()
+    assert "| %correct best@1 |" in report
+    for image in ("speedup_hist.png", "speedup_cdf.png", "best_at_k.png"):
+        assert (tmp_path / "a" / "out" / image).read_bytes()[:4] == b"\x89PNG"
+    missing = cli("report", str(tmp_path / "nowhere"))
+    assert missing.returncode == 2 and "is not a folder" in missing.stderr

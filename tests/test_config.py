@@ -1,0 +1,111 @@
+"""The ``pie evaluate`` config: PIE's keys as PIE reads them; errors name file, line and key."""
+
+from __future__ import annotations
+
+import contextlib
+from pathlib import Path
+
+import pytest
+import yaml
+from hypothesis import given
+from hypothesis import strategies as st
+
+from pie._config import BenchmarkConfig, load_config, parse_config
+from pie._errors import InputError
+
+PIE_CONFIG = """\
+model_generated_outputs_path: data/generations.jsonl
+output_dir: results/run1
+reference_file_path: data/test.jsonl
+is_prompt_based: false
+model_generated_potentially_faster_code_col: generated_answers
+slow_code_col: src_code
+reference_code_col: tgt_code
+cpuset_cpus: "0-39"
+do_eval: true
+cpus_available: 40
+num_problems_to_evaluate: -1
+threshold_accuracy: 1.0
+redo_src_tgt: false
+"""
+
+
+MINIMAL = "model_generated_outputs_path: g.jsonl\noutput_dir: out\nreference_file_path: r.jsonl\n"
+
+
+def test_a_pie_config_loads_unchanged_with_pie_defaults() -> None:
+    config = parse_config(PIE_CONFIG)
+    assert config.model_generated_outputs_path == Path("data/generations.jsonl")
+    assert config.threshold_accuracy == 1.0
+    assert config.cpus_available == 40
+    assert config.timing is None and config.checker == "pie" and config.time_limit == 10.0
+
+
+def test_pie_keys_extend_it() -> None:
+    text = PIE_CONFIG + "timing: wall\ntime_limit: 2\nmemory_limit: 512\nconcurrency: 4\n"
+    config = parse_config(text + "testcases_dir: ~/tests\n")
+    assert (config.timing, config.time_limit, config.memory_limit) == ("wall", 2.0, 512)
+    assert config.testcases_dir == Path("~/tests").expanduser()
+
+
+@pytest.mark.parametrize(
+    ("extra", "message"),
+    [
+        ("timming: wall\n", "config.yaml:4: unknown key 'timming'"),
+        ("timing: fast\n", "config.yaml:4: timing must be one of none, cachegrind, wall, gem5"),
+        ("time_limit: soon\n", "config.yaml:4: time_limit must be a number, got 'soon'"),
+        ("memory_limit: 4\n", "config.yaml:4: memory_limit must be at least 16, got 4"),
+        ("concurrency: true\n", "config.yaml:4: concurrency must be a whole number"),
+        ("threshold_accuracy: 2\n", "threshold_accuracy must be a number between 0 and 1"),
+        ("output_dir: again\n", "config.yaml:4: key 'output_dir' is given twice"),
+        ("timing: gem5\n", "timing 'gem5' needs 'farm: FARM.yaml'"),
+        ("slow_code_col: [a, b]\n", "slow_code_col must be a non-empty string"),
+        ("  nested: 1\n", "config.yaml:4: not valid YAML"),
+    ],
+)
+def test_mistakes_name_the_line_the_key_and_what_is_accepted(extra: str, message: str) -> None:
+    with pytest.raises(InputError, match=message.replace("(", r"\(").replace("[", r"\[")):
+        parse_config(MINIMAL + extra, "config.yaml")
+
+
+def test_missing_required_keys_are_listed() -> None:
+    with pytest.raises(InputError, match=r"missing required key.*reference_file_path"):
+        parse_config("output_dir: x\nmodel_generated_outputs_path: y\n")
+
+
+def test_a_file_that_is_not_a_mapping_or_not_utf8(tmp_path: Path) -> None:
+    with pytest.raises(InputError, match="expected a mapping"):
+        parse_config("- a\n- b\n")
+    binary = tmp_path / "c.yaml"
+    binary.write_bytes(b"output_dir: \xff\xfe\n")
+    with pytest.raises(InputError, match="not UTF-8 text"):
+        load_config(binary)
+    with pytest.raises(InputError, match="cannot read config"):
+        load_config(tmp_path / "absent.yaml")
+
+
+yaml_values = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.floats() | st.text(max_size=20),
+    lambda inner: st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=8), inner),
+    max_leaves=6,
+)
+known_keys = st.sampled_from(
+    ["output_dir", "timing", "time_limit", "threshold_accuracy", "concurrency", "checker", "farm"]
+)
+
+
+@given(st.dictionaries(known_keys | st.text(max_size=10), yaml_values, max_size=6))
+def test_any_mapping_gives_a_config_or_an_input_error(mapping: dict[str, object]) -> None:
+    text = PIE_CONFIG + yaml.safe_dump(mapping) if mapping else PIE_CONFIG
+    try:
+        config = parse_config(text)
+    except InputError as error:
+        assert str(error)
+    else:
+        assert isinstance(config, BenchmarkConfig)
+
+
+@given(st.text(max_size=200))
+def test_any_text_gives_a_config_or_an_input_error(text: str) -> None:
+    with contextlib.suppress(InputError):
+        parse_config(text)
