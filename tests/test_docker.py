@@ -1,0 +1,292 @@
+"""The Docker files agree with each other, with the docs and with DESIGN's farm contract.
+
+No Docker engine is needed (none exists on the development machine): the Dockerfiles are parsed
+as text, the compose and farm files as YAML.
+"""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+from types import ModuleType
+from typing import Any
+
+import pytest
+
+from tests.conftest import REPO
+
+DOCKER = REPO / "docker"
+GEM5_DOCKERFILE = DOCKER / "gem5-host" / "Dockerfile"
+PIE_DOCKERFILE = DOCKER / "pie" / "Dockerfile"
+DESIGN = REPO.parent / "shared" / "DESIGN.md"
+
+# DESIGN.md, "Farm YAML (contract)".
+HOST_KEYS = {"address", "port", "user", "key", "known_hosts", "slots", "gem5", "config", "workdir"}
+TOP_KEYS = {"hosts", "timeout", "retries"}
+
+GEM5_BINARY = "/opt/gem5/build/X86/gem5.opt"
+SKYLAKE_CONFIG = "/opt/gem5-skylake-config/gem5-configs/run-se.py"
+WORKDIR = "/var/tmp/pie"
+SKYLAKE_COMMIT_PREFIX = "d92b219"
+
+
+def instructions(dockerfile: Path) -> list[tuple[str, str]]:
+    """(INSTRUCTION, arguments) pairs, continuation lines joined and comments dropped."""
+    result: list[tuple[str, str]] = []
+    pending = ""
+    for raw in dockerfile.read_text().splitlines():
+        line = raw.strip()
+        if line.startswith("#") or (not line and not pending):
+            continue
+        if line.endswith("\\"):
+            pending += line[:-1] + " "
+            continue
+        line = pending + line
+        pending = ""
+        keyword, _, rest = line.partition(" ")
+        result.append((keyword.upper(), rest.strip()))
+    assert not pending, f"{dockerfile}: a continuation line runs off the end"
+    return result
+
+
+def args_of(dockerfile: Path) -> dict[str, str]:
+    """Default values of every ``ARG NAME=value``."""
+    found = {}
+    for keyword, rest in instructions(dockerfile):
+        if keyword == "ARG" and "=" in rest:
+            name, _, value = rest.partition("=")
+            found[name] = value
+    return found
+
+
+def stages(dockerfile: Path) -> list[tuple[str, str | None]]:
+    """(base image, stage name or None) for every FROM."""
+    found = []
+    for keyword, rest in instructions(dockerfile):
+        if keyword == "FROM":
+            words = [w for w in rest.split() if not w.startswith("--")]
+            name = words[2] if len(words) == 3 and words[1].upper() == "AS" else None
+            found.append((words[0], name))
+    return found
+
+
+def runs(dockerfile: Path) -> str:
+    return "\n".join(rest for keyword, rest in instructions(dockerfile) if keyword == "RUN")
+
+
+def local_copies(dockerfile: Path) -> list[str]:
+    """Sources of COPY/ADD instructions that come from the build context."""
+    sources = []
+    for keyword, rest in instructions(dockerfile):
+        if keyword not in {"COPY", "ADD"}:
+            continue
+        words = rest.split()
+        if any(w.startswith("--from=") for w in words):
+            continue
+        paths = [w for w in words if not w.startswith("--")]
+        sources.extend(paths[:-1])
+    return sources
+
+
+@pytest.fixture(scope="module")
+def yaml() -> ModuleType:
+    module: ModuleType = pytest.importorskip("yaml")
+    return module
+
+
+@pytest.fixture(scope="module")
+def compose(yaml: ModuleType) -> dict[str, Any]:
+    loaded = yaml.safe_load((DOCKER / "compose.yaml").read_text())
+    assert isinstance(loaded, dict)
+    return loaded
+
+
+@pytest.fixture(scope="module")
+def farm(yaml: ModuleType) -> dict[str, Any]:
+    loaded = yaml.safe_load((DOCKER / "farm.yaml").read_text())
+    assert isinstance(loaded, dict)
+    return loaded
+
+
+@pytest.mark.parametrize("dockerfile", [GEM5_DOCKERFILE, PIE_DOCKERFILE], ids=["gem5", "pie"])
+def test_base_images_are_pinned_by_tag(dockerfile: Path) -> None:
+    seen_stages: set[str] = set()
+    for image, name in stages(dockerfile):
+        if image not in seen_stages:
+            repository, colon, tag = image.rpartition(":")
+            assert colon, f"{dockerfile.name}: FROM {image} has no tag"
+            assert repository, image
+            assert tag != "latest", image
+            assert "$" not in image, f"{image}: a variable base image is not pinned"
+        if name:
+            seen_stages.add(name)
+
+
+def test_gem5_host_stages() -> None:
+    """gem5.opt and the self-test programs are built on the very base the hosts run."""
+    found = stages(GEM5_DOCKERFILE)
+    bases = {name: image for image, name in found if name}
+    assert bases["builder"] == bases["runtime"] == "ubuntu:20.04"
+    assert bases["selftest"] == "runtime"
+    final_image, final_name = found[-1]
+    assert final_image == "runtime"
+    assert final_name is None
+
+
+def test_gem5_tag_is_pinned_and_documented(compose: dict[str, Any]) -> None:
+    version = args_of(GEM5_DOCKERFILE)["GEM5_VERSION"]
+    assert re.fullmatch(r"v20\.1\.0\.\d+", version), version
+    readme = (DOCKER / "README.md").read_text()
+    assert f"`{version}`" in readme
+    documented = set(re.findall(r"v20\.1\.0\.\d+", readme))
+    assert documented == {version}, f"docker/README.md names {documented}, the Dockerfile {version}"
+    assert '--branch "${GEM5_VERSION}"' in runs(GEM5_DOCKERFILE)
+    assert "scons build/X86/gem5.opt" in runs(GEM5_DOCKERFILE)
+    images = {
+        service["image"]
+        for service in compose["services"].values()
+        if service.get("build", {}).get("context") == "gem5-host"
+    }
+    assert images == {f"pie-gem5-host:{version}"}
+
+
+def test_skylake_config_is_pinned_and_patched() -> None:
+    commit = args_of(GEM5_DOCKERFILE)["SKYLAKE_CONFIG_COMMIT"]
+    assert re.fullmatch(r"[0-9a-f]{40}", commit)
+    assert commit.startswith(SKYLAKE_COMMIT_PREFIX)
+    assert commit in (DOCKER / "README.md").read_text()
+    patch = (DOCKER / "gem5-host" / "skylake-config.patch").read_text()
+    assert commit in patch
+    assert "git -C gem5-skylake-config apply --verbose /opt/skylake-config.patch" in runs(
+        GEM5_DOCKERFILE
+    )
+    added = {line[1:].strip() for line in patch.splitlines() if line.startswith("+")}
+    removed = {line[1:].strip() for line in patch.splitlines() if line.startswith("-")}
+    assert "valid_configs = [VerbatimCPU, TunedCPU, UnconstrainedCPU]" in added
+    assert "valid_configs = [VerbatimCPU, TunedCPU, UnConstrainedCPU]" in removed
+    assert "system.cpu.do_statistics_insts = False" in added
+    assert "system.cpu.do_checkpoint_insts = False" in added
+
+
+def test_patch_hunks_are_well_formed() -> None:
+    """Each hunk's line counts match its header (git apply refuses a patch that lies)."""
+    lines = (DOCKER / "gem5-host" / "skylake-config.patch").read_text().splitlines()
+    assert "--- a/gem5-configs/run-se.py" in lines
+    assert "+++ b/gem5-configs/run-se.py" in lines
+    headers = [i for i, line in enumerate(lines) if line.startswith("@@ ")]
+    assert headers
+    for start in headers:
+        match = re.match(r"@@ -\d+,(\d+) \+\d+,(\d+) @@", lines[start])
+        assert match, lines[start]
+        old_count, new_count = int(match[1]), int(match[2])
+        old = new = 0
+        for line in lines[start + 1 :]:
+            if old == old_count and new == new_count:
+                break
+            kind = line[:1]
+            old += kind in {" ", "-"}
+            new += kind in {" ", "+"}
+        assert (old, new) == (old_count, new_count), lines[start]
+
+
+@pytest.mark.parametrize(
+    ("dockerfile", "context"),
+    [(GEM5_DOCKERFILE, DOCKER / "gem5-host"), (PIE_DOCKERFILE, REPO)],
+    ids=["gem5", "pie"],
+)
+def test_copied_files_exist_in_the_build_context(dockerfile: Path, context: Path) -> None:
+    sources = local_copies(dockerfile)
+    assert sources
+    for source in sources:
+        assert (context / source).exists(), f"{dockerfile}: COPY {source} is not in {context}"
+
+
+def test_gem5_host_image_facts() -> None:
+    steps = instructions(GEM5_DOCKERFILE)
+    run_text = runs(GEM5_DOCKERFILE)
+    assert ("EXPOSE", "22") in steps
+    assert steps[-1] == ("CMD", '["/usr/sbin/sshd", "-D", "-e"]')
+    entrypoint = [rest for keyword, rest in steps if keyword == "ENTRYPOINT"]
+    assert entrypoint == ['["/usr/local/sbin/pie-gem5-host-init"]']
+    assert "> /usr/local/sbin/pie-gem5-host-init" in run_text
+    copies = " ".join(rest for keyword, rest in steps if keyword == "COPY")
+    assert GEM5_BINARY in copies
+    assert SKYLAKE_CONFIG.rsplit("/", 1)[0] in copies
+    assert "/opt/gem5/BUILD_INFO" in copies
+    assert f"install -d -o pie -g pie -m 0700 {WORKDIR}" in run_text
+    for setting in ("'PasswordAuthentication no'", "'AllowUsers pie'", "'PermitRootLogin no'"):
+        assert setting in run_text
+    assert "rm -f /etc/ssh/ssh_host_*" in run_text, "host keys must not be baked into the image"
+    assert "command -v timeout sha256sum env" in run_text
+
+
+def test_pie_image_facts() -> None:
+    steps = instructions(PIE_DOCKERFILE)
+    run_text = runs(PIE_DOCKERFILE)
+    for package in ("g++", "valgrind"):
+        assert re.search(rf"apt-get install [^&]*\b{re.escape(package)}(\s|$)", run_text)
+    assert "pip install --no-cache-dir --disable-pip-version-check ." in run_text
+    assert ("ENTRYPOINT", '["pie"]') in steps
+    users = [rest for keyword, rest in steps if keyword == "USER"]
+    assert users
+    assert users[-1].split(":")[0] not in {"root", "0"}
+
+
+def test_compose_services_match_the_farm(compose: dict[str, Any], farm: dict[str, Any]) -> None:
+    services = compose["services"]
+    gem5_services = {
+        name for name, svc in services.items() if svc.get("build", {}).get("context") == "gem5-host"
+    }
+    assert len(gem5_services) >= 2
+    assert {host["address"] for host in farm["hosts"]} == gem5_services
+    builds = {repr(services[name]["build"]) for name in gem5_services}
+    assert len(builds) == 1, "every gem5 host must run the one image"
+    declared_volumes = set(compose.get("volumes") or {})
+    for name in gem5_services:
+        svc = services[name]
+        assert svc["read_only"] is True
+        assert "ALL" in svc["cap_drop"]
+        mounts = {v.split(":")[1]: v.split(":")[0] for v in svc["volumes"]}
+        assert mounts["/etc/pie/authorized_keys"].startswith("./")
+        assert mounts[WORKDIR] in declared_volumes
+        assert mounts["/var/lib/pie-host"] in declared_volumes
+    client = services["pie"]
+    context = (DOCKER / client["build"]["context"]).resolve()
+    assert context == REPO.resolve()
+    assert (context / client["build"]["dockerfile"]) == PIE_DOCKERFILE.resolve()
+    targets = {v.split(":")[1] for v in client["volumes"]}
+    for host in farm["hosts"]:
+        for path in (host["key"], host["known_hosts"]):
+            assert any(path.startswith(target + "/") for target in targets), path
+    assert "/farm/farm.yaml" in targets
+    networks = compose["networks"]
+    assert all(networks[n].get("internal") for svc in services.values() for n in svc["networks"])
+
+
+def test_farm_file_follows_the_contract(farm: dict[str, Any]) -> None:
+    assert set(farm) == TOP_KEYS
+    assert farm["timeout"] == 120
+    assert farm["retries"] == 2
+    assert farm["hosts"]
+    for host in farm["hosts"]:
+        assert set(host) == HOST_KEYS
+        assert host["port"] == 22
+        assert host["user"] == "pie"
+        assert host["gem5"] == GEM5_BINARY
+        assert host["config"] == SKYLAKE_CONFIG
+        assert host["workdir"] == WORKDIR
+        assert isinstance(host["slots"], int)
+        assert host["slots"] >= 1
+
+
+def test_farm_contract_matches_design(yaml: ModuleType) -> None:
+    """The keys above are DESIGN.md's, where DESIGN.md is at hand (../shared)."""
+    if not DESIGN.exists():
+        pytest.skip(f"{DESIGN} not present")
+    text = DESIGN.read_text()
+    section = text.split("### Farm YAML (contract)", 1)[1]
+    block = section.split("```yaml", 1)[1].split("```", 1)[0]
+    contract = yaml.safe_load(block)
+    assert set(contract) == TOP_KEYS
+    for host in contract["hosts"]:
+        assert set(host) == HOST_KEYS
