@@ -1,6 +1,6 @@
 """pie's benchmarks: printed figures and ratios measured side by side in one run.
 
-    python bench/run.py [--data ../shared/data] [--only throughput,overhead,pch,proxy]
+    python bench/run.py [--data ../shared/data] [--only throughput,overhead,pch,proxy,evaluate]
 
 1. correctness throughput on real PIE/CodeNet programs: pie (sandbox, PCH, compile cache,
    bounded concurrency) against a naive harness written the way PIE's original one works
@@ -9,7 +9,8 @@
 3. compile time with the precompiled ``bits/stdc++.h`` against a plain compile;
 4. the cachegrind backend on PIE's rows: determinism, cached re-evaluation, and how well its
    speedups rank PIE's recorded gem5 speedups (weights fitted on half the problems, Spearman
-   reported on the other half).
+   reported on the other half);
+5. ``pie evaluate`` on every row of the sample data: cold (empty cache) and warm.
 
 Machines are noisy: every figure is a median, and ratios come from the same run.
 """
@@ -341,6 +342,59 @@ def bench_proxy(data: Path) -> dict[str, Any]:
     return {"programs": len(first), "differ": differ, "cold_s": cold_s, "warm_s": warm_s}
 
 
+# ---- [5] pie evaluate on all of the sample data ------------------------------------------
+
+
+def benchmark_rows(data: Path) -> list[dict[str, Any]]:
+    """Every row of the sample data, with src as candidate 0 and tgt as candidate 1."""
+    rows = []
+    for name in sorted(data.glob("*.jsonl")):
+        for line in name.read_text(encoding="utf-8").splitlines():
+            row = json.loads(line)
+            row["generated_answers"] = [row.get("src_code"), row.get("tgt_code")]
+            rows.append(row)
+    return rows
+
+
+def _evaluate_once(config: dict[str, Any], folder: Path) -> tuple[float, Any]:
+    folder.mkdir(parents=True)
+    path = folder / "config.yaml"
+    path.write_text(json.dumps({**config, "output_dir": str(folder / "out")}))
+    started = time.perf_counter()
+    result = anyio.run(pie.evaluate_benchmark, path)
+    return time.perf_counter() - started, result
+
+
+def bench_evaluate(data: Path) -> dict[str, Any]:
+    print("[5] pie evaluate on every sample row (src and tgt as candidates), cachegrind timing")
+    with tempfile.TemporaryDirectory() as scratch:
+        work = Path(scratch)
+        generated = work / "generated.jsonl"
+        rows = benchmark_rows(data)
+        generated.write_text("".join(json.dumps(r) + "\n" for r in rows))
+        config = {
+            "model_generated_outputs_path": str(generated),
+            "reference_file_path": str(generated),
+            "testcases_dir": str(data / "tests"),
+            "timing": "cachegrind",
+            "cache": str(work / "cache"),
+        }
+        cold_s, result = _evaluate_once(config, work / "cold")
+        warm_s, again = _evaluate_once(config, work / "warm")
+        same = result.aggregated == again.aggregated
+        programs = json.loads((work / "cold" / "out" / "run.json").read_text())["programs"]
+    print(f"    {len(rows)} rows, {programs} distinct programs, {len(result.issues)} input issues")
+    print(f"    cold (empty cache): {cold_s:7.1f} s   warm (cached): {warm_s:6.2f} s")
+    print(f"    same aggregates cold and warm: {same}; verdicts {result.verdicts}")
+    return {
+        "rows": len(rows),
+        "programs": programs,
+        "cold_s": cold_s,
+        "warm_s": warm_s,
+        "same": same,
+    }
+
+
 # ---- main ---------------------------------------------------------------------------------
 
 
@@ -351,7 +405,7 @@ def _parts(text: str) -> Iterator[str]:
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--data", type=Path, default=DEFAULT_DATA)
-    parser.add_argument("--only", default="throughput,overhead,pch,proxy")
+    parser.add_argument("--only", default="throughput,overhead,pch,proxy,evaluate")
     parser.add_argument("--programs", type=int, default=None, help="cap for [1]")
     parser.add_argument("--runs", type=int, default=400, help="runs per point in [2]")
     parser.add_argument("--json", type=Path, help="also write the figures here")
@@ -370,6 +424,8 @@ def main() -> int:
             figures[part] = bench_pch(args.data, 12)
         elif part == "proxy":
             figures[part] = bench_proxy(args.data)
+        elif part == "evaluate":
+            figures[part] = bench_evaluate(args.data)
         else:
             print(f"unknown part {part!r}")
             return 2

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import contextlib
+import json
+import tempfile
 from pathlib import Path
 
 import pytest
@@ -10,6 +12,7 @@ import yaml
 from hypothesis import given
 from hypothesis import strategies as st
 
+from pie._benchmark._plan import make_plan
 from pie._config import BenchmarkConfig, load_config, parse_config
 from pie._errors import InputError
 
@@ -109,3 +112,33 @@ def test_any_mapping_gives_a_config_or_an_input_error(mapping: dict[str, object]
 def test_any_text_gives_a_config_or_an_input_error(text: str) -> None:
     with contextlib.suppress(InputError):
         parse_config(text)
+
+
+json_values = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False) | st.text(max_size=12),
+    lambda inner: st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=6), inner),
+    max_leaves=8,
+)
+row_keys = st.sampled_from(
+    ["problem_id", "src_code", "tgt_code", "generated_answers", "tests", "src_agg_runtime"]
+)
+
+
+@given(st.lists(st.dictionaries(row_keys, json_values) | json_values, max_size=6), st.binary())
+def test_any_jsonl_rows_give_a_plan_with_issues_never_an_exception(
+    rows: list[object], trailing: bytes
+) -> None:
+    with tempfile.TemporaryDirectory() as scratch:
+        generated = Path(scratch) / "g.jsonl"
+        generated.write_bytes(
+            b"".join(json.dumps(r).encode() + b"\n" for r in rows) + trailing + b"\n"
+        )
+        config = parse_config(
+            f"model_generated_outputs_path: {generated}\noutput_dir: {scratch}\n"
+            f"reference_file_path: {generated}\n"
+        )
+        plan = make_plan(config, evaluate_src_tgt=True)
+    assert len(plan.rows) + len(plan.issues) + plan.skipped_same >= 0
+    for row in plan.rows:
+        assert row.problem_id and all(e.code_type for e in row.entries())
+        assert all(e.program is None or e.program.code.strip() for e in row.entries())

@@ -198,8 +198,12 @@ class _Planner:
         )
 
 
-def _pair_key(row: dict[str, Any], config: BenchmarkConfig) -> tuple[Any, Any]:
-    return (row.get(config.slow_code_col), row.get(config.reference_code_col))
+def _pair_key(row: dict[str, Any], config: BenchmarkConfig) -> tuple[str, str]:
+    """The (src, tgt) pair PIE deduplicates rows by, in a hashable form whatever the JSON."""
+    return (
+        json.dumps(row.get(config.slow_code_col)),
+        json.dumps(row.get(config.reference_code_col)),
+    )
 
 
 def make_plan(config: BenchmarkConfig, evaluate_src_tgt: bool) -> Plan:
@@ -207,7 +211,7 @@ def make_plan(config: BenchmarkConfig, evaluate_src_tgt: bool) -> Plan:
     planner = _Planner(config, evaluate_src_tgt)
     source = str(config.model_generated_outputs_path)
     rows: list[PlannedRow] = []
-    seen: set[tuple[Any, Any]] = set()
+    seen: set[tuple[str, str]] = set()
     skipped_same = 0
     for line, row in read_rows(config.model_generated_outputs_path, planner.issues):
         if 0 <= config.num_problems_to_evaluate <= len(rows):
@@ -252,7 +256,7 @@ def _pad_candidates(row: PlannedRow, k: int, config: BenchmarkConfig) -> Planned
 
 
 def _padding_rows(
-    config: BenchmarkConfig, seen: set[tuple[Any, Any]], start: int, issues: list[Issue]
+    config: BenchmarkConfig, seen: set[tuple[str, str]], start: int, issues: list[Issue]
 ) -> Iterator[PlannedRow]:
     """Reference rows with no generated output count as failed rows, as in PIE's report."""
     if config.reference_file_path.resolve() == config.model_generated_outputs_path.resolve():
