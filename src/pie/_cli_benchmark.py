@@ -13,6 +13,8 @@ import anyio
 
 from pie._benchmark import Benchmark
 from pie._config import load_config
+from pie._farm._backend import status_path
+from pie._paths import default_cache_dir
 from pie._progress import make_progress
 from pie._report import report
 
@@ -57,7 +59,12 @@ def evaluate_command(args: argparse.Namespace) -> int:
     plan, done = benchmark.prepare()
     _print_issues(benchmark)
     already = sum(p.key in done for p in plan.programs)
-    progress = make_progress(len(plan.programs), already, quiet=args.quiet)
+    farm_status = (
+        status_path(benchmark.config.cache or default_cache_dir())
+        if benchmark.backend == "gem5"
+        else None
+    )
+    progress = make_progress(len(plan.programs), already, quiet=args.quiet, farm_status=farm_status)
     benchmark.progress = progress
     previous = signal.signal(signal.SIGTERM, _terminate_as_interrupt)
     try:

@@ -18,6 +18,7 @@ from pie._check import CheckMode, accuracy
 from pie._compile import CompileOptions, Compiler
 from pie._data import load_test_cases, test_digest
 from pie._errors import InputError
+from pie._farm import FarmConfig, load_farm
 from pie._hashing import key_of, sha256_bytes
 from pie._model import (
     CompileResult,
@@ -30,7 +31,7 @@ from pie._model import (
 )
 from pie._paths import default_cache_dir
 from pie._sandbox import Sandbox, classify
-from pie._timing import TimingBackend, make_backend
+from pie._timing import NO_FARM, TimingBackend, close_backend, make_backend
 from pie._timing._cachegrind import CachegrindConfig
 from pie._timing._wall import Comparison, WallBackend, WallConfig
 
@@ -92,6 +93,7 @@ class Evaluator:
         timing: str | CachegrindConfig | WallConfig = "none",
         cache: str | os.PathLike[str] | None = None,
         timing_threshold: float | None = None,
+        farm: str | os.PathLike[str] | FarmConfig | None = None,
     ) -> None:
         self.tests_root = Path(tests_root) if tests_root is not None else None
         self.cache_dir = Path(cache_dir) if cache_dir is not None else default_cache_dir()
@@ -102,6 +104,12 @@ class Evaluator:
         self.check = CheckMode(check)
         self.compile_options = compile_options or CompileOptions()
         self._timing_name = timing
+        # the farm YAML is checked here, before any process starts or host is contacted
+        self.farm = load_farm(farm) if isinstance(farm, (str, os.PathLike)) else farm
+        if timing == "gem5" and self.farm is None:
+            raise InputError(NO_FARM)
+        if timing == "gem5" and timing_threshold is None and self.farm is not None:
+            timing_threshold = self.farm.accuracy_threshold
         if timing_threshold is not None and not 0.0 <= timing_threshold <= 1.0:
             raise InputError(f"timing_threshold must lie in [0, 1], got {timing_threshold}")
         self.timing_threshold = timing_threshold
@@ -129,7 +137,7 @@ class Evaluator:
             raise
         self._sandbox = sandbox
         self._compiler = Compiler(self.cache_dir, sandbox, self.compile_options, self._store)
-        self._timing = make_backend(self._timing_name, sandbox, self._store)
+        self._timing = make_backend(self._timing_name, sandbox, self._store, self.farm)
         return self
 
     async def __aexit__(
@@ -139,8 +147,13 @@ class Evaluator:
         tb: TracebackType | None,
     ) -> None:
         sandbox, self._sandbox = self._sandbox, None
-        if sandbox is not None:
-            await self._close(sandbox)
+        timing, self._timing = self._timing, None
+        try:
+            with anyio.CancelScope(shield=True):
+                await close_backend(timing)
+        finally:
+            if sandbox is not None:
+                await self._close(sandbox)
 
     async def _close(self, sandbox: Sandbox) -> None:
         try:

@@ -7,8 +7,10 @@ programs evaluated in this session for the rate, so a resumed run does not look 
 from __future__ import annotations
 
 import collections
+import json
 import sys
 import time
+from pathlib import Path
 from typing import TextIO
 
 from rich.console import Console
@@ -31,10 +33,23 @@ def _verdict_text(counts: collections.Counter[str]) -> str:
     return " ".join(f"{verdict} {n}" for verdict, n in sorted(counts.items()))
 
 
+def farm_text(status: Path | None) -> str:
+    """Busy gem5 slots and queue length, from the farm's status file, when a farm runs."""
+    if status is None:
+        return ""
+    try:
+        data = json.loads(status.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return ""
+    busy, slots, queue = (data.get(k, 0) for k in ("busy_slots", "slots", "queue"))
+    return f"farm {busy}/{slots} slots busy, queue {queue}"
+
+
 class Tracker:
     """Counts shared by both displays."""
 
-    def __init__(self, total: int, already: int) -> None:
+    def __init__(self, total: int, already: int, farm_status: Path | None = None) -> None:
+        self.farm_status = farm_status
         self.total = total
         self.done = already
         self.fresh = 0
@@ -56,25 +71,26 @@ class Tracker:
         eta = f"{left / 60:.1f} min left" if left != float("inf") else "time left unknown"
         return (
             f"{self.done}/{self.total} programs  {rate:.2f}/s  {eta}  "
-            f"{_verdict_text(self.verdicts)}"
-        )
+            f"{_verdict_text(self.verdicts)}  {farm_text(self.farm_status)}"
+        ).rstrip()
 
 
 class LiveProgress:
-    def __init__(self, total: int, already: int, stream: TextIO = sys.stderr) -> None:
-        self.tracker = Tracker(total, already)
+    def __init__(self, tracker: Tracker, stream: TextIO = sys.stderr) -> None:
+        self.tracker = tracker
+        total, already = tracker.total, tracker.done
         self.display = Progress(
             TextColumn("[bold]programs"),
             BarColumn(),
             MofNCompleteColumn(),
             TimeElapsedColumn(),
             TimeRemainingColumn(),
-            TextColumn("{task.fields[rate]}/s {task.fields[verdicts]}"),
+            TextColumn("{task.fields[rate]}/s {task.fields[verdicts]} {task.fields[farm]}"),
             console=Console(file=stream),
             transient=False,
         )
         self.task: TaskID = self.display.add_task(
-            "run", total=total, completed=already, rate="0.00", verdicts=""
+            "run", total=total, completed=already, rate="0.00", verdicts="", farm=""
         )
 
     def __enter__(self) -> LiveProgress:
@@ -91,14 +107,15 @@ class LiveProgress:
             completed=self.tracker.done,
             rate=f"{self.tracker.rate():.2f}",
             verdicts=_verdict_text(self.tracker.verdicts),
+            farm=farm_text(self.tracker.farm_status),
         )
 
 
 class PlainProgress:
     """One line every ``PLAIN_EVERY_SECONDS`` and at the end, for logs and pipes."""
 
-    def __init__(self, total: int, already: int, stream: TextIO = sys.stderr) -> None:
-        self.tracker = Tracker(total, already)
+    def __init__(self, tracker: Tracker, stream: TextIO = sys.stderr) -> None:
+        self.tracker = tracker
         self.stream = stream
         self.last = 0.0
 
@@ -131,10 +148,16 @@ class QuietProgress:
 
 
 def make_progress(
-    total: int, already: int, *, quiet: bool, stream: TextIO = sys.stderr
+    total: int,
+    already: int,
+    *,
+    quiet: bool,
+    farm_status: Path | None = None,
+    stream: TextIO = sys.stderr,
 ) -> LiveProgress | PlainProgress | QuietProgress:
     if quiet:
         return QuietProgress()
+    tracker = Tracker(total, already, farm_status)
     if stream.isatty():
-        return LiveProgress(total, already, stream)
-    return PlainProgress(total, already, stream)
+        return LiveProgress(tracker, stream)
+    return PlainProgress(tracker, stream)

@@ -1,4 +1,5 @@
-"""The ``pie`` command: ``run``, ``evaluate``, ``report``, ``demo``, ``doctor``, ``cache``."""
+"""The ``pie`` command: ``run``, ``evaluate``, ``report``, ``demo``, ``doctor``, ``cache``,
+``farm``."""
 
 from __future__ import annotations
 
@@ -20,6 +21,7 @@ from pie._check import CheckMode
 from pie._data import demo_root, parse_indices, read_jsonl
 from pie._errors import PieError
 from pie._evaluator import Evaluator, Submission
+from pie._farm import _cli as _farm_cli
 from pie._model import Evaluation, Limits
 from pie._paths import default_cache_dir
 from pie._timing import BACKENDS, valgrind_available
@@ -38,6 +40,7 @@ def _parser() -> argparse.ArgumentParser:
     run.add_argument("source", type=Path, help="C++ source file")
     run.add_argument("--tests", type=Path, required=True, help="folder of input.N.txt/output.N.txt")
     run.add_argument("--timing", choices=BACKENDS, default="none")
+    run.add_argument("--farm", type=Path, help="farm YAML of gem5 hosts (for --timing gem5)")
     run.add_argument("--json", action="store_true", help="print one JSON object on stdout")
     run.add_argument("--time-limit", type=float, default=10.0, help="CPU seconds per test")
     run.add_argument("--memory-limit", type=int, default=1024, help="MiB per test")
@@ -49,6 +52,7 @@ def _parser() -> argparse.ArgumentParser:
 
     commands.add_parser("doctor", help="which sandbox mechanisms this host has")
     _cli_benchmark.add_parsers(commands)
+    _farm_cli.add_parsers(commands)
 
     cache = commands.add_parser("cache", help="inspect, export or clear the result cache")
     actions = cache.add_subparsers(dest="action", required=True)
@@ -72,6 +76,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             return _cli_benchmark.evaluate_command(args)
         if args.command == "report":
             return _cli_benchmark.report_command(args)
+        if args.command == "farm":
+            return _farm_cli.farm_command(args)
         return _doctor.main(args.cache)
     except PieError as error:
         print(f"pie: {error}", file=sys.stderr)
@@ -87,7 +93,12 @@ async def _run(args: argparse.Namespace) -> int:
         return EXIT_USAGE
     limits = Limits(time=args.time_limit, memory_mib=args.memory_limit)
     async with Evaluator(
-        cache_dir=args.cache, limits=limits, check=args.check, timing=args.timing, concurrency=None
+        cache_dir=args.cache,
+        limits=limits,
+        check=args.check,
+        timing=args.timing,
+        concurrency=None,
+        farm=args.farm,
     ) as evaluator:
         result = await evaluator.evaluate(args.source, args.tests, indices=args.indices)
     if args.json:

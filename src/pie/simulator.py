@@ -477,12 +477,6 @@ class PieEnvironment:
                 f"'farm.yaml') or set ${FARM_ENV}; without one use timing_env='binary' "
                 "(pie's wall or cachegrind backend)"
             )
-        if "farm" not in inspect.signature(Evaluator).parameters:
-            raise InputError(
-                "a gem5 farm was given (make(farm=...) or $PIE_FARM), but this version of pie "
-                "has no gem5 farm backend; use timing_env='binary' (timing='wall' or "
-                "'cachegrind')"
-            )
 
     # --- lifecycle -----------------------------------------------------------------------
 

@@ -9,12 +9,20 @@ from typing import Protocol
 
 from pie._cache import ResultCache
 from pie._errors import InputError
+from pie._farm._backend import Gem5Backend
+from pie._farm._config import FarmConfig
 from pie._model import Limits, TestCase, Timing
 from pie._sandbox import Sandbox
 from pie._timing._cachegrind import CachegrindBackend, CachegrindConfig
 from pie._timing._wall import WallBackend, WallConfig
 
-BACKENDS = ("none", "cachegrind", "wall")
+BACKENDS = ("none", "cachegrind", "wall", "gem5")
+
+
+NO_FARM = (
+    "timing 'gem5' needs a farm of gem5 hosts: pass farm='FARM.yaml' (pie run: --farm "
+    "FARM.yaml); docs/FARM.md shows how to write one"
+)
 
 
 class TimingBackend(Protocol):
@@ -31,9 +39,13 @@ def valgrind_available() -> bool:
 
 
 def make_backend(
-    name: str | CachegrindConfig | WallConfig, sandbox: Sandbox, store: ResultCache
+    name: str | CachegrindConfig | WallConfig,
+    sandbox: Sandbox,
+    store: ResultCache,
+    farm: FarmConfig | None = None,
 ) -> TimingBackend | None:
-    """The backend called ``name`` (or configured by it); ``none`` means no timing."""
+    """The backend called ``name`` (or configured by it); ``none`` means no timing.
+    ``gem5`` needs the ``farm`` that runs it."""
     if isinstance(name, CachegrindConfig):
         return CachegrindBackend(sandbox, store, name)
     if isinstance(name, WallConfig):
@@ -44,6 +56,16 @@ def make_backend(
         return CachegrindBackend(sandbox, store)
     if name == "wall":
         return WallBackend(sandbox)
+    if name == "gem5":
+        if farm is None:
+            raise InputError(NO_FARM)
+        return Gem5Backend(farm, store)
     raise InputError(
         f"timing backend {name!r} is not available in this version; choose one of {BACKENDS}"
     )
+
+
+async def close_backend(backend: TimingBackend | None) -> None:
+    """Release what a backend holds: the gem5 farm's connections and remote processes."""
+    if isinstance(backend, Gem5Backend):
+        await backend.aclose()

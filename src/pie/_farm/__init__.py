@@ -1,0 +1,14 @@
+"""The gem5 farm: remote gem5 hosts over SSH, one slot per gem5 process, every result cached.
+
+- ``_config``: the farm YAML (hosts, slots, paths, timeout, retries), validated before any work;
+- ``_stats``: gem5 ``stats.txt`` parsing, strict about what a guest could forge;
+- ``_hosts``: one SSH connection per host, uploads by content hash, one remote gem5 run;
+- ``_outcome``: what a finished remote run means (simulated time or a typed failure);
+- ``_scheduler``: slots, longest jobs first, retries on other hosts, status snapshots;
+- ``_backend``: the ``gem5`` timing backend on top of it;
+- ``_cli``: ``pie farm check`` and ``pie farm status``.
+"""
+
+from pie._farm._config import FarmConfig, FarmConfigError, HostConfig, load_farm
+
+__all__ = ["FarmConfig", "FarmConfigError", "HostConfig", "load_farm"]

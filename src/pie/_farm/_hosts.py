@@ -1,0 +1,415 @@
+"""One gem5 host over SSH: a reused connection, uploads by content hash, one gem5 run per call.
+
+Remote layout under the host's ``workdir``::
+
+    bin/<sha256>        each binary once, uploaded under a temporary name and renamed
+    inputs/<digest>     each test input once
+    jobs/<16 hex>/      one folder per run, removed when the run ends or is cancelled, or at
+                        the next connection once the shell that ran it (``owner``) is gone
+        prog            hard link to the binary: gem5 is given the relative path ``prog``
+        m5out/stats.txt gem5's --outdir and --stats-file (relative to the outdir, as gem5 has it)
+
+The binary's path matters to gem5's timing (gem5/gem5#2265: argv and auxv shift the guest's
+stack), so every job passes the same bytes, ``prog``, resolved from the job's folder; the
+folder names all have the same length.  gem5 runs under ``env -i`` (only the PYTHONPATH its
+config needs) and ``timeout -s KILL``, which kills gem5's whole process group.  A watchdog
+reading the session's stdin kills that group too when the SSH channel closes, so cancelling a
+job, or losing the client, stops the remote gem5 instead of leaving it running.
+"""
+
+from __future__ import annotations
+
+import secrets
+import shlex
+import time
+from pathlib import Path
+from typing import Any
+
+import anyio
+import asyncssh
+import attrs
+
+from pie._errors import PieError
+from pie._farm._config import FarmConfig, HostConfig
+
+CPU_TYPE = "Verbatim"  # PIE's choice among run-se.py's Verbatim / Tuned / UnConstrained
+PROGRAM = "prog"
+STATS = "stats.txt"
+OUTDIR = "m5out"
+_KEEPALIVE_MISSES = 3
+_PREPARE_S = 300.0  # hashing gem5.opt (hundreds of MB) on a slow disk, at connection
+_ANSWER_GRACE_S = 30.0  # past gem5's own timeout, how long a silent host is waited for
+_KILL_WAIT_S = 5.0
+_LOG_TAIL = 3000
+_MAX_STATS_BYTES = 16 << 20
+# gem5's output and log files on the host; 262144 blocks is 128 or 256 MiB depending on the shell
+_FILE_BLOCKS = 262144
+
+# exit codes of the remote scripts below
+_NO_WORKDIR, _NO_GEM5, _NO_CONFIG, _NO_TIMEOUT, _NO_LIBS = 80, 81, 82, 83, 84
+_NO_JOBDIR, _NO_BINARY, _NO_INPUT = 90, 91, 92
+
+
+class HostError(PieError):
+    """The host, not the program, failed this attempt (connection, disk, SFTP): retry elsewhere."""
+
+
+class HostUnusable(HostError):
+    """Trying again will not help: wrong host key, refused key, gem5 missing on the host."""
+
+
+class LocalFileError(PieError):
+    """A file to upload cannot be read here."""
+
+
+@attrs.frozen
+class Identity:
+    """What a host simulates with: sha256 of gem5, of its config's Python files, and of the
+    host libraries a dynamically linked guest loads.  Equal identities give equal ticks."""
+
+    gem5: str
+    config: str
+    libs: str
+
+    def key(self) -> str:
+        return f"gem5={self.gem5};config={self.config};libs={self.libs};cpu={CPU_TYPE}"
+
+
+@attrs.frozen
+class Upload:
+    """A local file the host needs, named on the host by its content hash."""
+
+    path: Path
+    digest: str
+    folder: str  # "bin" or "inputs"
+
+    @property
+    def mode(self) -> int:
+        return 0o755 if self.folder == "bin" else 0o644
+
+
+@attrs.frozen
+class RemoteRun:
+    """What came back from one gem5 run: gem5's exit status (a shell status: 128+N for a
+    signal), the stats file if gem5 wrote one, the tails of its stdout and stderr, and the
+    host seconds it took as seen from here."""
+
+    status: int
+    stats: bytes | None
+    log: str
+    seconds: float
+
+
+class HostLink:
+    """The connection to one host; reconnect with ``connect`` after it is lost."""
+
+    def __init__(self, host: HostConfig, farm: FarmConfig) -> None:
+        self.host = host
+        self.farm = farm
+        self._conn: asyncssh.SSHClientConnection | None = None
+        self._sftp: asyncssh.SFTPClient | None = None
+        self._present: set[str] = set()
+        self._locks: dict[str, anyio.Lock] = {}
+
+    @property
+    def name(self) -> str:
+        return self.host.name
+
+    # ---- connection --------------------------------------------------------------------
+
+    async def connect(self) -> Identity:
+        """Open the connection and SFTP session, prepare the workdir, return the identity."""
+        await self.close()
+        try:
+            with anyio.fail_after(self.farm.connect_timeout + _PREPARE_S):
+                return await self._open()
+        except asyncssh.HostKeyNotVerifiable as error:
+            await self.close()
+            raise HostUnusable(
+                f"{self.name}: host key not accepted ({error.reason}); pie refuses hosts whose "
+                f"key is not in {self.host.known_hosts}. If the host was reinstalled, check its "
+                "new key with its administrator and replace the entry"
+            ) from None
+        except asyncssh.PermissionDenied as error:
+            await self.close()
+            raise HostUnusable(
+                f"{self.name}: the key {self.host.key} was refused ({error.reason}); add its "
+                f"public half to ~{self.host.user}/.ssh/authorized_keys on the host (in the "
+                "docker/gem5-host image: the file mounted at /etc/pie/authorized_keys)"
+            ) from None
+        except (OSError, asyncssh.Error, TimeoutError) as error:
+            await self.close()
+            raise HostError(f"{self.name}: cannot connect ({_describe(error)})") from None
+        except BaseException:
+            await self.close()
+            raise
+
+    async def _open(self) -> Identity:
+        self._conn = await asyncssh.connect(
+            self.host.address,
+            self.host.port,
+            username=self.host.user,
+            client_keys=[str(self.host.key)],
+            known_hosts=str(self.host.known_hosts),
+            agent_path=None,
+            config=None,
+            preferred_auth="publickey",
+            connect_timeout=self.farm.connect_timeout,
+            login_timeout=self.farm.connect_timeout,
+            keepalive_interval=self.farm.keepalive_interval,
+            keepalive_count_max=_KEEPALIVE_MISSES,
+        )
+        identity = await self._prepare()
+        self._sftp = await self._conn.start_sftp_client()
+        self._present = await self._uploaded()
+        return identity
+
+    async def wait_closed(self) -> None:
+        """Returns when the connection is lost (or closed)."""
+        if self._conn is not None:
+            await self._conn.wait_closed()
+
+    async def close(self) -> None:
+        conn, self._conn = self._conn, None
+        sftp, self._sftp = self._sftp, None
+        if sftp is not None:
+            sftp.exit()
+        if conn is not None:
+            conn.close()
+            with anyio.CancelScope(shield=True), anyio.move_on_after(_KILL_WAIT_S):
+                await conn.wait_closed()
+
+    def _connection(self) -> asyncssh.SSHClientConnection:
+        if self._conn is None:
+            raise HostError(f"{self.name}: not connected")
+        return self._conn
+
+    async def _prepare(self) -> Identity:
+        result = await self._connection().run(_sh(self._prepare_script()), check=False)
+        status = result.exit_status
+        problems = {
+            _NO_WORKDIR: f"cannot create the workdir {self.host.workdir}",
+            _NO_GEM5: f"gem5 {self.host.gem5} is missing or not executable",
+            _NO_CONFIG: f"the gem5 config {self.host.config} is missing",
+            _NO_TIMEOUT: "the 'timeout' command (coreutils) is missing",
+            _NO_LIBS: "ldconfig lists no x86-64 libc/libstdc++ (the libraries a guest loads)",
+        }
+        if status in problems:
+            raise HostUnusable(f"{self.name}: {problems[status]} on the host")
+        fields = _text(result.stdout).split()
+        if status != 0 or len(fields) != 4 or fields[0] != "pie-farm-host":
+            raise HostError(
+                f"{self.name}: preparing the host failed (exit {status}): "
+                f"{_text(result.stderr).strip()[-300:]}"
+            )
+        return Identity(gem5=fields[1], config=fields[2], libs=fields[3])
+
+    def _prepare_script(self) -> str:
+        q = shlex.quote
+        work, gem5, config = q(self.host.workdir), q(self.host.gem5), q(self.host.config)
+        config_dir = q(str(Path(self.host.config).parent))
+        # the libraries a dynamically linked x86-64 guest loads from the host in SE mode
+        libs = r"/x86-64/ && /(libc|libm|libstdc\+\+|libgcc_s)\.so|ld-linux-x86-64/ {print $NF}"
+        return f"""
+mkdir -p {work}/bin {work}/inputs {work}/jobs || exit {_NO_WORKDIR}
+find {work}/bin {work}/inputs -name '.*.part' -mmin +60 -delete 2>/dev/null
+for d in {work}/jobs/*/; do
+  [ -d "$d" ] || continue
+  p=$(cat "$d/owner" 2>/dev/null)
+  if [ -n "$p" ]; then kill -0 "$p" 2>/dev/null && continue
+  elif [ -z "$(find "$d" -maxdepth 0 -mmin +10)" ]; then continue
+  fi
+  rm -rf "$d"
+done
+[ -f {gem5} ] && [ -x {gem5} ] || exit {_NO_GEM5}
+[ -f {config} ] || exit {_NO_CONFIG}
+command -v timeout >/dev/null 2>&1 || exit {_NO_TIMEOUT}
+g=$(sha256sum {gem5} | cut -c1-64)
+c=$(cd {config_dir} && find . -maxdepth 3 -name '*.py' -type f -print0 | LC_ALL=C sort -z \
+    | xargs -0 -r sha256sum | sha256sum | cut -c1-64)
+# ldconfig lives in /sbin, off a non-root PATH; an empty list would hash to the same identity
+# on every host, so it is an error
+libs=$(PATH="$PATH:/sbin:/usr/sbin" ldconfig -p 2>/dev/null | awk {q(libs)} | xargs -r readlink -f \
+    | LC_ALL=C sort -u)
+[ -n "$libs" ] || exit {_NO_LIBS}
+l=$(printf '%s\n' "$libs" | xargs -r sha256sum | sha256sum | cut -c1-64)
+printf 'pie-farm-host %s %s %s\\n' "$g" "$c" "$l"
+"""
+
+    async def _uploaded(self) -> set[str]:
+        sftp = self._sftp
+        assert sftp is not None
+        present = set()
+        for folder in ("bin", "inputs"):
+            for name in await sftp.listdir(f"{self.host.workdir}/{folder}"):
+                text = name.decode() if isinstance(name, bytes) else str(name)
+                if not text.startswith("."):
+                    present.add(f"{folder}/{text}")
+        return present
+
+    # ---- uploads -----------------------------------------------------------------------
+
+    async def ensure(self, upload: Upload) -> None:
+        """Put ``upload`` on the host unless it is there already (once, however many ask)."""
+        name = f"{upload.folder}/{upload.digest}"
+        if name in self._present:
+            return
+        lock = self._locks.setdefault(name, anyio.Lock())
+        async with lock:
+            if name in self._present:
+                return
+            try:
+                data = await anyio.Path(upload.path).read_bytes()
+            except OSError as error:
+                raise LocalFileError(f"cannot read {upload.path}: {error.strerror}") from None
+            await self._put(name, data, upload.mode)
+            self._present.add(name)
+
+    async def _put(self, name: str, data: bytes, mode: int) -> None:
+        sftp = self._sftp
+        if sftp is None:
+            raise HostError(f"{self.name}: not connected")
+        final = f"{self.host.workdir}/{name}"
+        folder, _, base = final.rpartition("/")
+        partial = f"{folder}/.{base}.{secrets.token_hex(4)}.part"
+        try:
+            async with sftp.open(partial, "wb") as handle:
+                await handle.write(data)
+            await sftp.chmod(partial, mode)
+            await sftp.posix_rename(partial, final)
+        except (OSError, asyncssh.Error) as error:
+            raise HostError(f"{self.name}: upload of {name} failed ({_describe(error)})") from None
+
+    # ---- one gem5 run ------------------------------------------------------------------
+
+    async def run(self, binary: Upload, given: Upload, timeout: float) -> RemoteRun:
+        """Run gem5 on ``binary`` with ``given`` on stdin; raises HostError on host trouble.
+
+        Cancelling the caller stops the remote gem5 (and waits a little to see it stopped)."""
+        await self.ensure(binary)
+        await self.ensure(given)
+        script = self._job_script(secrets.token_hex(8), binary.digest, given.digest, timeout)
+        started = time.monotonic()
+        try:
+            process = await self._connection().create_process(_sh(script), encoding=None)
+        except (OSError, asyncssh.Error) as error:
+            raise HostError(f"{self.name}: cannot start a job ({_describe(error)})") from None
+        try:
+            with anyio.fail_after(timeout + _ANSWER_GRACE_S):
+                done = await process.wait(check=False)
+        except TimeoutError:
+            await _stop(process)
+            raise HostError(
+                f"{self.name}: no answer {timeout + _ANSWER_GRACE_S:g} s into a job"
+            ) from None
+        except (OSError, asyncssh.Error) as error:
+            raise HostError(
+                f"{self.name}: connection lost during a job ({_describe(error)})"
+            ) from None
+        except BaseException:
+            await _stop(process)
+            raise
+        return self._answer(done, time.monotonic() - started)
+
+    def _answer(self, done: asyncssh.SSHCompletedProcess, seconds: float) -> RemoteRun:
+        out = done.stdout if isinstance(done.stdout, bytes) else b""
+        log = _text(done.stderr)
+        header, _, rest = out.partition(b"\n")
+        fields = header.decode("ascii", errors="replace").split()
+        if done.exit_status == _NO_JOBDIR:
+            raise HostError(f"{self.name}: cannot create a job folder in {self.host.workdir}/jobs")
+        if done.exit_status in (_NO_BINARY, _NO_INPUT):
+            # someone emptied the host's store: forget what we thought was there, retry
+            self._present.clear()
+            raise HostError(f"{self.name}: an uploaded file vanished from {self.host.workdir}")
+        if done.exit_status != 0 or len(fields) != 3 or fields[0] != "pie-farm-job":
+            raise HostError(
+                f"{self.name}: the job ended without an answer (exit {done.exit_status}, "
+                f"signal {done.exit_signal}): {log.strip()[-300:]}"
+            )
+        if not fields[1].isdigit():
+            raise HostError(f"{self.name}: the job's answer is garbled: {header[:80]!r}")
+        stats = rest if fields[2] == "1" else None
+        return RemoteRun(status=int(fields[1]), stats=stats, log=log, seconds=seconds)
+
+    def _job_script(self, token: str, binary: str, given: str, timeout: float) -> str:
+        q = shlex.quote
+        work = q(self.host.workdir)
+        job = q(f"{self.host.workdir}/jobs/{token}")
+        gem5 = " ".join(
+            (
+                f"timeout -s KILL {timeout:g}",
+                f"env -i PYTHONPATH={q(self.host.gem5_pythonpath)}",
+                q(self.host.gem5),
+                f"--outdir={OUTDIR}",
+                f"--stats-file={STATS}",
+                q(self.host.config),
+                CPU_TYPE,
+                PROGRAM,
+            )
+        )
+        return f"""
+trap '' PIPE
+exec 3<&0
+mkdir -m 700 {job} && cd {job} || exit {_NO_JOBDIR}
+echo $$ > owner
+ln {work}/bin/{binary} {PROGRAM} 2>/dev/null || cp {work}/bin/{binary} {PROGRAM} \
+    || {{ cd / && rm -rf {job}; exit {_NO_BINARY}; }}
+[ -r {work}/inputs/{given} ] || {{ cd / && rm -rf {job}; exit {_NO_INPUT}; }}
+ulimit -f {_FILE_BLOCKS} 2>/dev/null
+{gem5} <{work}/inputs/{given} >out 2>err 3<&- &
+g=$!
+( read -r _ <&3; kill -s KILL -- -$g; kill -s KILL $g; kill -s KILL -- -$g ) >/dev/null 2>&1 &
+w=$!
+exec 3<&-
+wait $g
+rc=$?
+kill $w 2>/dev/null
+s=0
+[ -f {OUTDIR}/{STATS} ] && s=1
+printf 'pie-farm-job %s %s\\n' "$rc" "$s"
+[ $s = 1 ] && head -c {_MAX_STATS_BYTES} {OUTDIR}/{STATS}
+{{ tail -c {_LOG_TAIL} out; echo; tail -c {_LOG_TAIL} err; }} >&2
+cd / && rm -rf {job}
+exit 0
+"""
+
+    # ---- checks for 'pie farm check' ---------------------------------------------------
+
+    async def free_bytes(self) -> int | None:
+        """Free space in the workdir's filesystem, or None when df cannot tell."""
+        result = await self._connection().run(
+            f"df -Pk {shlex.quote(self.host.workdir)} | tail -n 1", check=False
+        )
+        fields = _text(result.stdout).split()
+        try:
+            return int(fields[3]) * 1024
+        except (IndexError, ValueError):
+            return None
+
+
+async def _stop(process: asyncssh.SSHClientProcess[Any]) -> None:
+    """Close the job's stdin (the remote watchdog then kills gem5's group) and wait briefly."""
+    with anyio.CancelScope(shield=True), anyio.move_on_after(_KILL_WAIT_S):
+        try:
+            process.stdin.write_eof()
+            await process.wait_closed()
+        except (OSError, asyncssh.Error):
+            pass
+    process.close()
+
+
+def _sh(script: str) -> str:
+    """Run ``script`` with /bin/sh whatever the remote user's login shell is."""
+    return f"/bin/sh -c {shlex.quote(script)}"
+
+
+def _text(data: object) -> str:
+    if isinstance(data, bytes):
+        return data.decode("utf-8", errors="replace")
+    return data if isinstance(data, str) else ""
+
+
+def _describe(error: BaseException) -> str:
+    reason = getattr(error, "reason", None) or str(error) or type(error).__name__
+    return str(reason)

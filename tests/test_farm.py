@@ -1,0 +1,622 @@
+"""The gem5 farm end to end over real SSH: loopback hosts (asyncssh servers on 127.0.0.1 with
+key authentication and known_hosts), whose ``gem5.opt`` is the gem5 STAND-IN.
+
+Every test ends with every job done or clearly failed: none lost, none run twice (the stand-in
+logs each run), no stand-in process left, no job folder left on a host, and a cache holding
+exactly the successful results.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import json
+import math
+import os
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import AsyncIterator, Callable, Iterator
+from fractions import Fraction
+from pathlib import Path
+from typing import Any
+
+import anyio
+import asyncssh
+import pytest
+
+import pie
+from pie._cache import ResultCache
+from pie._data import load_test_cases
+from pie._farm import load_farm
+from pie._farm._backend import Gem5Backend, status_path
+from pie._model import Limits, TestCase, Timing
+from tests.conftest import SUM_OK, make_tests
+from tests.farm.loopback import LoopbackFarm, jobs_folders
+
+pytestmark = pytest.mark.anyio
+
+Loopback = Callable[..., LoopbackFarm]
+STANDIN_CYCLES = 2_000_000  # the stand-in's base cycle count (tests/farm/gem5_standin.py)
+
+
+@pytest.fixture
+def anyio_backend() -> str:
+    return "asyncio"
+
+
+@pytest.fixture
+def loopback(tmp_path: Path) -> Iterator[Loopback]:
+    """``loopback(count)``: that many fresh loopback hosts, gone at the end of the test."""
+    with contextlib.ExitStack() as stack:
+        made = 0
+
+        def make(count: int = 2) -> LoopbackFarm:
+            nonlocal made
+            made += 1
+            return stack.enter_context(LoopbackFarm(tmp_path / f"farm{made}", count))
+
+        yield make
+
+
+def binary(folder: Path, name: str, body: str = "cat") -> Path:
+    """A tiny program: the stand-in runs whatever it is given natively."""
+    path = folder / name
+    path.write_text(f"#!/bin/sh\n# {name}\n{body}\n")
+    path.chmod(0o755)
+    return path
+
+
+def cases(folder: Path, inputs: list[str]) -> tuple[TestCase, ...]:
+    return load_test_cases(make_tests(folder, [(given, given) for given in inputs]))
+
+
+def standin_seconds(program: Path, given: bytes, output: bytes) -> float:
+    """The stand-in's made-up, deterministic time for this run."""
+    digest = hashlib.sha256(program.read_bytes()).digest()
+    cycles = STANDIN_CYCLES + 3 * len(given) + 50 * len(output) + int.from_bytes(digest[:2], "big")
+    return float(Fraction(cycles * 286, 10**12))
+
+
+@contextlib.asynccontextmanager
+async def gem5_backend(
+    config: Path, folder: Path
+) -> AsyncIterator[tuple[Gem5Backend, ResultCache]]:
+    store = ResultCache(folder / "results.sqlite3")
+    backend = Gem5Backend(load_farm(config), store)
+    try:
+        yield backend, store
+    finally:
+        await backend.aclose()
+        store.close()
+
+
+async def measure(backend: Gem5Backend, program: Path, tests: tuple[TestCase, ...]) -> Timing:
+    digest = hashlib.sha256(program.read_bytes()).hexdigest()
+    timing = await backend.measure(program, digest, tests, Limits())
+    assert timing is not None
+    return timing
+
+
+def assert_settled(
+    farm: LoopbackFarm,
+    store: ResultCache | None = None,
+    cached: int = 0,
+    *,
+    once: bool = True,
+    dead: tuple[int, ...] = (),
+) -> None:
+    """No job ran to its end twice (``once``), nothing is left running anywhere or lying
+    around on the live hosts (a ``dead`` host cleans nothing), and the cache holds ``cached``
+    results (successes only)."""
+    if once:
+        assert max(farm.counts("end").values(), default=0) <= 1, farm.events()
+
+    def leftovers() -> list[Path]:
+        roots = [str(farm.hosts[i].root) for i in dead]
+        return [p for p in jobs_folders(farm) if not str(p).startswith(tuple(roots) or ("\0",))]
+
+    deadline = time.monotonic() + 5
+    while (farm.live_standins() or leftovers()) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert farm.live_standins() == []
+    assert leftovers() == []
+    if store is not None:
+        assert store.stats()["timings"] == cached
+
+
+def wait_for(condition: Callable[[], bool], seconds: float = 10.0) -> None:
+    deadline = time.monotonic() + seconds
+    while not condition():
+        assert time.monotonic() < deadline, "condition not met in time"
+        time.sleep(0.02)
+
+
+def started_on(farm: LoopbackFarm, host: int) -> list[str]:
+    root = str(farm.hosts[host].root)
+    return [tag for kind, tag, cwd in farm.events() if kind == "start" and cwd.startswith(root)]
+
+
+def host_states(folder: Path) -> list[dict[str, Any]]:
+    """The hosts of the farm's status snapshot (rewritten twice a second while it runs)."""
+    return list(json.loads(status_path(folder).read_text())["hosts"])
+
+
+async def hosts_when(
+    folder: Path, ready: Callable[[list[dict[str, Any]]], bool]
+) -> list[dict[str, Any]]:
+    """The snapshot's hosts once ``ready`` holds for them (within ten seconds)."""
+    with anyio.fail_after(10):
+        while not (status_path(folder).exists() and ready(hosts := host_states(folder))):
+            await anyio.sleep(0.05)
+    return hosts
+
+
+# ---- end to end through pie's API -------------------------------------------------------
+
+
+async def test_evaluate_times_programs_on_the_farm(
+    loopback: Loopback, tmp_path: Path, sum_tests: Path
+) -> None:
+    farm = loopback(2)
+    config = farm.write_config(slots=2)
+    first = await pie.evaluate(SUM_OK, sum_tests, timing="gem5", farm=config)
+    assert first.verdict is pie.Verdict.AC
+    timing = first.timing
+    assert timing is not None and timing.error is None, timing
+    assert (timing.backend, timing.unit, timing.cached) == ("gem5", "seconds", False)
+    assert timing.config.startswith("gem5=") and ";config=" in timing.config
+    ticks = timing.measure("ticks")
+    assert ticks is not None
+    assert timing.per_test == tuple(float(Fraction(int(t), 10**12)) for t in ticks.per_test)
+    assert timing.total == pytest.approx(sum(timing.per_test), rel=1e-12)
+    # the stand-in's deterministic "time" of each test: the sum program echoes one line
+    outputs = [b"7\n", b"7\n", b"2\n"]
+    program = Path(first.compile.binary or "")
+    inputs = [case.input.read_bytes() for case in load_test_cases(sum_tests)]
+    expected = [standin_seconds(program, i, o) for i, o in zip(inputs, outputs, strict=True)]
+    assert timing.per_test == pytest.approx(expected, rel=1e-12)
+    assert set(farm.counts("start").values()) == {1} and len(farm.counts("start")) == 3
+
+    again = await pie.evaluate(SUM_OK, sum_tests, timing="gem5", farm=config)
+    assert again.timing is not None and again.timing.cached
+    assert again.timing.per_test == timing.per_test
+    assert sum(farm.counts("start").values()) == 3  # nothing simulated twice
+    assert_settled(farm)
+
+
+@pytest.mark.parametrize("anyio_backend", ["trio"])
+async def test_the_farm_runs_under_trio_too(
+    loopback: Loopback, tmp_path: Path, sum_tests: Path
+) -> None:
+    farm = loopback(1)
+    result = await pie.evaluate(SUM_OK, sum_tests, timing="gem5", farm=farm.write_config())
+    assert result.timing is not None and result.timing.error is None
+    assert len(result.timing.per_test) == 3
+    assert_settled(farm)
+
+
+def pie_cli(*args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "pie.cli", *args],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+
+
+def test_the_command_line(loopback: Loopback, tmp_path: Path, sum_tests: Path) -> None:
+    farm = loopback(2)
+    config = farm.write_config(slots=1)
+    source = tmp_path / "sum.cpp"
+    source.write_text(SUM_OK)
+
+    check = pie_cli("farm", "check", str(config))
+    assert check.returncode == 0, check.stderr
+    assert "2 of 2 hosts ready" in check.stdout
+    assert check.stdout.count(" ok ") == 2 and "ms in" in check.stdout
+
+    no_farm = pie_cli("run", str(source), "--tests", str(sum_tests), "--timing", "gem5")
+    assert no_farm.returncode == 2 and "needs a farm" in no_farm.stderr
+
+    run = pie_cli(
+        "run", str(source), "--tests", str(sum_tests), "--json", "--timing", "gem5",
+        "--farm", str(config),
+    )  # fmt: skip
+    assert run.returncode == 0, run.stderr
+    timing = json.loads(run.stdout)["timing"]
+    assert timing["backend"] == "gem5" and len(timing["per_test"]) == 3
+
+    status = pie_cli("farm", "status", "--cache", os.environ["PIE_CACHE_DIR"])
+    assert status.returncode == 0
+    assert "finished" in status.stdout and str(farm.hosts[0].port) in status.stdout
+
+    farm.kill(1)
+    broken = pie_cli("farm", "check", str(config))
+    assert broken.returncode == 1
+    assert "FAIL" in broken.stdout and "1 of 2 hosts ready" in broken.stdout
+    assert_settled(farm, once=False)  # the probe program ran once per check
+
+
+# ---- scheduling ----------------------------------------------------------------------------
+
+
+async def test_uploads_happen_once_per_host(loopback: Loopback, tmp_path: Path) -> None:
+    farm = loopback(1)
+    config = farm.write_config(slots=2)
+    tests = cases(tmp_path / "t", ["a\n", "bb\n", "ccc\n"])
+    first, second = binary(tmp_path, "first"), binary(tmp_path, "second")
+    async with gem5_backend(config, tmp_path / "c1") as (backend, store):
+        async with anyio.create_task_group() as group:
+            for program in (first, second, first):
+                group.start_soon(measure, backend, program, tests)
+        assert_settled(farm, store, cached=6)
+    async with gem5_backend(config, tmp_path / "c2") as (backend, store):  # a new farm session
+        timing = await measure(backend, first, tests)
+        assert timing.error is None and not timing.cached
+    writes = farm.hosts[0].sftp_writes
+    assert len(writes) == 5 and set(writes.values()) == {1}, writes  # 2 binaries + 3 inputs
+    assert sum(farm.counts("start").values()) == 9  # 6, then 3 again for the empty cache
+
+
+async def test_identical_jobs_are_simulated_once(loopback: Loopback, tmp_path: Path) -> None:
+    farm = loopback(2)
+    program = binary(tmp_path, "prog")
+    same = cases(tmp_path / "a", ["1 2\n", "1 2\n", "3 4\n"])  # two tests with one input
+    copy = cases(tmp_path / "b", ["1 2\n", "1 2\n", "3 4\n"])  # other files, same contents
+    timings: list[Timing] = []
+    async with gem5_backend(farm.write_config(slots=2), tmp_path) as (backend, store):
+
+        async def one(tests: tuple[TestCase, ...]) -> None:
+            timings.append(await measure(backend, program, tests))
+
+        async with anyio.create_task_group() as group:
+            group.start_soon(one, same)
+            group.start_soon(one, copy)
+        assert timings[0].per_test == timings[1].per_test
+        assert timings[0].per_test[0] == timings[0].per_test[1]
+        assert sorted(farm.counts("start").values()) == [1, 1]
+        assert_settled(farm, store, cached=2)
+
+
+async def test_longest_expected_jobs_go_first(loopback: Loopback, tmp_path: Path) -> None:
+    farm = loopback(1)
+    farm.set_env(0, PIE_STANDIN_SLEEP="0.1")
+    program = binary(tmp_path, "prog")
+    sizes = [10, 4000, 100, 2000, 700]
+    tests = cases(tmp_path / "t", ["x" * size for size in sizes])
+    blocker = cases(tmp_path / "b", ["blocker"])
+    async with gem5_backend(farm.write_config(slots=1), tmp_path) as (backend, store):
+        async with anyio.create_task_group() as group:
+            group.start_soon(measure, backend, program, blocker)
+            await anyio.to_thread.run_sync(lambda: wait_for(lambda: bool(farm.events())))
+            group.start_soon(measure, backend, program, tests)
+        order = [tag for kind, tag, _ in farm.events() if kind == "start"][1:]
+        by_input = {hashlib.sha256(b"x" * size).hexdigest()[:16]: size for size in sizes}
+        assert [by_input[tag.split(":")[1]] for tag in order] == sorted(sizes, reverse=True)
+        assert_settled(farm, store, cached=6)
+
+
+# ---- faults --------------------------------------------------------------------------------
+
+
+async def test_a_host_killed_mid_job_loses_nothing(loopback: Loopback, tmp_path: Path) -> None:
+    farm = loopback(2)
+    farm.set_env(0, PIE_STANDIN_SLEEP="3")  # host 0 is busy when it dies
+    program = binary(tmp_path, "prog")
+    tests = cases(tmp_path / "t", [f"{i}\n" for i in range(8)])
+    async with gem5_backend(farm.write_config(slots=2), tmp_path) as (backend, store):
+        async with anyio.create_task_group() as group:
+
+            async def run() -> None:
+                timing = await measure(backend, program, tests)
+                assert timing.error is None and all(math.isfinite(t) for t in timing.per_test)
+
+            group.start_soon(run)
+            await anyio.to_thread.run_sync(lambda: wait_for(lambda: len(started_on(farm, 0)) == 2))
+            await anyio.to_thread.run_sync(farm.kill, 0)
+        assert set(farm.counts("end").values()) == {1} and len(farm.counts("end")) == 8
+        rerun = [tag for tag, count in farm.counts("start").items() if count > 1]
+        assert sorted(rerun) == sorted(started_on(farm, 0))  # only the killed host's jobs
+        hosts = await hosts_when(tmp_path, lambda hosts: hosts[0]["state"] == "out")
+        assert "cannot connect" in hosts[0]["reason"] and hosts[1]["state"] == "up"
+        assert_settled(farm, store, cached=8, dead=(0,))
+
+
+async def test_orphaned_job_folders_are_removed_at_connect(
+    loopback: Loopback, tmp_path: Path
+) -> None:
+    farm = loopback(1)
+    jobs = farm.hosts[0].workdir / "jobs"
+    orphan, running = jobs / "0123456789abcdef", jobs / "fedcba9876543210"
+    for folder, owner in ((orphan, 2**22 + 1), (running, os.getpid())):  # past pid_max; alive
+        folder.mkdir(parents=True)
+        (folder / "owner").write_text(f"{owner}\n")
+    async with gem5_backend(farm.write_config(), tmp_path) as (backend, store):
+        timing = await measure(backend, binary(tmp_path, "p"), cases(tmp_path / "t", ["1"]))
+        assert timing.error is None
+        assert not orphan.exists() and running.exists()
+        (running / "owner").unlink()
+        running.rmdir()
+        assert_settled(farm, store, cached=1)
+
+
+async def test_a_dropped_connection_is_resumed(loopback: Loopback, tmp_path: Path) -> None:
+    farm = loopback(1)
+    farm.set_env(0, PIE_STANDIN_SLEEP="1")
+    program = binary(tmp_path, "prog")
+    tests = cases(tmp_path / "t", ["1\n", "2\n"])
+    async with gem5_backend(farm.write_config(slots=2), tmp_path) as (backend, store):
+        async with anyio.create_task_group() as group:
+
+            async def run() -> None:
+                timing = await measure(backend, program, tests)
+                assert timing.error is None
+
+            group.start_soon(run)
+            await anyio.to_thread.run_sync(lambda: wait_for(lambda: len(farm.events()) == 2))
+            farm.drop_connections(0)
+        assert set(farm.counts("start").values()) == {2}  # cut once, run again
+        assert set(farm.counts("end").values()) == {1}
+        (host,) = await hosts_when(tmp_path, lambda hosts: hosts[0]["done"] == 2)
+        assert host["state"] == "up" and host["host_errors"] >= 1
+        assert_settled(farm, store, cached=2)
+
+
+async def test_a_refused_key_is_a_clear_failure(loopback: Loopback, tmp_path: Path) -> None:
+    farm = loopback(1)
+    asyncssh.generate_private_key("ssh-ed25519").write_private_key(tmp_path / "wrong_key")
+    settings = farm.settings()
+    settings["hosts"][0]["key"] = str(tmp_path / "wrong_key")
+    config = tmp_path / "farm.yaml"
+    config.write_text(json.dumps(settings))
+    async with gem5_backend(config, tmp_path) as (backend, _):
+        timing = await measure(backend, binary(tmp_path, "p"), cases(tmp_path / "t", ["1\n"]))
+    assert timing.total == math.inf and timing.error is not None
+    assert timing.error.startswith("gem5 host failure: no gem5 host could be used")
+    assert "wrong_key was refused" in timing.error
+    assert farm.hosts[0].commands == 0 and farm.events() == []
+    assert_settled(farm)
+
+
+async def test_a_host_with_another_key_is_refused(loopback: Loopback, tmp_path: Path) -> None:
+    farm = loopback(2)
+    farm.write_known_hosts({0: asyncssh.generate_private_key("ssh-ed25519")})
+    program = binary(tmp_path, "prog")
+    async with gem5_backend(farm.write_config(), tmp_path) as (backend, store):
+        timing = await measure(backend, program, cases(tmp_path / "t", ["1\n", "2\n"]))
+        assert timing.error is None
+        hosts = await hosts_when(tmp_path, lambda hosts: hosts[1]["done"] == 2)
+        assert hosts[0]["state"] == "out" and "host key not accepted" in hosts[0]["reason"]
+        assert farm.hosts[0].commands == 0 and started_on(farm, 0) == []
+        assert_settled(farm, store, cached=2)
+
+    farm.write_known_hosts({i: asyncssh.generate_private_key("ssh-ed25519") for i in (0, 1)})
+    async with gem5_backend(farm.write_config(), tmp_path / "again") as (backend, store):
+        timing = await measure(backend, program, cases(tmp_path / "u", ["3\n"]))
+    assert timing.error is not None and "host key not accepted" in timing.error
+
+
+async def test_a_failing_host_is_taken_out(loopback: Loopback, tmp_path: Path) -> None:
+    farm = loopback(2)
+    program = binary(tmp_path, "prog")
+    async with gem5_backend(farm.write_config(slots=2), tmp_path) as (backend, store):
+        assert (await measure(backend, program, cases(tmp_path / "a", ["a\n"]))).error is None
+        jobs = farm.hosts[0].workdir / "jobs"  # host 0 can no longer make job folders
+        jobs.rmdir()
+        jobs.write_text("not a folder")
+        timing = await measure(
+            backend, program, cases(tmp_path / "b", [f"{i}\n" for i in range(6)])
+        )
+        assert timing.error is None
+        hosts = await hosts_when(tmp_path, lambda hosts: hosts[0]["state"] == "out")
+        assert "cannot create the workdir" in hosts[0]["reason"]
+        jobs.unlink()
+        assert_settled(farm, store, cached=7)
+
+
+async def test_host_retries_are_bounded(loopback: Loopback, tmp_path: Path) -> None:
+    farm = loopback(1)
+    program = binary(tmp_path, "prog")
+    config = farm.write_config(retries=0, host_failures=5)
+    async with gem5_backend(config, tmp_path) as (backend, store):
+        assert (await measure(backend, program, cases(tmp_path / "a", ["0\n"]))).error is None
+        jobs = farm.hosts[0].workdir / "jobs"
+        jobs.rmdir()
+        jobs.write_text("not a folder")
+        timing = await measure(backend, program, cases(tmp_path / "b", ["1\n"]))
+        jobs.unlink()
+        assert timing.error is not None and timing.error.startswith("gem5 host failure: ")
+        assert "cannot create a job folder" in timing.error
+        assert "gave up after 1 attempt" in timing.error
+        assert_settled(farm, store, cached=1)
+
+
+async def test_hosts_that_simulate_differently_are_taken_out(
+    loopback: Loopback, tmp_path: Path
+) -> None:
+    farm = loopback(3)
+    gem5 = farm.hosts[2].gem5
+    gem5.write_text(gem5.read_text() + "# another build\n")
+    async with gem5_backend(farm.write_config(), tmp_path) as (backend, store):
+        timing = await measure(backend, binary(tmp_path, "p"), cases(tmp_path / "t", ["1\n"] * 3))
+        assert timing.error is None
+        hosts = host_states(tmp_path)  # written at start, once the hosts are connected
+        assert [host["state"] for host in hosts] == ["up", "up", "out"]
+        assert "simulates differently" in hosts[2]["reason"] and "gem5 sha256" in hosts[2]["reason"]
+        assert_settled(farm, store, cached=1)
+
+
+GEM5_FAULTS = [
+    ("crash", "gem5 failed: killed by SIGABRT: panic: the stand-in crashes on purpose"),
+    ("syscall", "cannot be simulated: unimplemented syscall newfstatat (#262)"),
+    ("avx", "cannot be simulated: an instruction gem5 does not decode"),
+    ("truncated", "gem5 stats rejected: the last statistics dump has no end marker"),
+    ("garbage", "gem5 stats rejected: line "),
+    ("two_dumps", "gem5 stats rejected: 2 statistics dumps"),
+    ("reset", "gem5 stats rejected: sim_ticks "),
+    ("maxtick", "gem5 stats rejected: final_tick 18446744073709551616: the simulation ran to"),
+    ("no_cpu", "gem5 stats rejected: no CPU ran"),
+    ("no_stats", "gem5 stats rejected: gem5 exited normally but wrote no stats file"),
+]
+
+
+async def test_gem5_failures_are_reported_by_kind(loopback: Loopback, tmp_path: Path) -> None:
+    farm = loopback(1)
+    program = binary(tmp_path, "prog")
+    config = farm.write_config(slots=2)
+    for index, (fault, message) in enumerate(GEM5_FAULTS):
+        farm.set_env(0, PIE_STANDIN_FAULT=fault)
+        tests = cases(tmp_path / fault, [f"{fault}\n"])
+        async with gem5_backend(config, tmp_path / f"cache-{fault}") as (backend, store):
+            timing = await measure(backend, program, tests)
+            assert timing.total == math.inf and timing.per_test == (math.inf,)
+            assert timing.error is not None and timing.error.startswith(message), timing.error
+            assert timing.error.endswith("(test 0)")
+            assert_settled(farm, store, cached=0)
+        assert len(farm.counts("start")) == index + 1 and set(farm.counts("start").values()) == {1}
+
+    farm.set_env(0)
+    failing = binary(tmp_path, "failing", "cat; exit 3")
+    async with gem5_backend(config, tmp_path / "cache-exit") as (backend, store):
+        timing = await measure(backend, failing, cases(tmp_path / "exit", ["1\n", "2\n"]))
+        assert timing.error is not None
+        assert timing.error.startswith("gem5 failed: the program did not exit normally")
+        assert_settled(farm, store, cached=0)
+
+
+async def test_a_hanging_gem5_is_killed_at_the_timeout(loopback: Loopback, tmp_path: Path) -> None:
+    farm = loopback(1)
+    farm.set_env(0, PIE_STANDIN_FAULT="hang")
+    started = time.monotonic()
+    async with gem5_backend(farm.write_config(timeout=1), tmp_path) as (backend, store):
+        timing = await measure(backend, binary(tmp_path, "p"), cases(tmp_path / "t", ["1\n"]))
+        assert timing.error == "gem5 timed out after 1 s (test 0)"
+        assert_settled(farm, store, cached=0)
+    assert time.monotonic() - started < 15
+    assert farm.counts("end") == {}
+
+
+async def test_cancelling_stops_the_remote_gem5(loopback: Loopback, tmp_path: Path) -> None:
+    farm = loopback(1)
+    farm.set_env(0, PIE_STANDIN_FAULT="hang")
+    async with gem5_backend(farm.write_config(timeout=60), tmp_path) as (backend, store):
+        with anyio.move_on_after(30) as scope:
+            async with anyio.create_task_group() as group:
+                group.start_soon(
+                    measure, backend, binary(tmp_path, "p"), cases(tmp_path / "t", ["1"])
+                )
+                await anyio.to_thread.run_sync(lambda: wait_for(lambda: bool(farm.events())))
+                assert farm.live_standins()
+                group.cancel_scope.cancel()
+        assert not scope.cancelled_caught
+        assert_settled(farm, store)  # stopped by the cancellation, the farm still running
+
+
+def test_ctrl_c_stops_the_remote_gem5(loopback: Loopback, tmp_path: Path, sum_tests: Path) -> None:
+    farm = loopback(1)
+    farm.set_env(0, PIE_STANDIN_FAULT="hang")
+    source = tmp_path / "sum.cpp"
+    source.write_text(SUM_OK)
+    command = [
+        sys.executable, "-m", "pie.cli", "run", str(source), "--tests", str(sum_tests),
+        "--timing", "gem5", "--farm", str(farm.write_config(timeout=60)),
+    ]  # fmt: skip
+    with subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE) as process:
+        try:
+            wait_for(lambda: bool(farm.events()), seconds=60)
+            assert farm.live_standins()
+            process.send_signal(signal.SIGINT)
+            _, stderr = process.communicate(timeout=30)
+        finally:
+            if process.poll() is None:
+                os.killpg(process.pid, signal.SIGKILL)
+    assert process.returncode == 130, stderr
+    assert_settled(farm)
+
+
+def test_status_of_a_batch_whose_process_died(tmp_path: Path) -> None:
+    dead = 2**22 + 1  # above any pid_max: no such process
+    folder = status_path(tmp_path).parent
+    snapshot = {
+        "pid": dead, "state": "running", "started": time.time(), "updated": time.time(),
+        "identity": None, "queue": 7, "busy_slots": 1, "slots": 2, "done": 3, "failed": 1,
+        "requeued": 0,
+        "hosts": [
+            {"host": "pie@h:22", "state": "up", "reason": "", "slots": 2, "busy": 1, "done": 3,
+             "failed": 1, "host_errors": 0, "busy_seconds": 1.0, "waiting_seconds": 0.0,
+             "jobs_per_minute": 12.0},
+        ],
+    }  # fmt: skip
+    folder.mkdir(parents=True)
+    (folder / f"status-{dead}.json").write_text(json.dumps(snapshot))
+    shown = pie_cli("farm", "status", "--cache", str(tmp_path))
+    assert shown.returncode == 0
+    assert f"batch {dead}: stopped (its process is gone)" in shown.stdout
+    assert "queue 7, busy slots 1 of 2, done 3, failed 1" in shown.stdout
+    assert "pie@h:22" in shown.stdout and "1/2" in shown.stdout
+    empty = pie_cli("farm", "status", "--cache", str(tmp_path / "nothing"))
+    assert empty.returncode == 1 and "no gem5 farm batch" in empty.stdout
+
+
+# ---- the farm behind PIE's gym-like API and behind pie evaluate ----------------------------
+
+
+def test_pie_simulator_api_times_on_the_farm(
+    loopback: Loopback, tmp_path: Path, sum_tests: Path, cache_dir: Path
+) -> None:
+    from pie import simulator  # noqa: PLC0415 (the module under test, imported where used)
+
+    farm = loopback(1)
+    env = simulator.make(
+        farm=str(farm.write_config()), testcases_dir=str(sum_tests.parent), cache_dir=cache_dir
+    )
+    try:
+        result = env.submit_single_submission(SUM_OK, [0, 1, 2], "sum", "gem5")
+    finally:
+        env.teardown()
+    assert result.compilation and result.mean_acc == 1.0
+    assert set(result.tc2time) == {0, 1, 2} and all(result.tc2success.values())
+    assert result.agg_runtime == pytest.approx(sum(result.tc2time.values()), rel=1e-12)
+    assert result.runtime_unit == "seconds"
+    assert_settled(farm)
+
+
+def test_pie_evaluate_with_gem5_reuses_recorded_runtimes_unless_redo(
+    loopback: Loopback, tmp_path: Path, sum_tests: Path
+) -> None:
+    farm = loopback(1)
+    row = {
+        "problem_id": "sum",
+        "src_code": SUM_OK,
+        "tgt_code": SUM_OK + "// tgt\n",
+        "src_agg_runtime": 1.0,
+        "tgt_agg_runtime": 0.5,
+        "generated_answers": [SUM_OK + "// candidate\n"],
+    }
+    outputs = {}
+    for redo in (False, True):
+        folder = tmp_path / f"redo-{redo}"
+        folder.mkdir()
+        (folder / "g.jsonl").write_text(json.dumps(row) + "\n")
+        config = folder / "config.yaml"
+        config.write_text(
+            f"model_generated_outputs_path: {folder / 'g.jsonl'}\n"
+            f"reference_file_path: {folder / 'g.jsonl'}\noutput_dir: {folder / 'out'}\n"
+            f"testcases_dir: {sum_tests.parent}\ntiming: gem5\nfarm: {farm.write_config()}\n"
+            f"redo_src_tgt: {str(redo).lower()}\n"
+        )
+        done = pie_cli("evaluate", str(config), *([] if redo else ["--quiet"]))
+        assert done.returncode == 0, done.stderr
+        assert ("slots busy, queue" in done.stderr) is redo  # the progress line shows the farm
+        (outputs[redo],) = [
+            json.loads(line) for line in (folder / "out" / "test_results.jsonl").open()
+        ]
+    recorded, redone = outputs[False], outputs[True]
+    assert recorded["src_code_agg_runtime"] == 1.0 and "src_code_verdict" not in recorded
+    assert 0 < recorded["generated_answers_0_agg_runtime"] < 0.01  # stand-in seconds
+    assert redone["src_code_verdict"] == "AC"
+    assert 0 < redone["src_code_agg_runtime"] < 0.01  # measured on the farm, same unit
+    assert_settled(farm)
