@@ -620,3 +620,32 @@ def test_pie_evaluate_with_gem5_reuses_recorded_runtimes_unless_redo(
     assert redone["src_code_verdict"] == "AC"
     assert 0 < redone["src_code_agg_runtime"] < 0.01  # measured on the farm, same unit
     assert_settled(farm)
+
+
+async def test_a_connection_dropped_during_an_upload_loses_nothing(
+    loopback: Loopback, tmp_path: Path
+) -> None:
+    farm = loopback(1)
+    farm.hosts[0].drops_on_upload = 1
+    program = binary(tmp_path, "prog")
+    async with gem5_backend(farm.write_config(), tmp_path) as (backend, store):
+        timing = await measure(backend, program, cases(tmp_path / "t", ["1\n", "2\n"]))
+        assert timing.error is None and len(timing.per_test) == 2
+        assert_settled(farm, store, cached=2)
+    assert farm.hosts[0].drops_on_upload == 0  # the drop happened
+    assert set(farm.counts("start").values()) == {1}  # and no job ran twice
+
+
+async def test_a_slow_host_gets_fewer_jobs_and_nothing_waits_on_it_forever(
+    loopback: Loopback, tmp_path: Path
+) -> None:
+    farm = loopback(2)
+    farm.set_env(1, PIE_STANDIN_SLEEP="1.5")
+    program = binary(tmp_path, "prog")
+    tests = cases(tmp_path / "t", [f"{i}\n" for i in range(8)])
+    async with gem5_backend(farm.write_config(slots=1), tmp_path) as (backend, store):
+        timing = await measure(backend, program, tests)
+        assert timing.error is None and len(timing.per_test) == 8
+        assert_settled(farm, store, cached=8)
+    assert len(started_on(farm, 0)) > len(started_on(farm, 1)) >= 0
+    assert sum(farm.counts("start").values()) == 8

@@ -54,6 +54,10 @@ class _SFTP(asyncssh.SFTPServer):
         if pflags & asyncssh.FXF_WRITE:
             # counted by content hash: uploads go to ".<hash>.<token>.part" first
             self._host.sftp_writes[Path(os.fsdecode(path)).name.lstrip(".").split(".")[0]] += 1
+            if self._host.drops_on_upload > 0:  # the connection dies as an upload begins
+                self._host.drops_on_upload -= 1
+                self._host.drop_connections()
+                raise asyncssh.SFTPConnectionLost("dropped by the test during an upload")
         return super().open(path, pflags, attrs)
 
 
@@ -87,6 +91,7 @@ class LoopbackHost:
         self.connections: set[asyncssh.SSHServerConnection] = set()
         self.sessions: set[int] = set()
         self.sftp_writes: Counter[str] = Counter()
+        self.drops_on_upload = 0
         self.commands = 0
         self.port = 0
         self._acceptor: asyncssh.SSHAcceptor | None = None
