@@ -39,6 +39,17 @@
 
 #include "policy.h"
 
+// x86-64 numbers that glibc < 2.34 headers lack (Debian 11 / Ubuntu 20.04, glibc 2.31: the
+// toolchain whose binaries a gem5 v20.1 host can load); the kernel decides at run time.
+#ifndef SYS_close_range
+#define SYS_close_range 436
+#endif
+#ifndef SYS_landlock_create_ruleset
+#define SYS_landlock_create_ruleset 444
+#define SYS_landlock_add_rule 445
+#define SYS_landlock_restrict_self 446
+#endif
+
 namespace {
 
 // Landlock constants are spelled out because distribution headers lag the kernel.
