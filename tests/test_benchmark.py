@@ -300,3 +300,17 @@ def test_report_prints_the_headline_and_compares_two_runs(tmp_path: Path, sum_te
         assert (tmp_path / "a" / "out" / image).read_bytes()[:4] == b"\x89PNG"
     missing = cli("report", str(tmp_path / "nowhere"))
     assert missing.returncode == 2 and "is not a folder" in missing.stderr
+
+
+def test_rows_without_candidates_are_reported_and_still_summarised(
+    tmp_path: Path, sum_tests: Path
+) -> None:
+    row = {"problem_id": "sum", "src_code": SUM_OK, "tgt_code": SUM_OK + "//t"}
+    config = write_run(
+        tmp_path, [row], sum_tests.parent, model_generated_potentially_faster_code_col="gen"
+    )
+    done = cli("evaluate", str(config))
+    assert done.returncode == 0, done.stderr
+    assert "no candidates in column 'gen'" in done.stderr
+    assert "verdicts src" in done.stdout and "AC 1" in done.stdout
+    assert cli("report", str(tmp_path / "out")).returncode == 0

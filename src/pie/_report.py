@@ -28,14 +28,20 @@ REPORT = "report.md"
 @attrs.frozen
 class RunSummary:
     name: str
-    aggregated: dict[str, float]
+    aggregated: dict[str, float]  # PIE's aggregated_results.csv columns
     speedups: dict[int, list[float]]  # k -> per-row speedup_best@k
     info: dict[str, Any]  # run.json, when pie wrote the run
     partial: str | None = None  # "412/1000 programs", when unfinished
 
     @property
     def k_max(self) -> int:
-        return max(self.speedups, default=0)
+        """The largest k with best@k columns (0 when the run had no candidates)."""
+        found = [
+            int(key.split("@")[1])
+            for key in self.aggregated
+            if key.startswith("mean_speedup_best@")
+        ]
+        return max(found, default=0)
 
 
 def _number(text: str) -> float:
@@ -111,7 +117,7 @@ def headline_rows(run: RunSummary) -> list[tuple[str, str]]:
         rows.append(("timing", f"{run.info['backend']} ({run.info.get('unit') or 'no unit'})"))
     if "rows" in run.info:
         rows.append(("rows / programs", f"{run.info['rows']} / {run.info['programs']}"))
-    for k in sorted({1, run.k_max} - {0}):
+    for k in sorted({1, run.k_max}) if run.k_max else []:
         opt = f"percent_programs_speedup_best@{k}>=speedup_threshold_1.1"
         rows += [
             (
@@ -206,7 +212,7 @@ def plots(runs: Sequence[RunSummary], folder: Path) -> list[str]:
     made.append(_save(figure, axes, folder / "speedup_cdf.png"))
     figure, axes = _new_axes()
     for run in runs:
-        ks = sorted(run.speedups)
+        ks = list(range(1, run.k_max + 1))
         means = [run.aggregated[f"mean_speedup_best@{k}"] for k in ks]
         axes.plot(ks, means, marker="o", label=run.name)
     axes.set(xlabel="k (candidates)", ylabel="mean speedup best@k", title="best@k")

@@ -311,9 +311,7 @@ def verdict_counts(plan: Plan, done: dict[str, Outcome]) -> dict[str, dict[str, 
 def intervals(columns: Sequence[dict[str, Any]], k_max: int) -> dict[str, tuple[float, float]]:
     """95% bootstrap intervals of the headline numbers (rows resampled; seeded)."""
     found: dict[str, tuple[float, float]] = {}
-    for k in sorted({1, k_max}):
-        if k < 1:
-            continue
+    for k in sorted({1, k_max}) if k_max else []:
         speedups = [r[f"speedup_best@{k}"] for r in columns]
         found[f"mean_speedup_best@{k}"] = _metrics.bootstrap_interval(speedups)
         found[f"is_correct_best@{k}"] = _metrics.bootstrap_interval(

@@ -232,6 +232,9 @@ def make_plan(config: BenchmarkConfig, evaluate_src_tgt: bool) -> Plan:
             continue
         seen.add(pair)
         rows.append(planned)
+        if not planned.candidates:
+            column = config.model_generated_potentially_faster_code_col
+            planner.issues.append(Issue(source, line, f"no candidates in column {column!r}"))
         for entry in planned.entries():
             if entry.missing is not None and entry.code_type != config.reference_code_col:
                 planner.issues.append(Issue(source, line, f"{entry.code_type}: {entry.missing}"))
