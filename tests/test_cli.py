@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 import json
+import signal
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
 
-from tests.conftest import SUM_OK
+from tests.conftest import SUM_OK, live_processes_named
 
 REPO = Path(__file__).resolve().parent.parent
 
@@ -148,3 +150,28 @@ def test_readme_test_command_is_what_ci_runs() -> None:
     command = line.split(" || ")[0].strip()
     assert command.startswith("python3 -m venv") and command.endswith("pytest -q")
     assert command in readme
+
+
+@pytest.mark.parametrize("how", [signal.SIGINT, signal.SIGTERM])
+def test_a_signal_stops_pie_run_cleanly(
+    tmp_path: Path, sum_tests: Path, how: signal.Signals
+) -> None:
+    source = tmp_path / "slow.cpp"
+    source.write_text("#include <unistd.h>\nint main() { sleep(30); }\n")
+    servers_before = len(live_processes_named("--serve"))
+    with subprocess.Popen(
+        [sys.executable, "-m", "pie.cli", "run", str(source), "--tests", str(sum_tests)],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    ) as process:
+        deadline = time.monotonic() + 120
+        # the launcher server and a runner forked for the sleeping program
+        while len(live_processes_named("--serve")) < servers_before + 2:
+            assert time.monotonic() < deadline and process.poll() is None
+            time.sleep(0.05)
+        process.send_signal(how)
+        _, stderr = process.communicate(timeout=60)
+    assert len(live_processes_named("--serve")) == servers_before
+    assert process.returncode == 130, stderr
+    assert "pie: interrupted" in stderr and "Traceback" not in stderr

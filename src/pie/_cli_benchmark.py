@@ -3,10 +3,8 @@
 from __future__ import annotations
 
 import argparse
-import signal
 import sys
 from pathlib import Path
-from types import FrameType
 from typing import Any
 
 import anyio
@@ -14,6 +12,7 @@ import anyio
 from pie._benchmark import Benchmark
 from pie._config import load_config
 from pie._farm._backend import status_path
+from pie._interrupt import until_signalled
 from pie._paths import default_cache_dir
 from pie._progress import make_progress
 from pie._report import report
@@ -45,10 +44,6 @@ def _print_issues(benchmark: Benchmark) -> None:
         print(f"  ... all {len(issues)} are listed in run.json", file=sys.stderr)
 
 
-def _terminate_as_interrupt(signum: int, frame: FrameType | None) -> None:
-    raise KeyboardInterrupt  # a batch system's SIGTERM stops as cleanly as Ctrl-C
-
-
 async def _drain(benchmark: Benchmark) -> None:
     async for _ in benchmark.rows():
         pass
@@ -66,10 +61,9 @@ def evaluate_command(args: argparse.Namespace) -> int:
     )
     progress = make_progress(len(plan.programs), already, quiet=args.quiet, farm_status=farm_status)
     benchmark.progress = progress
-    previous = signal.signal(signal.SIGTERM, _terminate_as_interrupt)
     try:
         with progress:
-            anyio.run(_drain, benchmark)
+            anyio.run(until_signalled, lambda: _drain(benchmark))
     except KeyboardInterrupt:
         finished = sum(p.key in done for p in plan.programs)
         print(
@@ -78,8 +72,6 @@ def evaluate_command(args: argparse.Namespace) -> int:
             file=sys.stderr,
         )
         return EXIT_INTERRUPTED
-    finally:
-        signal.signal(signal.SIGTERM, previous)
     if not args.quiet:
         text, _ = report([benchmark.config.output_dir])
         print(text)

@@ -22,6 +22,7 @@ from pie._data import demo_root, parse_indices, read_jsonl
 from pie._errors import PieError
 from pie._evaluator import Evaluator, Submission
 from pie._farm import _cli as _farm_cli
+from pie._interrupt import until_signalled
 from pie._model import Evaluation, Limits
 from pie._paths import default_cache_dir
 from pie._timing import BACKENDS, valgrind_available
@@ -67,9 +68,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     try:
         if args.command == "run":
-            return anyio.run(_run, args)
+            return anyio.run(until_signalled, lambda: _run(args))
         if args.command == "demo":
-            return anyio.run(_demo, args)
+            return anyio.run(until_signalled, lambda: _demo(args))
         if args.command == "cache":
             return _cache_command(args)
         if args.command == "evaluate":
