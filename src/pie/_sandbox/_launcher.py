@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import shutil
 import subprocess
 import tempfile
 from importlib import resources
@@ -15,6 +16,7 @@ from pie._sandbox import _policy
 from pie._toolchain import compiler_identity, resolve_compiler
 
 _FLAGS = ("-std=c++17", "-O2", "-Wall", "-static")
+_BUILD_PREFIX = "build-"
 
 
 def _launcher_source() -> str:
@@ -37,7 +39,10 @@ def launcher_path(cache_dir: Path, compiler: str = "g++") -> Path:
 
 def _build(source: str, header: str, target: Path, compiler: str) -> None:
     target.parent.mkdir(parents=True, exist_ok=True)
-    with tempfile.TemporaryDirectory(dir=target.parent) as tmp:
+    # called under the build lock: a build folder left now is a killed builder's
+    for stale in target.parent.glob(f"{_BUILD_PREFIX}*"):
+        shutil.rmtree(stale, ignore_errors=True)
+    with tempfile.TemporaryDirectory(dir=target.parent, prefix=_BUILD_PREFIX) as tmp:
         work = Path(tmp)
         (work / "launcher.cpp").write_text(source)
         (work / "policy.h").write_text(header)
