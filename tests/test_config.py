@@ -142,3 +142,10 @@ def test_any_jsonl_rows_give_a_plan_with_issues_never_an_exception(
     for row in plan.rows:
         assert row.problem_id and all(e.code_type for e in row.entries())
         assert all(e.program is None or e.program.code.strip() for e in row.entries())
+
+
+def test_odd_yaml_shapes_are_config_errors_too() -> None:
+    with pytest.raises(InputError, match=r"<config>:1: unknown key None"):
+        parse_config("? [a]\n: 1\n")  # a key that is a list
+    with pytest.raises(InputError, match="not valid YAML"):
+        parse_config("a: " + "[" * 5000)  # nesting past Python's recursion limit

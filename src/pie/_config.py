@@ -16,6 +16,7 @@ import attrs
 import yaml
 
 from pie._errors import InputError
+from pie._yaml import YamlReader, read_text
 
 TIMINGS = ("none", "cachegrind", "wall", "gem5")
 CHECKERS = ("pie", "strict")
@@ -155,44 +156,19 @@ _KEYS: Mapping[str, Check] = {
 _REQUIRED = ("model_generated_outputs_path", "output_dir", "reference_file_path")
 
 
-def _compose(text: str, where: str) -> yaml.MappingNode:
-    try:
-        node = yaml.compose(text, Loader=yaml.SafeLoader)
-    except yaml.YAMLError as error:
-        mark = getattr(error, "problem_mark", None)
-        line = f":{mark.line + 1}" if mark is not None else ""
-        problem = getattr(error, "problem", None) or str(error)
-        raise InputError(f"{where}{line}: not valid YAML ({problem})") from None
-    if not isinstance(node, yaml.MappingNode):
-        raise InputError(f"{where}: expected a mapping of config keys (key: value lines)")
-    return node
-
-
-def _value(node: yaml.Node, where: str) -> Any:
-    try:
-        return yaml.SafeLoader("").construct_object(node, deep=True)
-    except yaml.YAMLError as error:
-        raise InputError(f"{where}: {error}") from None
-
-
 def parse_config(text: str, source: str = "<config>") -> BenchmarkConfig:
     """A config from YAML text; ``source`` names it in errors."""
-    root = _compose(text, source)
+    reader = YamlReader(source)
+    root = reader.compose(text)
+    if not isinstance(root, yaml.MappingNode):
+        raise InputError(f"{source}: expected a mapping of config keys (key: value lines)")
     values: dict[str, Any] = {}
-    for key_node, value_node in root.value:
-        line = key_node.start_mark.line + 1
-        key = key_node.value
-        where = f"{source}:{line}"
-        if key not in _KEYS:
-            known = ", ".join(sorted(_KEYS))
-            raise InputError(f"{where}: unknown key {key!r}; known keys: {known}")
-        if key in values:
-            raise InputError(f"{where}: key {key!r} is given twice")
-        raw = _value(value_node, where)
+    for key, field in reader.mapping(root, "", tuple(_KEYS)).items():
         try:
-            values[key] = _KEYS[key](raw)
+            values[key] = _KEYS[key](field.value)
         except (TypeError, ValueError) as error:
-            raise InputError(f"{where}: {key} must be {error}, got {raw!r}") from None
+            problem = f"{key} must be {error}, got {field.value!r}"
+            raise reader.error(field.line, "", problem) from None
     missing = [key for key in _REQUIRED if key not in values]
     if missing:
         raise InputError(f"{source}: missing required key(s): {', '.join(missing)}")
@@ -202,14 +178,4 @@ def parse_config(text: str, source: str = "<config>") -> BenchmarkConfig:
 
 
 def load_config(path: Path) -> BenchmarkConfig:
-    try:
-        raw = path.read_bytes()
-    except OSError as error:
-        raise InputError(f"cannot read config {path}: {error.strerror}") from None
-    try:
-        text = raw.decode("utf-8")
-    except UnicodeDecodeError as error:
-        raise InputError(
-            f"{path}: not UTF-8 text (byte {error.start}); save the config as UTF-8"
-        ) from None
-    return parse_config(text, str(path))
+    return parse_config(read_text(path, "config", "", InputError), str(path))

@@ -7,7 +7,6 @@ be listed in its ``known_hosts`` file.
 
 from __future__ import annotations
 
-import difflib
 import ipaddress
 import math
 import os
@@ -20,6 +19,7 @@ import attrs
 import yaml
 
 from pie._errors import InputError
+from pie._yaml import Field, YamlReader, read_text
 
 PIE_TIMEOUT_S = 120.0  # PIE's gem5 timeout per test (gem5_api.py, gem5_eval.py)
 MAX_SLOTS = 1024
@@ -81,15 +81,8 @@ class FarmConfig:
 def load_farm(path: str | os.PathLike[str]) -> FarmConfig:
     """Read and validate a farm YAML file."""
     file = Path(path).expanduser()
-    try:
-        text = file.read_text(encoding="utf-8")
-    except OSError as error:
-        raise FarmConfigError(
-            f"cannot read farm config {file}: {error.strerror}; pass the path of a farm YAML "
-            "(docs/FARM.md shows one)"
-        ) from None
-    except UnicodeDecodeError:
-        raise FarmConfigError(f"{file}: not UTF-8 text; a farm config is a YAML file") from None
+    hint = "; pass the path of a farm YAML (docs/FARM.md shows one)"
+    text = read_text(file, "farm config", hint, FarmConfigError)
     return parse_farm(text, str(file), base=file.parent)
 
 
@@ -117,46 +110,15 @@ _REMOTE_PATHS = ("gem5", "config", "workdir", "pythonpath")
 _Check = Callable[[Any], bool]
 
 
-@attrs.frozen
-class _Field:
-    """A value read from the YAML, with where it was written."""
-
-    value: Any
-    line: int
-    node: yaml.Node
-
-
-class _Nested:
-    """A list or mapping where a plain value was expected (named so in messages)."""
-
-    def __init__(self, kind: str) -> None:
-        self.kind = kind
-
-    def __repr__(self) -> str:
-        return self.kind
-
-
-class _Reader:
+class _Reader(YamlReader):
     def __init__(self, source: str, base: Path) -> None:
-        self.source = source
+        super().__init__(source, FarmConfigError)
         self.base = base
-        self._constructor = yaml.constructor.SafeConstructor()
-
-    def error(self, line: int, where: str, problem: str) -> FarmConfigError:
-        place = f"{self.source}:{line}" if line else self.source
-        return FarmConfigError(f"{place}: {where}: {problem}" if where else f"{place}: {problem}")
 
     # -- structure --
 
     def farm(self, text: str) -> FarmConfig:
-        try:
-            root = yaml.compose(text, Loader=yaml.SafeLoader)
-        except yaml.MarkedYAMLError as error:
-            mark = error.problem_mark or error.context_mark
-            line = mark.line + 1 if mark is not None else 0
-            raise self.error(line, "", f"not valid YAML ({error.problem})") from None
-        except (yaml.YAMLError, RecursionError) as error:
-            raise self.error(0, "", f"not valid YAML ({error})") from None
+        root = self.compose(text)
         if root is None:
             raise self.error(1, "", "empty farm config; it needs a 'hosts:' list (docs/FARM.md)")
         top = self.mapping(root, "", _FARM_KEYS)
@@ -191,35 +153,6 @@ class _Reader:
                 "a fraction in [0, 1] (PIE's gem5_acc_threshold is 0.95)",
             )
         return FarmConfig(hosts=hosts, source=self.source, **options)
-
-    def mapping(self, node: yaml.Node, where: str, known: tuple[str, ...]) -> dict[str, _Field]:
-        line = node.start_mark.line + 1
-        if not isinstance(node, yaml.MappingNode):
-            raise self.error(line, where, "must be a mapping of 'key: value' lines")
-
-        fields: dict[str, _Field] = {}
-        for key_node, value_node in node.value:
-            key_line = key_node.start_mark.line + 1
-            key = key_node.value if isinstance(key_node, yaml.ScalarNode) else None
-            if not isinstance(key, str) or key not in known:
-                hint = difflib.get_close_matches(str(key), known, n=1)
-                fix = f"did you mean '{hint[0]}'?" if hint else f"known keys: {', '.join(known)}"
-                raise self.error(key_line, where, f"unknown key {key!r}; {fix}")
-            path = f"{where}.{key}" if where else key
-            if key in fields:
-                raise self.error(key_line, path, "given twice; keep one")
-            fields[key] = _Field(self.value(value_node, path), key_line, value_node)
-        return fields
-
-    def value(self, node: yaml.Node, where: str) -> Any:
-        if not isinstance(node, yaml.ScalarNode):
-            # lists and mappings are read through their node where one belongs ("hosts")
-            return _Nested("a list" if isinstance(node, yaml.SequenceNode) else "a mapping")
-        try:
-            return self._constructor.construct_object(node, deep=True)
-        except (yaml.YAMLError, ValueError, TypeError) as error:
-            line = node.start_mark.line + 1
-            raise self.error(line, where, f"unreadable value ({error})") from None
 
     # -- one host --
 
@@ -274,12 +207,12 @@ class _Reader:
 
     # -- values --
 
-    def text(self, field: _Field, where: str) -> str:
+    def text(self, field: Field, where: str) -> str:
         if not isinstance(field.value, str) or not field.value.strip():
             raise self.error(field.line, where, f"must be a non-empty string, got {field.value!r}")
         return field.value.strip()
 
-    def integer(self, field: _Field, where: str, low: int, high: int) -> int:
+    def integer(self, field: Field, where: str, low: int, high: int) -> int:
         value = field.value
         if isinstance(value, bool) or not isinstance(value, int) or not low <= value <= high:
             raise self.error(
@@ -287,14 +220,14 @@ class _Reader:
             )
         return value
 
-    def number(self, field: _Field, where: str, check: _Check, wanted: str) -> float:
+    def number(self, field: Field, where: str, check: _Check, wanted: str) -> float:
         value = field.value
         ok = isinstance(value, (int, float)) and not isinstance(value, bool)
         if not ok or not math.isfinite(value) or not check(value):
             raise self.error(field.line, where, f"must be {wanted}, got {value!r}")
         return float(value)
 
-    def remote_path(self, field: _Field, where: str) -> str:
+    def remote_path(self, field: Field, where: str) -> str:
         value = self.text(field, where)
         if not value.startswith("/") or any(c in value for c in "\0\n\r"):
             raise self.error(
@@ -305,7 +238,7 @@ class _Reader:
             )
         return value
 
-    def local_file(self, field: _Field, where: str) -> Path:
+    def local_file(self, field: Field, where: str) -> Path:
         path = Path(self.text(field, where)).expanduser()
         if not path.is_absolute():
             path = self.base / path
@@ -314,7 +247,7 @@ class _Reader:
         return path
 
     def check_known_hosts(
-        self, path: Path, address: str, port: int, field: _Field, where: str
+        self, path: Path, address: str, port: int, field: Field, where: str
     ) -> None:
         try:
             known = asyncssh.read_known_hosts(str(path))
@@ -334,7 +267,7 @@ class _Reader:
                 f"{path}) and check its fingerprint with the host's administrator",
             )
 
-    def check_private_key(self, path: Path, field: _Field, where: str) -> None:
+    def check_private_key(self, path: Path, field: Field, where: str) -> None:
         try:
             asyncssh.read_private_key(str(path))
         except (asyncssh.KeyImportError, asyncssh.KeyEncryptionError) as error:
