@@ -126,10 +126,15 @@ def unmelted_row(row: PlannedRow, results: Results, config: BenchmarkConfig) -> 
 
 
 def addtl_rows(
-    plan: Plan, results: Results, config: BenchmarkConfig, metric_columns: Sequence[dict[str, Any]]
+    plan: Plan,
+    unmelted: Sequence[dict[str, Any]],
+    results: Results,
+    config: BenchmarkConfig,
+    metric_columns: Sequence[dict[str, Any]],
 ) -> Iterator[dict[str, Any]]:
-    for row, metrics in zip(plan.rows, metric_columns, strict=True):
-        data = unmelted_row(row, results, config)
+    """``test_results.jsonl``'s rows with PIE's per-row metric columns added."""
+    for row, written, metrics in zip(plan.rows, unmelted, metric_columns, strict=True):
+        data = dict(written)
         for candidate in row.candidates:
             adjusted = _metrics.adjusted_runtime(
                 results.candidate(candidate), config.threshold_accuracy
@@ -167,7 +172,8 @@ def write_outputs(
     aggregated, columns = metrics_of(plan, results, config.threshold_accuracy)
     out = config.output_dir
     write_atomically(out / MELTED, jsonl(melted_rows(plan, results)))
-    write_atomically(out / UNMELTED, jsonl(unmelted_row(r, results, config) for r in plan.rows))
-    write_atomically(out / ADDITIONAL, jsonl(addtl_rows(plan, results, config, columns)))
+    unmelted = [unmelted_row(r, results, config) for r in plan.rows]
+    write_atomically(out / UNMELTED, jsonl(unmelted))
+    write_atomically(out / ADDITIONAL, jsonl(addtl_rows(plan, unmelted, results, config, columns)))
     write_atomically(out / AGGREGATED, csv_text(aggregated))
     return aggregated, columns
