@@ -154,11 +154,12 @@ def test_readme_test_command_is_what_ci_runs() -> None:
 
 @pytest.mark.parametrize("how", [signal.SIGINT, signal.SIGTERM])
 def test_a_signal_stops_pie_run_cleanly(
-    tmp_path: Path, sum_tests: Path, how: signal.Signals
+    tmp_path: Path, sum_tests: Path, cache_dir: Path, how: signal.Signals
 ) -> None:
     source = tmp_path / "slow.cpp"
     source.write_text("#include <unistd.h>\nint main() { sleep(30); }\n")
-    servers_before = len(live_processes_named("--serve"))
+    launchers = str(cache_dir / "launcher")  # this session's sandbox processes only
+    servers_before = len(live_processes_named(launchers))
     with subprocess.Popen(
         [sys.executable, "-m", "pie.cli", "run", str(source), "--tests", str(sum_tests)],
         stdout=subprocess.PIPE,
@@ -167,11 +168,11 @@ def test_a_signal_stops_pie_run_cleanly(
     ) as process:
         deadline = time.monotonic() + 120
         # the launcher server and a runner forked for the sleeping program
-        while len(live_processes_named("--serve")) < servers_before + 2:
+        while len(live_processes_named(launchers)) < servers_before + 2:
             assert time.monotonic() < deadline and process.poll() is None
             time.sleep(0.05)
         process.send_signal(how)
         _, stderr = process.communicate(timeout=60)
-    assert len(live_processes_named("--serve")) == servers_before
+    assert len(live_processes_named(launchers)) == servers_before
     assert process.returncode == 130, stderr
     assert "pie: interrupted" in stderr and "Traceback" not in stderr

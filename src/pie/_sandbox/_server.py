@@ -58,7 +58,9 @@ class LauncherServer:
                     await self._process.wait()
                 if self._process.returncode is None:
                     self._process.kill()
-                    await self._process.wait()
+                # closes the reply pipe too: an open pipe keeps asyncio's transport alive past
+                # the event loop ("Event loop is closed" at exit after Ctrl-C)
+                await self._process.aclose()
             self._process = None
 
     async def run(self, args: Sequence[str], wall_seconds: float) -> dict[str, Any]:
