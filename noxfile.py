@@ -44,3 +44,11 @@ def stress(session: nox.Session) -> None:
     """Long load and stress runs kept out of the default test command."""
     session.install("-e", ".[test]")
     session.run("python", "-m", "pytest", "-q", "-s", "-m", "slow", *session.posargs)
+
+
+@nox.session(name="gem5_real")
+def gem5_real(session: nox.Session) -> None:
+    """The real-gem5 checks (root): self-test, PIE's hello world, PIE rows through a loopback
+    farm host. Needs docker/gem5-host/build-local.sh's build; says how to make it otherwise."""
+    session.install("-e", ".")
+    session.run("python", "bench/gem5_real.py", *session.posargs)

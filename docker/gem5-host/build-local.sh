@@ -11,7 +11,8 @@
 # DEBIAN_MIRROR overrides the Debian archive (default: the first one this host's apt uses).
 # BUILD_JOBS sets scons -j (default: all CPUs; each job needs 1-2 GB of memory).
 #
-# Afterwards gem5 runs as:  chroot ROOT /opt/gem5/build/X86/gem5.opt ... (see docs/FARM.md)
+# Afterwards: `nox -s gem5_real` (bench/gem5_real.py) serves the chroot as a farm host on
+# loopback and runs PIE's hello world and real PIE rows through it.
 set -euo pipefail
 
 GEM5_COMMIT=31cd81fdec46bae4b48d4f3788776936389dbdec          # v20.1.0.5
@@ -86,6 +87,18 @@ if ! done_stage build; then
 fi
 
 in_root /opt/pie-build/gem5-steps.sh config /opt/gem5-skylake-config /opt/pie-build/skylake-config.patch
+
+# What the image's runtime stage adds: an SSH server, so that the chroot can serve as a farm host
+# on loopback (bench/gem5_real.py starts it).
+if ! done_stage host; then
+  in_root /bin/sh -c 'apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y \
+    --no-install-recommends openssh-server && rm -rf /var/lib/apt/lists/* /etc/ssh/ssh_host_*'
+  mark host
+fi
+
+# The root doubles as the client's gem5 toolchain (g++ --sysroot=ROOT, glibc of the gem5 host):
+# the loader link in /lib64 is absolute, which a linker resolves outside the sysroot.
+ln -sfn ../lib/x86_64-linux-gnu/ld-2.31.so "$root/lib64/ld-linux-x86-64.so.2"
 
 # The account gem5 runs as in the chroot (as in the image): uid 10000, a home it cannot write.
 if ! in_root id pie > /dev/null 2>&1; then

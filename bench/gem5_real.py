@@ -1,0 +1,249 @@
+"""Real gem5 checks: the local gem5 v20.1.0.5 build of ``docker/gem5-host/build-local.sh``.
+
+    nox -s gem5_real            (or: python bench/gem5_real.py [--rows 5] [--tests 2])
+
+Needs root (chroot) and the finished build in ``$PIE_GEM5_ROOT`` (default
+``/var/tmp/pie-gem5/root``). It prints, side by side:
+
+1. the image's self-test (hello prints its line; one stats dump; m5_reset_stats ignored);
+2. PIE's hello world, compiled and simulated as PIE's ``gem5/api_pytest.py`` does it, with pie's
+   ticks beside PIE's 1,004,121,118, twice (the ticks must be identical);
+3. ``pie farm check`` and pie's farm against the chroot served by sshd on loopback: the src and
+   tgt of ``--rows`` rows of ``problems.jsonl`` on their first ``--tests`` tests, pie's simulated
+   seconds beside PIE's recorded ``src_agg_runtime``/``tgt_agg_runtime`` and both speedups.
+
+It exits non-zero when a check fails, and with the build instructions when there is no build.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import secrets
+import shutil
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from pathlib import Path
+
+import anyio
+
+import pie
+from pie._farm._stats import parse_stats  # the farm's own parser, on real files
+
+ROOT = Path(os.environ.get("PIE_GEM5_ROOT", "/var/tmp/pie-gem5/root"))
+DATA = Path(os.environ.get("PIE_SHARED_DATA", "../shared/data"))
+GEM5 = "/opt/gem5/build/X86/gem5.opt"
+CONFIG = "/opt/gem5-skylake-config/gem5-configs/run-se.py"
+PIE_HELLO_TICKS = 1_004_121_118  # LearningOpt/pie gem5/api_pytest.py: 0.001004121118 s
+HELLO = (
+    "#include <iostream>\n\nint main() {\n"
+    '    std::cout << "Hello, World!" << std::endl;\n    return 0;\n}\n'
+)
+GEM5_UID = 10000
+
+HOW_TO_BUILD = f"""no gem5 build at {ROOT}{GEM5}.
+Build it (a few hours on 2 cores; resumable; as root):
+    git clone https://github.com/gem5/gem5 /var/tmp/gem5-src
+    git clone https://github.com/darchr/gem5-skylake-config /var/tmp/skylake-src
+    nice -n 19 docker/gem5-host/build-local.sh {ROOT} /var/tmp/gem5-src /var/tmp/skylake-src
+or point PIE_GEM5_ROOT at an existing build root."""
+
+
+def in_root(argv: Sequence[str], *, uid: int | None = None, **kwargs: object) -> list[str]:
+    """The command line that runs ``argv`` inside the build root, as build-local.sh does."""
+    user = ["setpriv", f"--reuid={uid}", f"--regid={uid}", "--clear-groups"] if uid else []
+    script = (
+        'root=$1; shift; mount -t proc proc "$root/proc" && mount --rbind /dev "$root/dev" && '
+        'exec chroot "$root" /usr/bin/env -i PATH=/usr/sbin:/usr/bin:/sbin:/bin LC_ALL=C "$@"'
+    )
+    return ["unshare", "--mount", "--propagation", "private", "--", "/bin/sh", "-c", script,
+            "in_root", str(ROOT), *user, *argv]  # fmt: skip
+
+
+def run_in_root(argv: Sequence[str], *, uid: int | None = None, stdin: str = "") -> str:
+    done = subprocess.run(
+        in_root(argv, uid=uid), input=stdin, capture_output=True, text=True, check=False
+    )
+    if done.returncode != 0:
+        raise SystemExit(f"in the gem5 root: {' '.join(argv)} failed ({done.returncode}):\n"
+                         f"{done.stdout[-2000:]}{done.stderr[-2000:]}")  # fmt: skip
+    return done.stdout
+
+
+def pie_like_dir() -> str:
+    """A folder of the shape of Python's ``tempfile.mkdtemp()`` (``/tmp/tmpXXXXXXXX``)."""
+    alphabet = "abcdefghijklmnopqrstuvwxyz0123456789_"
+    name = "/tmp/tmp" + "".join(secrets.choice(alphabet) for _ in range(8))
+    (ROOT / name.lstrip("/")).mkdir(mode=0o755)
+    return name
+
+
+def simulate(binary: str, stdin_path: str | None = None) -> tuple[int, float, str]:
+    """gem5 as PIE ran it (``--stats-file``, Verbatim) but with an empty environment, as the
+    farm runs it; returns ticks, host seconds and gem5's stdout."""
+    out = pie_like_dir()
+    os.chown(ROOT / out.lstrip("/"), GEM5_UID, GEM5_UID)
+    redirect = f"< {stdin_path}" if stdin_path else "< /dev/null"
+    command = (
+        f"cd {out} && PYTHONNOUSERSITE=1 {GEM5} --outdir={out}/m5out "
+        f"--stats-file={out}/stats.txt {CONFIG} Verbatim {binary} {redirect}"
+    )
+    start = time.monotonic()
+    stdout = run_in_root(["/bin/sh", "-c", command], uid=GEM5_UID)
+    seconds = time.monotonic() - start
+    stats = parse_stats((ROOT / out.lstrip("/") / "stats.txt").read_text())
+    return stats.ticks, seconds, stdout
+
+
+def hello_world() -> list[int]:
+    """PIE's hello world: ``/usr/bin/g++ basic.cpp -o basic.out --std=c++17 -O3`` in a
+    ``/tmp/tmpXXXXXXXX`` folder, then gem5 on ``basic.out``; twice, from two fresh folders."""
+    ticks = []
+    for attempt in (1, 2):
+        folder = pie_like_dir()
+        (ROOT / folder.lstrip("/") / "basic.cpp").write_text(HELLO)
+        run_in_root(["/usr/bin/g++", f"{folder}/basic.cpp", "-o", f"{folder}/basic.out",
+                     "--std=c++17", "-O3"])  # fmt: skip
+        count, seconds, stdout = simulate(f"{folder}/basic.out")
+        ticks.append(count)
+        print(f"  run {attempt}: {count:,} ticks (PIE: {PIE_HELLO_TICKS:,}; "
+              f"ours/PIE {count / PIE_HELLO_TICKS:.4f}), {seconds:.1f} s of host time")  # fmt: skip
+        if "Hello, World!" not in stdout:
+            raise SystemExit(f"hello world printed nothing under gem5:\n{stdout[-2000:]}")
+    return ticks
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+@contextmanager
+def loopback_host(keys: Path) -> Iterator[Path]:
+    """sshd inside the root on 127.0.0.1 (key-only, user ``pie``); yields a farm YAML."""
+    port = free_port()
+    local = ROOT / "etc" / "pie-local"
+    shutil.rmtree(local, ignore_errors=True)
+    (local / "authorized_keys").mkdir(parents=True, mode=0o755)
+    subprocess.run(["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-f", str(local / "host_key")],
+                   check=True)  # fmt: skip
+    subprocess.run(["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-f", str(keys / "client")],
+                   check=True)  # fmt: skip
+    shutil.copyfile(keys / "client.pub", local / "authorized_keys" / "pie")
+    (local / "sshd_config").write_text(
+        f"Port {port}\nListenAddress 127.0.0.1\nHostKey /etc/pie-local/host_key\n"
+        "AuthorizedKeysFile /etc/pie-local/authorized_keys/%u\nAllowUsers pie\n"
+        "PasswordAuthentication no\nKbdInteractiveAuthentication no\nUsePAM no\n"
+        "PermitTTY no\nDisableForwarding yes\nPermitUserEnvironment no\nMaxSessions 64\n"
+        "PidFile /run/pie-local-sshd.pid\n"
+    )
+    host_key = (local / "host_key.pub").read_text().split()
+    (keys / "known_hosts").write_text(f"[127.0.0.1]:{port} {host_key[0]} {host_key[1]}\n")
+    farm = keys / "farm.yaml"
+    farm.write_text(
+        "hosts:\n"
+        f"  - address: 127.0.0.1\n    port: {port}\n    user: pie\n"
+        f"    key: {keys / 'client'}\n    known_hosts: {keys / 'known_hosts'}\n"
+        f"    slots: 2\n    gem5: {GEM5}\n    config: {CONFIG}\n    workdir: /var/tmp/pie\n"
+        "timeout: 3600\n"
+    )
+    (ROOT / "run" / "sshd").mkdir(parents=True, exist_ok=True)
+    sshd = ["/usr/sbin/sshd", "-D", "-e", "-f", "/etc/pie-local/sshd_config"]
+    server = subprocess.Popen(in_root(sshd))
+    try:
+        for _ in range(100):
+            with socket.socket() as sock:
+                if sock.connect_ex(("127.0.0.1", port)) == 0:
+                    break
+            time.sleep(0.1)
+        yield farm
+    finally:
+        server.terminate()
+        server.wait(timeout=10)
+
+
+def rows(count: int) -> list[dict[str, object]]:
+    """The rows PIE simulated fastest (gem5 is slow): distinct problems, shortest src first."""
+    every = [json.loads(line) for line in (DATA / "problems.jsonl").read_text().splitlines()]
+    every.sort(key=lambda row: float(row["src_agg_runtime"]))  # type: ignore[arg-type]
+    chosen: list[dict[str, object]] = []
+    for row in every:
+        if all(row["problem_id"] != seen["problem_id"] for seen in chosen):
+            chosen.append(row)
+    return chosen[:count]
+
+
+async def farm_rows(farm: Path, count: int, tests: int, cache: Path) -> bool:
+    """pie's gem5 timing of src and tgt through the loopback farm, beside PIE's numbers."""
+    options = pie.CompileOptions(
+        compiler=str(ROOT / "usr/bin/g++-10"), flags=(f"--sysroot={ROOT}", "-std=c++17", "-O3")
+    )
+    print(f"{'problem':8} {'ours src s':>12} {'ours tgt s':>12} {'ours x':>7} "
+          f"{'PIE src s':>10} {'PIE tgt s':>10} {'PIE x':>6}  host s/test")  # fmt: skip
+    ok = True
+    async with pie.Evaluator(
+        timing="gem5", farm=farm, compile_options=options, cache_dir=cache
+    ) as evaluator:
+        for row in rows(count):
+            problem = str(row["problem_id"])
+            folder = DATA / "tests" / problem
+            start = time.monotonic()
+            seconds = []
+            for role in ("src_code", "tgt_code"):
+                result = await evaluator.evaluate(
+                    str(row[role]), folder, indices=list(range(tests))
+                )
+                if result.timing is None:
+                    print(f"{problem:8} {role}: {result.verdict} {result.error or ''}")
+                    ok = False
+                    break
+                seconds.append(result.timing.total)
+            if len(seconds) < 2:
+                continue
+            host = (time.monotonic() - start) / (2 * tests)
+            src, tgt = float(row["src_agg_runtime"]), float(row["tgt_agg_runtime"])  # type: ignore[arg-type]
+            ours = seconds[0] / seconds[1]
+            print(f"{problem:8} {seconds[0]:12.9f} {seconds[1]:12.9f} {ours:7.2f} "
+                  f"{src:10.6f} {tgt:10.6f} {src / tgt:6.2f}  {host:.0f}")  # fmt: skip
+    return ok
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--rows", type=int, default=5)
+    parser.add_argument("--tests", type=int, default=2)
+    args = parser.parse_args(argv)
+    if not (ROOT / GEM5.lstrip("/")).exists():
+        print(HOW_TO_BUILD, file=sys.stderr)
+        return 2
+    if os.geteuid() != 0:
+        print("bench/gem5_real.py needs root (it chroots into the build root)", file=sys.stderr)
+        return 2
+    info = ROOT / "opt/gem5/BUILD_INFO"
+    print(info.read_text() if info.exists() else "(no BUILD_INFO: build-local.sh did not finish)")
+    print("[1] PIE's hello world under the real gem5")
+    ticks = hello_world()
+    same = len(set(ticks)) == 1
+    print(f"  identical ticks on both runs: {same}")
+    with (
+        tempfile.TemporaryDirectory() as keys_dir,
+        tempfile.TemporaryDirectory() as cache,
+        loopback_host(Path(keys_dir)) as farm,
+    ):
+        print("[2] pie farm check")
+        farm_check = [sys.executable, "-m", "pie.cli", "farm", "check", str(farm)]
+        check = subprocess.run(farm_check, check=False)
+        print(f"[3] pie's farm on {args.rows} PIE rows, {args.tests} tests each")
+        rows_ok = anyio.run(farm_rows, farm, args.rows, args.tests, Path(cache))
+    return 0 if same and check.returncode == 0 and rows_ok else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
