@@ -30,8 +30,9 @@ import pie
 from pie._cache import ResultCache
 from pie._data import load_test_cases
 from pie._farm import load_farm
-from pie._farm._backend import Gem5Backend, status_path
 from pie._model import Limits, TestCase, Timing
+from pie._paths import farm_status_path
+from pie._timing._gem5 import Gem5Backend
 from tests.conftest import SUM_OK, make_tests
 from tests.farm.loopback import LoopbackFarm, jobs_folders
 
@@ -140,7 +141,7 @@ def started_on(farm: LoopbackFarm, host: int) -> list[str]:
 
 def host_states(folder: Path) -> list[dict[str, Any]]:
     """The hosts of the farm's status snapshot (rewritten twice a second while it runs)."""
-    return list(json.loads(status_path(folder).read_text())["hosts"])
+    return list(json.loads(farm_status_path(folder).read_text())["hosts"])
 
 
 async def hosts_when(
@@ -148,7 +149,7 @@ async def hosts_when(
 ) -> list[dict[str, Any]]:
     """The snapshot's hosts once ``ready`` holds for them (within ten seconds)."""
     with anyio.fail_after(10):
-        while not (status_path(folder).exists() and ready(hosts := host_states(folder))):
+        while not (farm_status_path(folder).exists() and ready(hosts := host_states(folder))):
             await anyio.sleep(0.05)
     return hosts
 
@@ -539,7 +540,7 @@ def test_ctrl_c_stops_the_remote_gem5(loopback: Loopback, tmp_path: Path, sum_te
 
 def test_status_of_a_batch_whose_process_died(tmp_path: Path) -> None:
     dead = 2**22 + 1  # above any pid_max: no such process
-    folder = status_path(tmp_path).parent
+    folder = farm_status_path(tmp_path).parent
     snapshot = {
         "pid": dead, "state": "running", "started": time.time(), "updated": time.time(),
         "identity": None, "queue": 7, "busy_slots": 1, "slots": 2, "done": 3, "failed": 1,

@@ -15,11 +15,10 @@ from typing import Any
 import attrs
 import yaml
 
+from pie._check import CheckMode
 from pie._errors import InputError
+from pie._timing import TIMINGS
 from pie._yaml import YamlReader, read_text
-
-TIMINGS = ("none", "cachegrind", "wall", "gem5")
-CHECKERS = ("pie", "strict")
 
 
 @attrs.frozen
@@ -149,7 +148,7 @@ _KEYS: Mapping[str, Check] = {
     "farm": _optional(_path),
     "time_limit": _at_least(_number, 0.001),
     "memory_limit": _at_least(_integer, 16),
-    "checker": _choice(CHECKERS),
+    "checker": _choice(tuple(mode.value for mode in CheckMode)),
     "cache": _optional(_path),
     "concurrency": _optional(_at_least(_integer, 1)),
 }

@@ -1,4 +1,4 @@
-"""``pie doctor``: what this host offers the sandbox, and what is weaker than asked."""
+"""What this host offers the sandbox, and what is weaker than asked."""
 
 from __future__ import annotations
 
@@ -8,7 +8,6 @@ from pathlib import Path
 
 import psutil
 
-from pie._errors import PieError
 from pie._paths import default_cache_dir
 from pie._sandbox import Sandbox
 from pie._timing import _noise
@@ -62,15 +61,3 @@ def _version(tool: str) -> str:
     done = subprocess.run([path, "--version"], capture_output=True, text=True, check=False)
     first = done.stdout.splitlines()[0] if done.stdout else "unknown version"
     return f"{first} ({path})"
-
-
-def main(cache_dir: Path | None) -> int:
-    try:
-        rows = report(cache_dir)
-    except PieError as error:
-        print(f"pie doctor: {error}")
-        return 1
-    width = max(len(name) for name, _ in rows)
-    for name, state in rows:
-        print(f"{name.ljust(width)}  {state}")
-    return 0

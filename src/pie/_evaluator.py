@@ -31,7 +31,7 @@ from pie._model import (
 )
 from pie._paths import default_cache_dir
 from pie._sandbox import Sandbox, classify
-from pie._timing import NO_FARM, TimingBackend, close_backend, make_backend
+from pie._timing import NO_FARM, TimingBackend, make_backend
 from pie._timing._cachegrind import CachegrindConfig
 from pie._timing._wall import Comparison, WallBackend, WallConfig
 
@@ -149,8 +149,9 @@ class Evaluator:
         sandbox, self._sandbox = self._sandbox, None
         timing, self._timing = self._timing, None
         try:
-            with anyio.CancelScope(shield=True):
-                await close_backend(timing)
+            if timing is not None:
+                with anyio.CancelScope(shield=True):
+                    await timing.aclose()
         finally:
             if sandbox is not None:
                 await self._close(sandbox)

@@ -14,3 +14,12 @@ def default_cache_dir() -> Path:
     xdg = os.environ.get("XDG_CACHE_HOME")
     base = Path(xdg).expanduser() if xdg else Path.home() / ".cache"
     return base / "pie"
+
+
+# gem5 farm status snapshots, one file per batch process, under the cache directory
+FARM_STATUS_FOLDER = "farm"
+
+
+def farm_status_path(cache_dir: Path) -> Path:
+    """This process's status snapshot (``pie farm status`` reads every one in the folder)."""
+    return cache_dir / FARM_STATUS_FOLDER / f"status-{os.getpid()}.json"

@@ -4,9 +4,10 @@
 - ``_stats``: gem5 ``stats.txt`` parsing, strict about what a guest could forge;
 - ``_hosts``: one SSH connection per host, uploads by content hash, one remote gem5 run;
 - ``_outcome``: what a finished remote run means (simulated time or a typed failure);
-- ``_scheduler``: slots, longest jobs first, retries on other hosts, status snapshots;
-- ``_backend``: the ``gem5`` timing backend on top of it;
-- ``_cli``: ``pie farm check`` and ``pie farm status``.
+- ``_scheduler``: slots, longest jobs first, retries on other hosts, status snapshots.
+
+The ``gem5`` timing backend on top of it is ``pie._timing._gem5``; ``pie farm check|status``
+is ``pie.cli._farm``.
 """
 
 from pie._farm._config import FarmConfig, FarmConfigError, HostConfig, load_farm

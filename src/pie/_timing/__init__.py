@@ -1,23 +1,31 @@
-"""Timing backends: one interface, so that numbers of different backends never mix."""
+"""Timing backends: one Protocol and one registry, so numbers of different backends never mix.
+
+The registry below is the one vocabulary of backend names: the CLI's ``--timing`` choices, the
+YAML's ``timing`` key, ``Evaluator(timing=...)`` and the simulator all read it.  A backend is a
+module of this package with a ``make(context, config)`` function; adding one touches that module
+and one ``REGISTRY`` entry.  Modules are imported only when their backend is made, so ``import
+pie`` does not load what a backend needs (asyncssh for ``gem5``).
+"""
 
 from __future__ import annotations
 
+import importlib
 import shutil
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
-from typing import Protocol
+from typing import TYPE_CHECKING, ClassVar, Protocol
 
-from pie._cache import ResultCache
+import attrs
+
 from pie._errors import InputError
-from pie._farm._backend import Gem5Backend
-from pie._farm._config import FarmConfig
 from pie._model import Limits, TestCase, Timing
-from pie._sandbox import Sandbox
-from pie._timing._cachegrind import CachegrindBackend, CachegrindConfig
-from pie._timing._wall import WallBackend, WallConfig
 
-BACKENDS = ("none", "cachegrind", "wall", "gem5")
+if TYPE_CHECKING:
+    from pie._cache import ResultCache
+    from pie._farm._config import FarmConfig
+    from pie._sandbox import Sandbox
 
+NONE = "none"  # no timing: a name of the vocabulary, not a backend
 
 NO_FARM = (
     "timing 'gem5' needs a farm of gem5 hosts: pass farm='FARM.yaml' (pie run: --farm "
@@ -33,39 +41,67 @@ class TimingBackend(Protocol):
         self, binary: Path, binary_sha256: str, tests: Sequence[TestCase], limits: Limits
     ) -> Timing | None: ...
 
+    async def aclose(self) -> None:
+        """Release what the backend holds (the gem5 farm's connections and remote processes)."""
+
+
+class BackendConfig(Protocol):
+    """A backend's settings object (``pie.CachegrindConfig``, ``pie.WallConfig``)."""
+
+    backend: ClassVar[str]
+
+    def key(self) -> str: ...
+
+
+@attrs.frozen
+class BackendContext:
+    """What a backend may use: the evaluator's sandbox and result store, and the farm."""
+
+    sandbox: Sandbox
+    store: ResultCache
+    farm: FarmConfig | None = None
+
+
+@attrs.frozen
+class Registered:
+    """One backend: the module that makes it and what it is, for help texts."""
+
+    module: str
+    summary: str
+
+
+REGISTRY: Mapping[str, Registered] = {
+    "cachegrind": Registered(
+        "pie._timing._cachegrind", "instruction counts and a cycle estimate under valgrind"
+    ),
+    "wall": Registered("pie._timing._wall", "wall-clock seconds, median of repeated runs"),
+    "gem5": Registered("pie._timing._gem5", "simulated seconds on a farm of gem5 hosts (--farm)"),
+}
+
+TIMINGS = (NONE, *REGISTRY)
+
 
 def valgrind_available() -> bool:
     return shutil.which("valgrind.bin") is not None or shutil.which("valgrind") is not None
 
 
 def make_backend(
-    name: str | CachegrindConfig | WallConfig,
+    name: str | BackendConfig,
     sandbox: Sandbox,
     store: ResultCache,
     farm: FarmConfig | None = None,
 ) -> TimingBackend | None:
     """The backend called ``name`` (or configured by it); ``none`` means no timing.
     ``gem5`` needs the ``farm`` that runs it."""
-    if isinstance(name, CachegrindConfig):
-        return CachegrindBackend(sandbox, store, name)
-    if isinstance(name, WallConfig):
-        return WallBackend(sandbox, name)
-    if name == "none":
+    config = None if isinstance(name, str) else name
+    chosen = name if isinstance(name, str) else name.backend
+    if chosen == NONE:
         return None
-    if name == "cachegrind":
-        return CachegrindBackend(sandbox, store)
-    if name == "wall":
-        return WallBackend(sandbox)
-    if name == "gem5":
-        if farm is None:
-            raise InputError(NO_FARM)
-        return Gem5Backend(farm, store)
-    raise InputError(
-        f"timing backend {name!r} is not available in this version; choose one of {BACKENDS}"
-    )
-
-
-async def close_backend(backend: TimingBackend | None) -> None:
-    """Release what a backend holds: the gem5 farm's connections and remote processes."""
-    if isinstance(backend, Gem5Backend):
-        await backend.aclose()
+    entry = REGISTRY.get(chosen)
+    if entry is None:
+        raise InputError(
+            f"timing backend {chosen!r} is not available in this version; choose one of {TIMINGS}"
+        )
+    module = importlib.import_module(entry.module)
+    backend: TimingBackend = module.make(BackendContext(sandbox, store, farm), config)
+    return backend

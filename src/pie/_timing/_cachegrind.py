@@ -12,6 +12,7 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING, ClassVar
 
 import anyio
 import attrs
@@ -22,6 +23,9 @@ from pie._hashing import key_of
 from pie._model import Limits, Measure, TestCase, Timing
 from pie._sandbox import Sandbox
 from pie._timing._callgrind import CallgrindFormatError, parse
+
+if TYPE_CHECKING:
+    from pie._timing import BackendContext
 
 _L1_MISSES = ("I1mr", "D1mr", "D1mw")
 _LL_MISSES = ("ILmr", "DLmr", "DLmw")
@@ -80,6 +84,8 @@ class CachegrindConfig:
     last level 2 MiB 16-way; valgrind runs ``time_factor`` times the CPU limit.  The budget
     (20 G instructions by default, far past what gem5 simulates in PIE's 120 s) is part of the
     timing's configuration."""
+
+    backend: ClassVar[str] = "cachegrind"
 
     i1: str = "32768,16,64"
     d1: str = "32768,16,64"
@@ -218,3 +224,10 @@ class CachegrindBackend:
             config=self.config.key(),
             error=reason,
         )
+
+    async def aclose(self) -> None:
+        pass  # holds nothing between measurements
+
+
+def make(context: BackendContext, config: CachegrindConfig | None) -> CachegrindBackend:
+    return CachegrindBackend(context.sandbox, context.store, config)

@@ -13,6 +13,7 @@ import math
 import statistics
 from collections.abc import Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING, ClassVar
 
 import anyio
 import attrs
@@ -21,9 +22,14 @@ from pie._model import Limits, Measure, TestCase, Timing
 from pie._sandbox import Sandbox
 from pie._timing import _noise
 
+if TYPE_CHECKING:
+    from pie._timing import BackendContext
+
 
 @attrs.frozen
 class WallConfig:
+    backend: ClassVar[str] = "wall"
+
     repetitions: int = 10
     warmup: int = 1
 
@@ -94,6 +100,13 @@ class WallBackend:
                     if round_ >= self.config.warmup:
                         totals[name].append(total)
         return Comparison.of(totals["a"], totals["b"])
+
+    async def aclose(self) -> None:
+        pass  # holds nothing between measurements
+
+
+def make(context: BackendContext, config: WallConfig | None) -> WallBackend:
+    return WallBackend(context.sandbox, config)
 
 
 @attrs.frozen

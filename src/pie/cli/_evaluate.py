@@ -11,25 +11,26 @@ import anyio
 
 from pie._benchmark import Benchmark
 from pie._config import load_config
-from pie._farm._backend import status_path
 from pie._interrupt import until_signalled
-from pie._paths import default_cache_dir
+from pie._paths import default_cache_dir, farm_status_path
 from pie._progress import make_progress
 from pie._report import report
+from pie.cli._exit import EXIT_INTERRUPTED
 
-EXIT_INTERRUPTED = 130
 SHOWN_ISSUES = 10
 
 
-def add_parsers(commands: Any) -> None:
+def add_parser(commands: Any) -> None:
     evaluate = commands.add_parser(
         "evaluate", help="PIE benchmark run from a gem5_eval.py-style YAML config (resumable)"
     )
     evaluate.add_argument("config", type=Path, help="YAML config (PIE's keys plus pie's)")
     evaluate.add_argument("--quiet", action="store_true", help="no progress, no table")
+    evaluate.set_defaults(handler=evaluate_command)
     rep = commands.add_parser("report", help="headline table and plots of one or two runs")
     rep.add_argument("output_dir", type=Path)
     rep.add_argument("other", type=Path, nargs="?", help="a second run, shown side by side")
+    rep.set_defaults(handler=report_command)
 
 
 def _print_issues(benchmark: Benchmark) -> None:
@@ -55,7 +56,7 @@ def evaluate_command(args: argparse.Namespace) -> int:
     _print_issues(benchmark)
     already = sum(p.key in done for p in plan.programs)
     farm_status = (
-        status_path(benchmark.config.cache or default_cache_dir())
+        farm_status_path(benchmark.config.cache or default_cache_dir())
         if benchmark.backend == "gem5"
         else None
     )

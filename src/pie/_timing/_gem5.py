@@ -12,34 +12,33 @@ from __future__ import annotations
 
 import json
 import math
-import os
 import threading
 from collections.abc import Sequence
 from concurrent.futures import Future
 from contextlib import AbstractContextManager
 from fractions import Fraction
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import anyio
 import anyio.from_thread
 
 from pie._cache import ResultCache
 from pie._data import input_digest
+from pie._errors import InputError
 from pie._farm._config import FarmConfig
 from pie._farm._outcome import Failed, Kind, Outcome, Simulated
 from pie._farm._scheduler import Farm, Job
 from pie._hashing import key_of
 from pie._model import Limits, Measure, TestCase, Timing
+from pie._paths import farm_status_path
+from pie._timing import NO_FARM
 
-STATUS_FOLDER = "farm"
+if TYPE_CHECKING:
+    from pie._timing import BackendContext
+
 # threads that wait for the farm's answers, one per program being measured
 _WAITERS = 256
-
-
-def status_path(cache_dir: Path) -> Path:
-    """This process's status snapshot (``pie farm status`` reads every one in the folder)."""
-    return cache_dir / STATUS_FOLDER / f"status-{os.getpid()}.json"
 
 
 class Gem5Backend:
@@ -152,7 +151,7 @@ class Gem5Backend:
                 farm = Farm(
                     self.config,
                     record=self._record,
-                    status_file=status_path(self._store.path.parent),
+                    status_file=farm_status_path(self._store.path.parent),
                 )
                 self._farm_cm = self._portal.wrap_async_context_manager(farm)
                 try:
@@ -200,3 +199,10 @@ def _key(binary_sha256: str, digest: str, identity: str) -> str:
 
 def _measure(name: str, unit: str, values: Sequence[float]) -> Measure:
     return Measure(name, unit, float(sum(values)), tuple(float(value) for value in values))
+
+
+def make(context: BackendContext, config: None) -> Gem5Backend:
+    """The farm's settings come from the farm YAML, not from a config object."""
+    if context.farm is None:
+        raise InputError(NO_FARM)
+    return Gem5Backend(context.farm, context.store)

@@ -18,18 +18,17 @@ import anyio
 import attrs
 
 from pie._compile import CompileOptions
-from pie._farm._backend import STATUS_FOLDER
 from pie._farm._config import FarmConfig, HostConfig, load_farm
 from pie._farm._hosts import HostError, HostLink, Identity, LocalFileError, Upload
 from pie._farm._outcome import Failed, outcome_of
 from pie._hashing import key_of, sha256_file
-from pie._paths import default_cache_dir
+from pie._paths import FARM_STATUS_FOLDER, default_cache_dir
 
 MIN_FREE_BYTES = 1 << 30
 PROBE_SOURCE = '#include <cstdio>\nint main() { std::puts("pie farm check"); return 0; }\n'
 
 
-def add_parsers(commands: Any) -> None:
+def add_parser(commands: Any) -> None:
     farm = commands.add_parser("farm", help="check a gem5 farm, or watch a running batch")
     actions = farm.add_subparsers(dest="action", required=True)
     check = actions.add_parser(
@@ -40,6 +39,7 @@ def add_parsers(commands: Any) -> None:
     status.add_argument(
         "--cache", type=Path, default=argparse.SUPPRESS, help="cache directory of the batch"
     )
+    farm.set_defaults(handler=farm_command)
 
 
 def farm_command(args: argparse.Namespace) -> int:
@@ -174,7 +174,7 @@ def _check_table(rows: Sequence[HostCheck]) -> str:
 def status(cache_dir: Path) -> int:
     """Print the snapshot of each batch that used this cache directory, newest last."""
     files = sorted(
-        (cache_dir / STATUS_FOLDER).glob("status-*.json"), key=lambda p: p.stat().st_mtime
+        (cache_dir / FARM_STATUS_FOLDER).glob("status-*.json"), key=lambda p: p.stat().st_mtime
     )
     snapshots = []
     for file in files:

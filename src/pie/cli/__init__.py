@@ -1,0 +1,38 @@
+"""The ``pie`` command: ``run``, ``evaluate``, ``report``, ``demo``, ``doctor``, ``cache``,
+``farm``."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+from pie._errors import PieError
+from pie.cli import _cache, _demo, _doctor, _evaluate, _farm, _run
+from pie.cli._exit import EXIT_INTERRUPTED, EXIT_USAGE
+
+# one module per command group; each adds its parser and the handler that runs it
+_GROUPS = (_run, _demo, _doctor, _evaluate, _farm, _cache)
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="pie", description=__doc__)
+    parser.add_argument("--cache", type=Path, help="cache directory (default ~/.cache/pie)")
+    commands = parser.add_subparsers(dest="command", required=True)
+    for group in _GROUPS:
+        group.add_parser(commands)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    try:
+        code: int = args.handler(args)
+    except PieError as error:
+        print(f"pie: {error}", file=sys.stderr)
+        return EXIT_USAGE
+    except KeyboardInterrupt:
+        print("pie: interrupted", file=sys.stderr)
+        return EXIT_INTERRUPTED
+    return code

@@ -1,0 +1,122 @@
+"""``pie demo``: the bundled problems end to end, with embedded defaults."""
+
+from __future__ import annotations
+
+import argparse
+import json
+from typing import Any
+
+import anyio
+
+from pie._data import demo_root, read_jsonl
+from pie._evaluator import Evaluator, Submission
+from pie._interrupt import until_signalled
+from pie._model import Evaluation
+from pie._timing import valgrind_available
+from pie.cli._exit import EXIT_FAILED, EXIT_OK
+
+
+def add_parser(commands: Any) -> None:
+    demo = commands.add_parser("demo", help="evaluate the bundled demo problems end to end")
+    demo.add_argument("--json", action="store_true")
+    demo.set_defaults(handler=lambda args: anyio.run(until_signalled, lambda: _demo(args)))
+
+
+async def _demo(args: argparse.Namespace) -> int:
+    root = demo_root()
+    rows = list(read_jsonl(root / "problems.jsonl"))
+    submissions = [
+        Submission(row[f"{role}_code"], problem_id=row["problem_id"], label=f"{i}:{role}")
+        for i, row in enumerate(rows)
+        for role in ("src", "tgt")
+    ]
+    by_label: dict[str, Evaluation] = {}
+    timing = "cachegrind" if valgrind_available() else "none"
+    async with Evaluator(tests_root=root / "tests", cache_dir=args.cache, timing=timing) as ev:
+        async for result in ev.stream(submissions):
+            by_label[str(result.label)] = result
+        sandbox = ev.sandbox.host.summary
+    results = []
+    for submission in submissions:
+        label = str(submission.label)
+        row = rows[int(label.split(":", maxsplit=1)[0])]
+        role = label.split(":")[1]
+        results.append(
+            {
+                "problem_id": row["problem_id"],
+                "role": role,
+                "pie_gem5_speedup": row.get("speedup") if role == "tgt" else None,
+                **_demo_cells(by_label[label]),
+            }
+        )
+    if args.json:
+        print(json.dumps(results))
+        return EXIT_OK if all(r["verdict"] == "AC" for r in results) else EXIT_FAILED
+    print(_demo_table(results))
+    if timing == "none":
+        print("\ntiming: valgrind not found, no instruction counts (apt-get install valgrind)")
+    else:
+        print(
+            "\ninstructions, est. cycles: valgrind (callgrind, Skylake-like caches); startup: "
+            "share of instructions outside main();\nspeedup: slow/fast estimated cycles; "
+            "PIE gem5: the speedup PIE recorded with gem5 on its own (larger) test set"
+        )
+    print(f"sandbox: {sandbox}  (details: pie doctor)")
+    return EXIT_OK if all(r["verdict"] == "AC" for r in results) else EXIT_FAILED
+
+
+def _demo_cells(result: Evaluation) -> dict[str, object]:
+    timing = result.timing
+    cycles = timing.measure("estimated_cycles") if timing else None
+    startup = timing.measure("startup_share") if timing else None
+    return {
+        "verdict": result.verdict.value,
+        "tests": len(result.tests),
+        "accuracy": round(result.accuracy, 3),
+        "cpu_seconds": round(sum(t.cpu_seconds for t in result.tests), 4),
+        "instructions": timing.total if timing else None,
+        "estimated_cycles": cycles.total if cycles else None,
+        "startup_share": round(startup.total, 3) if startup else None,
+    }
+
+
+_DEMO_HEADER = (
+    "problem",
+    "program",
+    "verdict",
+    "tests",
+    "accuracy",
+    "cpu s",
+    "instructions",
+    "est. cycles",
+    "startup",
+    "speedup",
+    "PIE gem5",
+)
+
+
+def _demo_table(results: list[dict[str, Any]]) -> str:
+    table = [_DEMO_HEADER]
+    slow_cycles: dict[str, float | None] = {}
+    for r in results:
+        cycles = r["estimated_cycles"]
+        if r["role"] == "src":
+            slow_cycles[r["problem_id"]] = cycles
+        base = slow_cycles.get(r["problem_id"])
+        speedup = f"{base / cycles:.2f}x" if r["role"] == "tgt" and base and cycles else ""
+        recorded = r["pie_gem5_speedup"]
+        table.append((
+            r["problem_id"], "slow (src)" if r["role"] == "src" else "fast (tgt)",
+            r["verdict"], str(r["tests"]), f"{r['accuracy']:.3f}", f"{r['cpu_seconds']:.4f}",
+            _count(r["instructions"]), _count(cycles),
+            f"{r['startup_share']:.0%}" if r["startup_share"] is not None else "-",
+            speedup, f"{recorded:.2f}x" if recorded else "",
+        ))  # fmt: skip
+    widths = [max(len(row[i]) for row in table) for i in range(len(_DEMO_HEADER))]
+    return "\n".join(
+        "  ".join(c.ljust(w) for c, w in zip(row, widths, strict=True)).rstrip() for row in table
+    )
+
+
+def _count(value: object) -> str:
+    return f"{value:,.0f}" if isinstance(value, float) and value != float("inf") else "-"
