@@ -5,7 +5,6 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
-import tempfile
 import time
 from pathlib import Path
 
@@ -14,7 +13,6 @@ import psutil
 import pytest
 
 import pie
-from pie._sandbox._slots import UID_BASE
 from tests.conftest import SUM_OK, make_tests
 
 pytestmark = pytest.mark.anyio
@@ -23,19 +21,11 @@ SLEEPER = "#include <unistd.h>\nint main(){ sleep(60); }"
 SPINNER = "int main(){ volatile unsigned long x = 0; for(;;) x++; }"
 
 
-def sandboxed_processes() -> list[psutil.Process]:
+def sandboxed_processes(uids: frozenset[int]) -> list[psutil.Process]:
+    """Processes running as this evaluator's slot uids (other evaluators may run beside)."""
     return [
-        p
-        for p in psutil.process_iter(["uids"])
-        if p.info["uids"] and p.info["uids"].real >= UID_BASE
+        p for p in psutil.process_iter(["uids"]) if p.info["uids"] and p.info["uids"].real in uids
     ]
-
-
-def slot_dirs() -> set[str]:
-    """This process's scratch directories (other pie processes may run beside the tests)."""
-    pattern = f"pie-slots-{os.getpid()}-*"
-    roots = (Path(tempfile.gettempdir()), Path("/dev/shm"))
-    return {p.name for root in roots for p in root.glob(pattern)}
 
 
 async def test_evaluate_returns_typed_result(
@@ -127,8 +117,9 @@ def test_evaluate_sync(sum_tests: Path, cache_dir: Path) -> None:
 async def test_cancellation_kills_processes_and_cleans_up(
     sum_tests: Path, evaluator_options: dict[str, object]
 ) -> None:
-    before = slot_dirs()
     async with pie.Evaluator(**evaluator_options) as ev:  # type: ignore[arg-type]
+        uids, scratch = ev.sandbox.slot_uids, ev.sandbox.scratch
+        assert len(uids) == (2 if os.geteuid() == 0 else 0)
         await ev.compile(SLEEPER)
         await ev.compile(SPINNER)
         with anyio.move_on_after(1.0) as scope:
@@ -138,10 +129,10 @@ async def test_cancellation_kills_processes_and_cleans_up(
         assert scope.cancelled_caught
         # the cancelled task tells the launcher server to SIGKILL the run; nothing survives it
         deadline = time.monotonic() + 5
-        while sandboxed_processes() and time.monotonic() < deadline:
+        while sandboxed_processes(uids) and time.monotonic() < deadline:
             await anyio.sleep(0.05)
-        assert sandboxed_processes() == []
-    assert slot_dirs() == before
+        assert sandboxed_processes(uids) == []
+    assert not scratch.exists()
 
 
 async def test_evaluator_requires_context(sum_tests: Path) -> None:
@@ -176,12 +167,28 @@ async def test_two_evaluators_in_one_process_keep_their_limits(
     assert result.verdict is pie.Verdict.MLE
 
 
+KEEP_A_SANDBOX = """
+import sys, time
+from pathlib import Path
+from pie._sandbox import Sandbox
+sandbox = Sandbox(Path(sys.argv[1]), slots=2)
+print(sandbox.scratch, *sandbox.cgroups, flush=True)
+time.sleep(600)
+"""
+
+
 def test_scratch_of_a_killed_evaluator_is_removed_by_the_next(cache_dir: Path) -> None:
-    dead = subprocess.Popen([sys.executable, "-c", "pass"])
-    dead.wait()
-    stale = Path("/dev/shm" if Path("/dev/shm").is_dir() else tempfile.gettempdir())
-    leftover = stale / f"pie-slots-{dead.pid}-abcdefgh"
-    (leftover / "slot-0").mkdir(parents=True)
-    pie.evaluate_sync(SUM_OK, make_tests(cache_dir / "scratch-tests", [("1 1\n", "2\n")]),
-                      cache_dir=cache_dir)  # fmt: skip
-    assert not leftover.exists()
+    holder = subprocess.Popen(
+        [sys.executable, "-c", KEEP_A_SANDBOX, str(cache_dir)], stdout=subprocess.PIPE, text=True
+    )
+    assert holder.stdout is not None
+    scratch, *groups = map(Path, holder.stdout.readline().split())
+    assert scratch.is_dir() and all(g.is_dir() for g in groups)
+    tests = make_tests(cache_dir / "scratch-tests", [("1 1\n", "2\n")])
+    pie.evaluate_sync(SUM_OK, tests, cache_dir=cache_dir)
+    assert scratch.is_dir(), "a live evaluator's scratch folder was removed"
+    holder.kill()
+    holder.wait()
+    pie.evaluate_sync(SUM_OK, tests, cache_dir=cache_dir)
+    assert not scratch.exists()
+    assert not any(g.exists() for g in groups)

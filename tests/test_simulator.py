@@ -5,8 +5,6 @@ from __future__ import annotations
 import contextlib
 import json
 import math
-import os
-import tempfile
 import threading
 from collections.abc import Iterator
 from pathlib import Path
@@ -255,20 +253,17 @@ def _launchers() -> set[int]:
     return found
 
 
-def _slot_dirs() -> set[str]:
-    roots = (Path(tempfile.gettempdir()), Path("/dev/shm"))
-    return {p.name for root in roots for p in root.glob(f"pie-slots-{os.getpid()}-*")}
-
-
 def test_teardown_closes_everything(cache_dir: Path) -> None:
-    launchers, threads, slots = _launchers(), set(threading.enumerate()), _slot_dirs()
+    launchers, threads = _launchers(), set(threading.enumerate())
     env = simulator.make(testcases_dir=TESTS, timing=FEW_RUNS, cache_dir=cache_dir)
     assert env.submit_single_submission(FAST, [0], "p03041", "binary").mean_acc == 1.0
     assert _launchers() - launchers  # a sandbox launcher serves the environment
+    scratch = [evaluator.sandbox.scratch for evaluator in env._evaluators.values()]
+    assert scratch and all(folder.is_dir() for folder in scratch)
     env.teardown()
     assert _launchers() <= launchers
     assert set(threading.enumerate()) <= threads  # the private event-loop thread ended
-    assert _slot_dirs() == slots
+    assert not any(folder.exists() for folder in scratch)
     with pytest.raises(RuntimeError, match="torn down"):
         env.submit_single_submission(FAST, [0], "p03041", "binary")
     env.teardown()  # twice is harmless

@@ -17,8 +17,7 @@ from pie._cache import ResultCache
 from pie._hashing import key_of, sha256_file
 from pie._locks import async_file_lock, file_lock
 from pie._model import MIB, CompileResult
-from pie._sandbox import Sandbox, Slot, _policy
-from pie._sandbox._run import launcher_args
+from pie._sandbox import CompileSpec, Sandbox
 from pie._toolchain import compiler_identity, resolve_compiler
 
 log = logging.getLogger("pie.compile")
@@ -111,49 +110,35 @@ class Compiler:
             )
         pch = await self.pch_dir()
         started = time.perf_counter()
-        async with self._sandbox.pool.acquire() as slot:
-            build = await anyio.to_thread.run_sync(slot.reset_build)
-            (build / "main.cpp").write_bytes(source)
-            wall = self.options.time_limit * 2
-            args = self._command(slot, build, pch)
-            outcome = await self._sandbox.execute(args, slot, MESSAGE_CAP, wall)
+        spec = CompileSpec(
+            compiler=resolve_compiler(self.options.compiler),
+            flags=self.options.flags,
+            include=(pch,) if pch else (),
+            time_limit=self.options.time_limit,
+            memory_bytes=self.options.memory_mib * MIB,
+            message_cap=MESSAGE_CAP,
+        )
+        scratch = self._binaries / f".build-{key[:16]}-{os.getpid()}"
+        await anyio.Path(self._binaries).mkdir(parents=True, exist_ok=True)
+        try:
+            outcome = await self._sandbox.compile(source, spec, scratch)
             seconds = time.perf_counter() - started
             message = outcome.stderr.decode("utf-8", errors="replace")[:MESSAGE_CAP]
-            binary = build / "main"
             limit_hit = ""
             if outcome.wall_exceeded or outcome.cpu_seconds > self.options.time_limit:
                 limit_hit = f"compilation exceeded the {self.options.time_limit:g} s limit\n"
-            elif outcome.oom_killed:
+            elif outcome.memory_limit_hit:
                 limit_hit = f"compilation exceeded {self.options.memory_mib} MiB\n"
             message = limit_hit + message
-            ok = not limit_hit and outcome.exit_code == 0 and binary.exists()
+            built = await anyio.Path(scratch).exists()
+            ok = not limit_hit and outcome.exit_code == 0 and built
             store = functools.partial(
                 self._store, key, ok=ok, seconds=seconds, message=message,
-                built=binary if ok else None,
+                built=scratch if ok else None,
             )  # fmt: skip
             return await anyio.to_thread.run_sync(store)
-
-    def _command(self, slot: Slot, build: Path, pch: Path | None) -> list[str]:
-        include = ["-I", str(pch)] if pch else []
-        compiler = str(resolve_compiler(self.options.compiler))
-        program = [compiler, *self.options.flags, *include, "main.cpp", "-o", "main"]
-        return launcher_args(
-            profile="compile",
-            program=program,
-            slot=slot,
-            cpu_seconds=self.options.time_limit,
-            wall_seconds=self.options.time_limit * 2,
-            memory_bytes=self.options.memory_mib * MIB,
-            output_bytes=256 * MIB,
-            processes=64,
-            stdin=Path("/dev/null"),
-            cwd=build,
-            read=[*_policy.COMPILE_READ_PATHS, *([str(pch)] if pch else [])],
-            execute=list(_policy.COMPILE_EXEC_PATHS),
-            write=[str(build), *_policy.COMPILE_WRITE_PATHS],
-            env=["PATH=/usr/bin:/bin", f"TMPDIR={build}", "LC_ALL=C"],
-            use_address_limit=self._sandbox.host.cgroup_memory is None,
-        )
+        finally:
+            await anyio.Path(scratch).unlink(missing_ok=True)
 
     def _store(
         self, key: str, *, ok: bool, seconds: float, message: str, built: Path | None
@@ -183,7 +168,7 @@ class Compiler:
         if not self._pch_ready:
             built = await anyio.to_thread.run_sync(self._ensure_pch)
             if built is not None:
-                self._pch = self._sandbox.pool.share(built, f"pch-{built.name}")
+                self._pch = self._sandbox.share(built, f"pch-{built.name}")
             self._pch_ready = True
         return self._pch
 

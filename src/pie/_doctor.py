@@ -9,7 +9,7 @@ from pathlib import Path
 import psutil
 
 from pie._paths import default_cache_dir
-from pie._sandbox import Sandbox
+from pie._sandbox import HostCapabilities, Sandbox
 from pie._timing import _noise
 
 
@@ -23,9 +23,13 @@ def report(cache_dir: Path | None) -> list[tuple[str, str]]:
             ("pid namespace", "yes" if host.pid_namespace else "NO"),
             ("landlock", f"ABI {host.landlock_abi}" if host.landlock_abi else "NO"),
             ("seccomp", "yes" if host.seccomp else "NO"),
-            ("memory cgroup", str(host.cgroup_memory) if host.cgroup_memory else "NO"),
-            ("pids cgroup", str(host.cgroup_pids) if host.cgroup_pids else "NO"),
+            ("memory cgroup", _cgroup_row(host, host.cgroup_memory)),
+            ("pids cgroup", _cgroup_row(host, host.cgroup_pids)),
             ("separate uid per slot", "yes" if host.root else "NO (not root)"),
+            ("tests hidden from runs", "yes" if host.hide_tests else "NO"),
+            ("stdin as anonymous copy", "yes" if host.stdin_copy else "NO"),
+            ("refused calls named", "yes" if host.name_syscalls else "NO"),
+            ("scratch in memory", "yes (/dev/shm)" if host.scratch_in_memory else "NO"),
             ("summary", host.summary),
         ]
         rows += [("weaker", note) for note in host.weaknesses()]
@@ -36,6 +40,13 @@ def report(cache_dir: Path | None) -> list[tuple[str, str]]:
     rows.append(("g++", _version("g++")))
     rows.append(("valgrind", _version("valgrind")))
     return rows
+
+
+def _cgroup_row(host: HostCapabilities, present: bool) -> str:
+    driver = host.cgroups.driver
+    if not present or driver is None:
+        return "NO"
+    return f"v{driver.version} ({driver.where()})"
 
 
 def _host_load() -> list[tuple[str, str]]:

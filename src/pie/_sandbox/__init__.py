@@ -1,4 +1,8 @@
-"""Running untrusted binaries: limits, namespaces, Landlock, seccomp, cgroups, cleanup."""
+"""Running untrusted binaries: limits, namespaces, Landlock, seccomp, cgroups, cleanup.
+
+``Sandbox`` is the whole seam: the compiler and the timing backends ask it to ``compile``,
+``run`` or ``profile``; slots, launch requests and cgroups stay inside this package.
+"""
 
 from __future__ import annotations
 
@@ -7,6 +11,8 @@ import json
 import os
 import shutil
 import subprocess
+import tempfile
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -15,21 +21,35 @@ import anyio.abc
 import attrs
 
 from pie._errors import SandboxError
-from pie._model import Limits
+from pie._model import MIB, Limits
 from pie._sandbox import _host, _launcher, _policy
 from pie._sandbox._host import HostCapabilities
-from pie._sandbox._run import (
-    RunOutcome,
-    classify,
-    launcher_args,
-    outcome_from_report,
-    run_paths,
-)
+from pie._sandbox._request import LaunchRequest, Profile
+from pie._sandbox._run import RunOutcome, classify, outcome_from_report, run_paths
 from pie._sandbox._server import LauncherServer
 from pie._sandbox._slots import Slot, SlotPool
 from pie._toolchain import elf_interpreter
 
-__all__ = ["HostCapabilities", "RunOutcome", "Sandbox", "Slot", "classify"]
+__all__ = ["CompileSpec", "HostCapabilities", "RunOutcome", "Sandbox", "classify"]
+
+# Without a memory cgroup the resident size is watched against the limit; the address space
+# is capped well above it, only so that one huge populated mapping cannot take the host down.
+ADDRESS_CAP_FACTOR = 4
+_PROBE_TIMEOUT = 30
+
+
+@attrs.frozen
+class CompileSpec:
+    """One compiler run: the command (compiler, flags, include folders) and its limits."""
+
+    compiler: Path
+    flags: tuple[str, ...]
+    include: tuple[Path, ...] = ()
+    time_limit: float = 30.0
+    memory_bytes: int = 2048 * MIB
+    output_bytes: int = 256 * MIB
+    processes: int = 64
+    message_cap: int = 4096
 
 
 class Sandbox:
@@ -38,8 +58,8 @@ class Sandbox:
     def __init__(self, cache_dir: Path, slots: int, compiler: str = "g++") -> None:
         self.launcher = _launcher.launcher_path(cache_dir, compiler)
         detected = _host.detect()
-        self.host = self._probe_isolation(detected)
-        self.pool = SlotPool(slots, self.host)
+        self.host = self._probe(detected)
+        self._pool = SlotPool(slots, self.host, detected.cgroups.driver)
         self._server = LauncherServer(self.launcher)
 
     @property
@@ -54,35 +74,76 @@ class Sandbox:
         """Start the launcher server; ``group`` hosts the task reading its replies."""
         await self._server.start(group)
 
-    async def execute(
-        self, args: list[str], slot: Slot, output_cap: int, wall_seconds: float
-    ) -> RunOutcome:
-        """Run one launcher request in ``slot`` and collect the outcome."""
-        report = await self._server.run(args, wall_seconds)
-        return outcome_from_report(report, slot, output_cap)
+    # ---- what the launcher can do here, asked once ---------------------------------------
 
-    def _probe_isolation(self, detected: HostCapabilities) -> HostCapabilities:
-        # The launcher reports which namespace it managed to create; ask it once.
+    def _launch_once(self, request: LaunchRequest) -> dict[str, Any]:
         done = subprocess.run(
-            [str(self.launcher), "--profile", "compile", "--", "/bin/true"],
+            [str(self.launcher), *request.to_args()],
             capture_output=True,
             check=False,
-            timeout=30,
+            timeout=_PROBE_TIMEOUT,
         )
-        isolation = json.loads(done.stdout).get("isolation", "none")
-        return attrs.evolve(detected, pid_namespace=isolation != "none")
+        report: dict[str, Any] = json.loads(done.stdout.decode("utf-8", "surrogateescape"))
+        return report
 
-    def _limit_args(self, limits: Limits) -> dict[str, Any]:
-        """The launcher options every test-run profile shares."""
-        return {
-            "cpu_seconds": limits.time,
-            "wall_seconds": limits.wall,
-            "memory_bytes": limits.memory_bytes,
-            "output_bytes": limits.output_bytes,
-            "processes": limits.processes,
-            "use_address_limit": self.host.cgroup_memory is None,
-            "pid_namespace": self._needs_pid_namespace,
-        }
+    def _probe(self, detected: HostCapabilities) -> HostCapabilities:
+        # the launcher reports which namespace it managed to create
+        isolation = self._launch_once(
+            _probe_request(
+                Profile.COMPILE, ["/bin/true"], read=(), execute=("/bin", "/usr", "/lib")
+            )
+        )
+        with tempfile.TemporaryDirectory(prefix="pie-probe-") as tmp:
+            tests = Path(tmp) / "tests"
+            tests.mkdir()
+            (tests / "input.0.txt").write_text("probe\n")
+            # the launcher itself, asked to make a call the run profile refuses
+            refused = self._launch_once(
+                _probe_request(
+                    Profile.RUN,
+                    [str(self.launcher), "--make-refused-call"],
+                    read=_policy.RUN_READ_PATHS,
+                    execute=(str(self.launcher),),
+                    stdin=str(tests / "input.0.txt"),
+                    hide=(str(tests),),
+                )
+            )
+        return attrs.evolve(
+            detected,
+            pid_namespace=isolation.get("isolation", "none") != "none",
+            hide_tests=bool(refused.get("hidden")),
+            stdin_copy=bool(refused.get("stdin_copied")),
+            name_syscalls=refused.get("refused_syscall", -1) >= 0,
+        )
+
+    # ---- requests ------------------------------------------------------------------------
+
+    def _limited(
+        self, profile: Profile, program: Sequence[str], slot: Slot, limits: Limits, **fields: Any
+    ) -> LaunchRequest:
+        """A request with the limits every test-run profile shares."""
+        memory = limits.memory_bytes
+        by_rss = not self.host.cgroup_memory
+        return LaunchRequest(
+            profile=profile,
+            program=tuple(program),
+            cpu_ms=_ms(limits.time),
+            wall_ms=_ms(limits.wall),
+            memory_bytes=memory,
+            memory_by_rss=by_rss,
+            address_bytes=memory * ADDRESS_CAP_FACTOR if by_rss else 0,
+            stack_bytes=memory,
+            output_bytes=limits.output_bytes,
+            pid_namespace=self._needs_pid_namespace,
+            **_slot_fields(slot, limits.processes),
+            **fields,
+        )
+
+    async def _execute(self, request: LaunchRequest, slot: Slot, output_cap: int) -> RunOutcome:
+        report = await self._server.run(request.to_args(), request.wall_ms / 1000)
+        return outcome_from_report(report, slot, output_cap)
+
+    # ---- the seam ------------------------------------------------------------------------
 
     async def run(
         self, binary: Path, stdin: Path, limits: Limits, *, pin: bool = False
@@ -91,20 +152,21 @@ class Sandbox:
 
         ``pin`` keeps the program on one CPU (the last one we may use), for wall timing."""
         paths = run_paths(binary, _interpreter(binary))
-        async with self.pool.acquire() as slot:
-            args = launcher_args(
-                profile="run",
-                program=[str(binary)],
-                slot=slot,
-                **self._limit_args(limits),
-                stdin=stdin,
-                cwd=slot.box,
+        async with self._pool.acquire() as slot:
+            request = self._limited(
+                Profile.RUN,
+                [str(binary)],
+                slot,
+                limits,
+                stdin=str(stdin),
+                cwd=str(slot.box),
                 read=paths["read"],
                 execute=paths["execute"],
                 write=paths["write"],
+                hide=_hideable(stdin.parent, [binary, slot.root, *map(Path, paths["read"])]),
                 pin_cpu=max(os.sched_getaffinity(0)) if pin else None,
             )
-            return await self.execute(args, slot, limits.output_bytes, limits.wall)
+            return await self._execute(request, slot, limits.output_bytes)
 
     async def profile(
         self, binary: Path, stdin: Path, limits: Limits, tool_args: list[str]
@@ -121,30 +183,134 @@ class Sandbox:
                 "valgrind not found: the cachegrind timing backend needs it "
                 "(Debian: apt-get install valgrind), or choose timing='none'"
             )
-        async with self.pool.acquire() as slot:
+        async with self._pool.acquire() as slot:
             work, program, report = await anyio.to_thread.run_sync(slot.prepare_profile, binary)
             paths = run_paths(program, _interpreter(binary))
-            args = launcher_args(
-                profile="valgrind",
-                program=[valgrind, *tool_args, f"--callgrind-out-file={report}", "./a.out"],
-                slot=slot,
-                **self._limit_args(limits),
-                stdin=stdin,
-                cwd=program.parent,
-                read=[*_policy.VALGRIND_READ_PATHS],
+            request = self._limited(
+                Profile.VALGRIND,
+                [valgrind, *tool_args, f"--callgrind-out-file={report}", "./a.out"],
+                slot,
+                limits,
+                stdin=str(stdin),
+                cwd=str(program.parent),
+                read=_policy.VALGRIND_READ_PATHS,
                 execute=[*paths["execute"], valgrind, *_policy.VALGRIND_EXEC_PATHS],
                 write=[*paths["write"], str(work), str(report)],
                 env=[f"TMPDIR={work}"],
+                hide=_hideable(stdin.parent, [Path(valgrind), slot.root, Path("/proc")]),
             )
-            outcome = await self.execute(args, slot, limits.output_bytes, limits.wall)
+            outcome = await self._execute(request, slot, limits.output_bytes)
             return outcome, await anyio.Path(report).read_text(errors="replace")
 
+    async def compile(self, source: bytes, spec: CompileSpec, output: Path) -> RunOutcome:
+        """Compile ``source`` with ``spec`` in a slot of its own; when the compiler produced a
+        binary it is copied to ``output`` (the slot is reused once this returns)."""
+        async with self._pool.acquire() as slot:
+            build = await anyio.to_thread.run_sync(slot.reset_build)
+            await anyio.Path(build / "main.cpp").write_bytes(source)
+            include = [arg for folder in spec.include for arg in ("-I", str(folder))]
+            program = [str(spec.compiler), *spec.flags, *include, "main.cpp", "-o", "main"]
+            memory = spec.memory_bytes
+            by_rss = not self.host.cgroup_memory
+            request = LaunchRequest(
+                profile=Profile.COMPILE,
+                program=tuple(program),
+                cpu_ms=_ms(spec.time_limit),
+                wall_ms=_ms(spec.time_limit * 2),
+                memory_bytes=memory,
+                memory_by_rss=by_rss,
+                address_bytes=memory if by_rss else 0,
+                stack_bytes=memory,
+                output_bytes=spec.output_bytes,
+                pid_namespace=True,
+                **_slot_fields(slot, spec.processes),
+                cwd=str(build),
+                read=[*_policy.COMPILE_READ_PATHS, *map(str, spec.include)],
+                execute=_policy.COMPILE_EXEC_PATHS,
+                write=[str(build), *_policy.COMPILE_WRITE_PATHS],
+                env=["PATH=/usr/bin:/bin", f"TMPDIR={build}", "LC_ALL=C"],
+            )
+            outcome = await self._execute(request, slot, spec.message_cap)
+            built = build / "main"
+            if outcome.exit_code == 0 and await anyio.Path(built).exists():
+                await anyio.to_thread.run_sync(shutil.copyfile, built, output)
+            return outcome
+
+    @property
+    def slot_uids(self) -> frozenset[int]:
+        """The uids this sandbox's programs run as (empty when not root)."""
+        return self._pool.uids
+
+    @property
+    def scratch(self) -> Path:
+        """The folder holding this sandbox's slots."""
+        return self._pool.folder
+
+    @property
+    def cgroups(self) -> tuple[Path, ...]:
+        return self._pool.cgroups
+
+    def share(self, source: Path, name: str) -> Path:
+        """A read-only mirror of ``source`` that the sandbox uids can read (see SlotPool)."""
+        return self._pool.share(source, name)
+
     def close(self) -> None:
-        self.pool.close()
+        self._pool.close()
 
     async def aclose(self) -> None:
         await self._server.aclose()
         await anyio.to_thread.run_sync(self.close)
+
+
+def _ms(seconds: float) -> int:
+    return -(-int(seconds * 1_000_000) // 1000)  # ceiling, without float surprises
+
+
+def _slot_fields(slot: Slot, processes: int) -> dict[str, Any]:
+    fields: dict[str, Any] = {
+        "stdout": str(slot.stdout),
+        "stderr": str(slot.stderr),
+        "cgroups": tuple(map(str, slot.cgroups)),
+        "processes": processes,
+    }
+    if slot.uid is not None:
+        # RLIMIT_NPROC counts every process of the uid, so it only fits a uid of our own.
+        fields |= {"uid": slot.uid, "gid": slot.uid}
+    return fields
+
+
+def _hideable(folder: Path, needed: Sequence[Path]) -> tuple[str, ...]:
+    """``folder`` (the test folder) unless hiding it would hide something the run needs."""
+    folder = folder.resolve()
+    for path in needed:
+        if path.resolve().is_relative_to(folder):
+            return ()
+    return (str(folder),)
+
+
+def _probe_request(
+    profile: Profile,
+    program: list[str],
+    *,
+    read: Sequence[str],
+    execute: Sequence[str],
+    stdin: str = "/dev/null",
+    hide: Sequence[str] = (),
+) -> LaunchRequest:
+    return LaunchRequest(
+        profile=profile,
+        program=tuple(program),
+        cpu_ms=5000,
+        wall_ms=10000,
+        memory_bytes=256 * MIB,
+        stack_bytes=8 * MIB,
+        output_bytes=MIB,
+        stdin=stdin,
+        read=tuple(read),
+        execute=tuple(execute),
+        write=_policy.RUN_WRITE_PATHS,
+        hide=tuple(hide),
+    )
 
 
 @functools.lru_cache(maxsize=4096)

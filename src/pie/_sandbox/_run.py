@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-import math
 import signal
-from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -33,6 +31,24 @@ class RunOutcome:
     stderr_size: int
     isolation: str
     landlock_abi: int
+    # the resident-size watch's verdict where no memory cgroup exists
+    memory_exceeded: bool = False
+    refused_syscall: int | None = None
+    refused_syscall_name: str = ""
+    hidden: bool = False
+    stdin_copied: bool = False
+
+    @property
+    def memory_limit_hit(self) -> bool:
+        return self.oom_killed or self.memory_exceeded
+
+    @property
+    def reason(self) -> str | None:
+        """Why the sandbox ended the run, where a signal alone does not say it."""
+        if self.refused_syscall is not None:
+            name = self.refused_syscall_name or "unknown"
+            return f"system call {name} ({self.refused_syscall}) refused by the sandbox"
+        return None
 
 
 def _read_capped(path: Path, cap: int) -> tuple[bytes, int]:
@@ -43,51 +59,6 @@ def _read_capped(path: Path, cap: int) -> tuple[bytes, int]:
     except FileNotFoundError:
         return b"", 0
     return data, size
-
-
-def launcher_args(
-    *,
-    profile: str,
-    program: Sequence[str],
-    slot: Slot,
-    cpu_seconds: float,
-    wall_seconds: float,
-    memory_bytes: int,
-    output_bytes: int,
-    processes: int,
-    stdin: Path,
-    cwd: Path,
-    read: Sequence[str] = (),
-    execute: Sequence[str] = (),
-    write: Sequence[str] = (),
-    env: Sequence[str] = (),
-    use_address_limit: bool = False,
-    pid_namespace: bool = True,
-    pin_cpu: int | None = None,
-) -> list[str]:
-    """The launcher's options for one run (the policy's paths plus the run's own)."""
-    args = ["--profile", profile, "--pidns", "1" if pid_namespace else "0"]
-    if pin_cpu is not None:
-        args += ["--pin-cpu", str(pin_cpu)]
-    args += ["--cpu-ms", str(math.ceil(cpu_seconds * 1000))]
-    args += ["--wall-ms", str(math.ceil(wall_seconds * 1000))]
-    args += ["--mem-bytes", str(memory_bytes), "--stack-bytes", str(memory_bytes)]
-    if use_address_limit:
-        args += ["--as-bytes", str(memory_bytes)]
-    args += ["--fsize-bytes", str(output_bytes)]
-    if slot.uid is not None:
-        # RLIMIT_NPROC counts every process of the uid, so it only fits a uid of our own.
-        args += ["--uid", str(slot.uid), "--gid", str(slot.uid), "--nproc", str(processes)]
-    for group in slot.cgroups:
-        args += ["--cgroup", str(group)]
-    args += ["--stdin", str(stdin), "--stdout", str(slot.stdout), "--stderr", str(slot.stderr)]
-    args += ["--cwd", str(cwd)]
-    for option, paths in (("--read", read), ("--exec", execute), ("--write", write)):
-        for path in paths:
-            args += [option, path]
-    for item in env:
-        args += ["--env", item]
-    return [*args, "--", *program]
 
 
 def outcome_from_report(report: dict[str, Any], slot: Slot, output_cap: int) -> RunOutcome:
@@ -110,6 +81,11 @@ def outcome_from_report(report: dict[str, Any], slot: Slot, output_cap: int) -> 
         stderr_size=stderr_size,
         isolation=report["isolation"],
         landlock_abi=report["landlock_abi"],
+        memory_exceeded=report["memory_exceeded"],
+        refused_syscall=report["refused_syscall"] if report["refused_syscall"] >= 0 else None,
+        refused_syscall_name=report["refused_syscall_name"],
+        hidden=report["hidden"],
+        stdin_copied=report["stdin_copied"],
     )
 
 
@@ -126,7 +102,7 @@ def run_paths(binary: Path, interpreter: Path | None) -> dict[str, list[str]]:
 def classify(outcome: RunOutcome, limits: Limits) -> Verdict | None:
     """The verdict the run itself decides, or None when only the output check can tell."""
     output_cap = limits.output_bytes
-    if outcome.oom_killed:
+    if outcome.memory_limit_hit:
         return Verdict.MLE
     if (
         outcome.stdout_size >= output_cap

@@ -105,7 +105,8 @@ class LauncherServer:
         try:
             while True:
                 line = await replies.receive_until(b"\n", _LINE_LIMIT)
-                report = json.loads(line)
+                # paths are bytes to the launcher; non-UTF-8 ones come back as Python wrote them
+                report = json.loads(line.decode("utf-8", "surrogateescape"))
                 pending = self._pending.get(str(report.get("id")))
                 if pending is not None:
                     pending.report = report

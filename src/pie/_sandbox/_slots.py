@@ -2,28 +2,38 @@
 
 Creating cgroups and directories once per slot instead of once per run keeps the per-run cost
 to a few writes inside the launcher.
+
+Several evaluators may share a host in any users and PID namespaces, so nothing here judges
+liveness by process ids: a pool holds a lock on a file in its folder for its whole life, and a
+folder (with its cgroups) is stale only when that lock can be taken.  Slot uids are leased the
+same way, one lock file per uid, so no two live evaluators ever run programs as the same uid.
 """
 
 from __future__ import annotations
 
 import contextlib
+import fcntl
 import os
 import secrets
 import shutil
 import stat
 import tempfile
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
 import anyio
 import attrs
 
 from pie._errors import SandboxError
-from pie._sandbox._host import HostCapabilities
+from pie._sandbox._cgroups import CgroupDriver
+from pie._sandbox._host import HostCapabilities, scratch_root
 
 # Sandboxed programs run as these uids (one per slot), far above any real account.
 UID_BASE = 1_800_000
-_UIDS_PER_PROCESS = 256
+UID_RANGE = 1 << 20
+_PREFIX = "pie-slots-"
+_LIVENESS = ".alive"
+_UID_LEASES = "pie-uid-leases"
 
 
 @attrs.frozen
@@ -76,60 +86,106 @@ class Slot:
         return self.build
 
 
-def _shared_root() -> Path:
-    """``$TMPDIR/pie-shared-<uid>``, owned by us and writable by nobody else (checked, so that
-    another local user cannot plant a header the compiler would read)."""
-    root = Path(tempfile.gettempdir()) / f"pie-shared-{os.geteuid()}"
+def _private_dir(root: Path, what: str) -> Path:
+    """``root`` as a directory owned by us and writable by nobody else (checked, so that
+    another local user cannot plant files pie trusts)."""
     root.mkdir(mode=0o755, exist_ok=True)
     info = root.lstat()
     if not stat.S_ISDIR(info.st_mode) or info.st_uid != os.geteuid() or info.st_mode & 0o022:
         raise SandboxError(
-            f"{root} is not a directory owned by you and closed to others; remove it "
-            "(pie recreates it)"
+            f"{root} ({what}) is not a directory owned by you and closed to others; remove "
+            "it (pie recreates it)"
         )
     return root
 
 
-def _scratch_root() -> str | None:
-    """Memory-backed scratch space when there is some: truncating and rewriting output files
-    on a disk file system costs more than a short run.  Output written there counts against
-    the run's memory limit."""
-    shm = "/dev/shm"
-    return shm if os.path.isdir(shm) and os.access(shm, os.W_OK) else None
+def _shared_root() -> Path:
+    """``$TMPDIR/pie-shared-<uid>``: the PCH mirror every evaluator of this user shares."""
+    return _private_dir(Path(tempfile.gettempdir()) / f"pie-shared-{os.geteuid()}", "PCH mirror")
 
 
-def _uid_for(index: int) -> int:
-    return UID_BASE + (os.getpid() % 4096) * _UIDS_PER_PROCESS + index
+def _lock(path: Path, *, create: bool) -> int | None:
+    """An fd holding an exclusive flock on ``path``, or None when someone else holds it."""
+    flags = os.O_RDWR | os.O_CLOEXEC | (os.O_CREAT if create else 0)
+    try:
+        fd = os.open(path, flags | os.O_NOFOLLOW, 0o600)
+    except OSError:
+        return None
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except OSError:
+        os.close(fd)
+        return None
+    return fd
+
+
+class UidLeases:
+    """Slot uids leased by lock files (``$TMPDIR/pie-uid-leases/<uid>``), held while the pool
+    lives: evaluators in other PID namespaces that share the temporary directory never pick a
+    uid in use.  Only root drops to slot uids, so the folder is root's and closed to others."""
+
+    def __init__(self) -> None:
+        self._folder = _private_dir(Path(tempfile.gettempdir()) / _UID_LEASES, "uid leases")
+        self._held: list[int] = []
+
+    def take(self, count: int) -> list[int]:
+        uids: list[int] = []
+        start = secrets.randbelow(UID_RANGE)
+        for step in range(UID_RANGE):
+            if len(uids) == count:
+                break
+            uid = UID_BASE + (start + step) % UID_RANGE
+            fd = _lock(self._folder / str(uid), create=True)
+            if fd is not None:
+                self._held.append(fd)
+                uids.append(uid)
+        if len(uids) < count:
+            raise SandboxError(f"no free slot uid in {self._folder}")
+        return uids
+
+    def release(self) -> None:
+        for fd in self._held:
+            os.close(fd)
+        self._held = []
 
 
 class SlotPool:
     """A fixed set of slots handed out to concurrent runs."""
 
-    def __init__(self, count: int, host: HostCapabilities) -> None:
+    def __init__(self, count: int, host: HostCapabilities, driver: CgroupDriver | None) -> None:
         self._host = host
-        _remove_stale_scratch()
-        self._dir = Path(tempfile.mkdtemp(prefix=f"pie-slots-{os.getpid()}-", dir=_scratch_root()))
-        # Traversable by the sandbox uids (they need their cwd), listable by nobody else.
-        os.chmod(self._dir, 0o711)
-        _remove_stale_cgroups(host)
-        # several pools may live in one process: their groups must not share names
-        self._token = secrets.token_hex(4)
-        self._slots = [self._make_slot(i) for i in range(count)]
+        self._driver = driver
+        _remove_stale(driver)
+        self._token = secrets.token_hex(6)
+        self._dir, self._alive = _make_pool_dir(self._token)
+        self._uids = UidLeases() if host.root else None
+        try:
+            uids = self._uids.take(count) if self._uids else [None] * count
+            self._slots = [self._make_slot(i, uid) for i, uid in enumerate(uids)]
+        except BaseException:
+            self.close()
+            raise
         self._free = list(self._slots)
         self._semaphore = anyio.Semaphore(count)
 
-    def _make_slot(self, index: int) -> Slot:
+    def _make_slot(self, index: int, uid: int | None) -> Slot:
         root = self._dir / f"slot-{index}"
         root.mkdir(mode=0o711)
         (root / "box").mkdir(mode=0o555)
-        groups = []
-        for base in (self._host.cgroup_memory, self._host.cgroup_pids):
-            if base is not None:
-                group = base / f"{os.getpid()}-{self._token}-{index}"
-                group.mkdir(exist_ok=True)
-                groups.append(group)
-        uid = _uid_for(index) if self._host.root else None
-        return Slot(index, root, uid, tuple(groups))
+        groups = self._driver.create(f"{_PREFIX}{self._token}-{index}") if self._driver else ()
+        return Slot(index, root, uid, groups)
+
+    @property
+    def uids(self) -> frozenset[int]:
+        return frozenset(s.uid for s in self._slots if s.uid is not None)
+
+    @property
+    def folder(self) -> Path:
+        return self._dir
+
+    @property
+    def cgroups(self) -> tuple[Path, ...]:
+        return tuple(g for s in self._slots for g in s.cgroups)
 
     @contextlib.asynccontextmanager
     async def acquire(self) -> AsyncIterator[Slot]:
@@ -171,29 +227,53 @@ class SlotPool:
         return target
 
     def close(self) -> None:
-        for slot in self._slots:
-            for group in slot.cgroups:
-                with contextlib.suppress(OSError):
-                    group.rmdir()
+        if self._driver is not None:
+            self._driver.remove(g for slot in getattr(self, "_slots", ()) for g in slot.cgroups)
         shutil.rmtree(self._dir, ignore_errors=True)
+        os.close(self._alive)
+        if self._uids is not None:
+            self._uids.release()
 
 
-def _remove_stale_scratch() -> None:
-    """Slot directories of pie processes that died without cleaning up."""
-    for root in {_scratch_root() or tempfile.gettempdir(), tempfile.gettempdir()}:
-        for folder in Path(root).glob("pie-slots-*"):
-            owner = folder.name.split("-")[2]
-            if owner.isdigit() and not Path(f"/proc/{owner}").exists():
+def _scratch_parents() -> set[str]:
+    return {scratch_root() or tempfile.gettempdir(), tempfile.gettempdir()}
+
+
+def _make_pool_dir(token: str) -> tuple[Path, int]:
+    """The pool's folder, published only once its liveness lock is held (created under a
+    hidden name, then renamed), so no one ever sees it unlocked."""
+    parent = scratch_root() or tempfile.gettempdir()
+    staging = Path(tempfile.mkdtemp(prefix=f".{_PREFIX}", dir=parent))
+    fd = _lock(staging / _LIVENESS, create=True)
+    if fd is None:  # pragma: no cover - a fresh private folder cannot be locked by another
+        raise SandboxError(f"cannot lock {staging / _LIVENESS}")
+    # Traversable by the sandbox uids (they need their cwd), listable by nobody else.
+    os.chmod(staging, 0o711)
+    final = staging.with_name(f"{_PREFIX}{token}")
+    os.rename(staging, final)
+    return final, fd
+
+
+@contextlib.contextmanager
+def _if_stale(folder: Path) -> Iterator[bool]:
+    """Holds the folder's liveness lock while the body runs, if it could be taken."""
+    fd = _lock(folder / _LIVENESS, create=False)
+    try:
+        yield fd is not None
+    finally:
+        if fd is not None:
+            os.close(fd)
+
+
+def _remove_stale(driver: CgroupDriver | None) -> None:
+    """Slot folders (and their cgroups) of pools that ended without cleaning up: those whose
+    liveness lock nobody holds.  A folder we cannot open the lock of is someone else's."""
+    for parent in _scratch_parents():
+        for folder in Path(parent).glob(f"{_PREFIX}*"):
+            with _if_stale(folder) as stale:
+                if not stale:
+                    continue
+                token = folder.name[len(_PREFIX) :]
+                if driver is not None:
+                    driver.remove(driver.groups_with_prefix(f"{_PREFIX}{token}-"))
                 shutil.rmtree(folder, ignore_errors=True)
-
-
-def _remove_stale_cgroups(host: HostCapabilities) -> None:
-    """Groups left by pie processes that died without cleaning up (``<pid>-<token>-<slot>``)."""
-    for base in (host.cgroup_memory, host.cgroup_pids):
-        if base is None:
-            continue
-        for group in base.iterdir():
-            owner = group.name.split("-", 1)[0]
-            if group.is_dir() and owner.isdigit() and not Path(f"/proc/{owner}").exists():
-                with contextlib.suppress(OSError):
-                    group.rmdir()
