@@ -111,6 +111,7 @@ install -d -o 10000 -g 10000 -m 0700 "$root/var/tmp/pie"
   echo "gem5_version=v20.1.0.5"
   in_root /opt/pie-build/gem5-steps.sh info /opt/gem5 /opt/gem5-skylake-config \
     /opt/pie-build/skylake-config.patch "debootstrap $SUITE"
+  in_root /opt/pie-build/gem5-steps.sh libs
   in_root setpriv --reuid 10000 --regid 10000 --clear-groups \
     /opt/pie-build/gem5-steps.sh selftest /opt/gem5/build/X86/gem5.opt \
     /opt/gem5-skylake-config/gem5-configs/run-se.py /var/tmp/pie/selftest

@@ -5,8 +5,10 @@
 #   gem5-steps.sh deps                      install gem5 v20.1's build dependencies (apt)
 #   gem5-steps.sh build GEM5_DIR [JOBS]     scons build/X86/gem5.opt, then strip debug info
 #   gem5-steps.sh config CONFIG_DIR PATCH   apply pie's patch to gem5-skylake-config and check it
-#   gem5-steps.sh selftest GEM5 CONFIG WORK  compile and run the self-test programs in WORK
-#   gem5-steps.sh info GEM5_DIR CONFIG_DIR PATCH BUILD_IMAGE   print BUILD_INFO lines
+#   gem5-steps.sh programs WORK             compile the self-test programs into WORK/bin
+#   gem5-steps.sh selftest GEM5 CONFIG WORK  run them under gem5 (compiling them if needed)
+#   gem5-steps.sh info GEM5_DIR CONFIG_DIR PATCH BUILD_IMAGE   print BUILD_INFO lines of the build
+#   gem5-steps.sh libs                      print BUILD_INFO lines of the libraries a guest loads
 set -euo pipefail
 
 # gem5 v20.1's own dependency list (util/dockerfiles/ubuntu-20.04_all-dependencies) without
@@ -39,56 +41,80 @@ build() {
 config() {
   local config_dir=$1 patch=$2 run_se
   run_se="$config_dir/gem5-configs/run-se.py"
-  if ! grep -q 'pie:' "$run_se"; then
-    git -C "$config_dir" apply --verbose "$patch"
-  fi
+  # From the pristine file each time, so that a newer patch replaces an older one.
+  git -C "$config_dir" checkout --quiet -- gem5-configs/run-se.py
+  git -C "$config_dir" apply --verbose "$patch"
   grep -q 'UnconstrainedCPU\]' "$run_se"
   grep -q 'do_statistics_insts = False' "$run_se"
   grep -q 'do_checkpoint_insts = False' "$run_se"
   grep -q 'mmap_using_noreserve = True' "$run_se"
+  grep -q -- "--max-ticks" "$run_se"
+  grep -q -- "--argv0" "$run_se"
+  grep -q -- "--report-fd" "$run_se"
 }
 
-# Self-test programs compiled as PIE compiled (-std=c++17 -O3, dynamic): hello prints a line;
-# m5reset works a while, then executes m5_reset_stats (x86 pseudo-op 0F 04, function 0x40).
-# Each run is the farm's command: fixed binary path, empty environment (but for
-# PYTHONNOUSERSITE), stdin given. A reset honoured would make sim_ticks a tiny part of final_tick.
-selftest() {
-  local gem5=$1 config=$2 work=$3 prog dumps sim final
+# The guest path of PIE's hello world: PIE ran it as /tmp/tmpXXXXXXXX/basic.out (tempfile).
+PIE_HELLO_ARGV0=/tmp/tmppie_gem5/basic.out
+PIE_HELLO_TICKS=1004121118   # LearningOpt/pie gem5/api_pytest.py: 0.001004121118 s
+
+# Self-test programs, compiled as PIE compiled (g++ -std=c++17 -O3, dynamic): PIE's own hello
+# world (its api_pytest.py source, byte for byte); m5reset works a while, then executes
+# m5_reset_stats (x86 pseudo-op 0F 04, function 0x40). Each run is the farm's command: an empty
+# environment but for PYTHONNOUSERSITE, the guest's argv[0] of PIE's shape, stdin given, and
+# the exit report on descriptor 3, whose tick the stats file must match. A reset honoured would
+# make sim_ticks a tiny part of final_tick.
+programs() {
+  local work=$1
   mkdir -p "$work/bin"
   cd "$work"
-  printf '%s\n' '#include <iostream>' \
-    'int main() { std::cout << "pie-gem5-selftest" << std::endl; return 0; }' > hello.cpp
+  printf '\n%s\n' '#include <iostream>' '' 'int main() {' \
+    '    std::cout << "Hello, World!" << std::endl;' '    return 0;' '}' > basic.cpp
   printf '%s\n' 'int main() {' '  volatile unsigned long sum = 0;' \
     '  for (unsigned long i = 0; i < 200000; ++i) sum += i;' \
     '  __asm__ volatile(".byte 0x0f, 0x04\n\t.word 0x40" : : "D"(0UL), "S"(0UL) : "rax", "memory");' \
     '  return 0;' '}' > m5reset.cpp
-  g++ hello.cpp -o bin/hello --std=c++17 -O3
+  g++ basic.cpp -o bin/basic.out --std=c++17 -O3
   g++ m5reset.cpp -o bin/m5reset --std=c++17 -O3
-  for prog in hello m5reset; do
+}
+
+selftest() {
+  local gem5=$1 config=$2 work=$3 prog dumps sim final reported
+  [ -x "$work/bin/basic.out" ] && [ -x "$work/bin/m5reset" ] || programs "$work" > /dev/null
+  cd "$work"
+  for prog in basic.out m5reset; do
     env -i PYTHONNOUSERSITE=1 "$gem5" --outdir="out-$prog" --stats-file=stats.txt \
-      "$config" Verbatim "$work/bin/$prog" < /dev/null > "$prog.log" 2>&1 \
-      || { cat "$prog.log"; exit 1; }
+      "$config" --argv0="${PIE_HELLO_ARGV0%/*}/$prog" --report-fd=3 Verbatim "$work/bin/$prog" \
+      < /dev/null > "$prog.log" 2>&1 3> "$prog.report" || { cat "$prog.log"; exit 1; }
     dumps=$(grep -c 'Begin Simulation Statistics' "out-$prog/stats.txt")
     [ "$dumps" = 1 ] || { echo "$prog: $dumps statistics dumps" >&2; exit 1; }
+    reported=$(sed -n 's/^Exiting @ tick \([0-9]*\) because exiting with last active thread context$/\1/p' \
+      "$prog.report")
+    final=$(stat_of final_tick "out-$prog/stats.txt")
+    [ -n "$reported" ] && [ "$reported" = "$final" ] \
+      || { echo "$prog: exit report '$(cat "$prog.report")', final_tick $final" >&2; exit 1; }
   done
-  grep -q pie-gem5-selftest hello.log || { cat hello.log; echo "hello: no output" >&2; exit 1; }
+  grep -q 'Hello, World!' basic.out.log || { cat basic.out.log; echo "hello: no output" >&2; exit 1; }
   sim=$(stat_of sim_ticks out-m5reset/stats.txt)
   final=$(stat_of final_tick out-m5reset/stats.txt)
   if [ $((2 * sim)) -lt "$final" ]; then
     echo "m5_reset_stats was honoured: sim_ticks $sim, final_tick $final" >&2
     exit 1
   fi
+  sim=$(stat_of sim_ticks out-basic.out/stats.txt)
   echo "selftest=passed"
-  echo "selftest_hello_sim_ticks=$(stat_of sim_ticks out-hello/stats.txt)"
-  echo "selftest_hello_sim_freq=$(stat_of sim_freq out-hello/stats.txt)"
-  echo "selftest_m5reset_sim_ticks=$sim"
+  echo "selftest_pie_hello_sim_ticks=$sim"
+  echo "selftest_pie_hello_sim_freq=$(stat_of sim_freq out-basic.out/stats.txt)"
+  echo "selftest_pie_hello_pie_ticks=$PIE_HELLO_TICKS"
+  echo "selftest_pie_hello_matches_pie=$([ "$sim" = "$PIE_HELLO_TICKS" ] && echo yes || echo no)"
+  echo "selftest_m5reset_sim_ticks=$(stat_of sim_ticks out-m5reset/stats.txt)"
+  echo "pie-gem5 self-test: PIE's hello world took $sim ticks here, $PIE_HELLO_TICKS in PIE's image" >&2
 }
 
 stat_of() { awk -v key="$1" '$1 == key { print $2 }' "$2"; }
 
 # config_tree_sha256 is computed as pie's farm computes its config identity (from gem5-configs).
 info() {
-  local gem5_dir=$1 config_dir=$2 patch=$3 build_image=$4 lib
+  local gem5_dir=$1 config_dir=$2 patch=$3 build_image=$4
   echo "gem5_commit=$(git -C "$gem5_dir" rev-parse HEAD)"
   echo "gem5_binary=$gem5_dir/build/X86/gem5.opt"
   echo "gem5_opt_sha256=$(sha256sum "$gem5_dir/build/X86/gem5.opt" | cut -d' ' -f1)"
@@ -100,6 +126,11 @@ info() {
   echo "run_se_sha256=$(sha256sum "$config_dir/gem5-configs/run-se.py" | cut -d' ' -f1)"
   echo "config_tree_sha256=$(cd "$config_dir/gem5-configs" && find . -maxdepth 3 -name '*.py' \
     -type f -print0 | LC_ALL=C sort -z | xargs -0 -r sha256sum | sha256sum | cut -c1-64)"
+}
+
+# Run where the guests run (the runtime image, the chroot): these are the files they load.
+libs() {
+  local lib
   for lib in /lib64/ld-linux-x86-64.so.2 /lib/x86_64-linux-gnu/libc.so.6 \
       /lib/x86_64-linux-gnu/libm.so.6 /lib/x86_64-linux-gnu/libgcc_s.so.1 \
       /usr/lib/x86_64-linux-gnu/libstdc++.so.6; do
@@ -108,9 +139,12 @@ info() {
   echo "glibc=$(ldd --version | head -n1)"
 }
 
-step=${1:?usage: gem5-steps.sh deps|build|config|selftest|info ...}
+step=${1:?usage: gem5-steps.sh deps|build|config|programs|selftest|info|libs ...}
 shift
 case "$step" in
-  deps | build | config | selftest | info) "$step" "$@" ;;
-  *) echo "gem5-steps.sh: unknown step '$step' (deps, build, config, selftest, info)" >&2; exit 64 ;;
+  deps | build | config | programs | selftest | info | libs) "$step" "$@" ;;
+  *)
+    echo "gem5-steps.sh: unknown step '$step' (deps, build, config, programs, selftest, info, libs)" >&2
+    exit 64
+    ;;
 esac
