@@ -13,6 +13,7 @@ import hashlib
 import json
 import math
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -30,6 +31,7 @@ import pie
 from pie._cache import ResultCache
 from pie._data import load_test_cases
 from pie._farm import load_farm
+from pie._farm._stats import parse_stats
 from pie._model import Limits, TestCase, Timing
 from pie._paths import farm_status_path
 from pie._timing._gem5 import Gem5Backend
@@ -451,7 +453,9 @@ async def test_hosts_that_simulate_differently_are_taken_out(
 
 
 GEM5_FAULTS = [
+    # gem5's last fatal or panic line, not the "Memory Usage:" line that follows it
     ("crash", "gem5 failed: killed by SIGABRT: panic: the stand-in crashes on purpose"),
+    ("mmap", "gem5 failed: exit 1: fatal: Could not mmap 34359738368 bytes for range"),
     ("syscall", "cannot be simulated: unimplemented syscall newfstatat (#262)"),
     ("avx", "cannot be simulated: an instruction gem5 does not decode"),
     ("truncated", "gem5 stats rejected: the last statistics dump has no end marker"),
@@ -461,6 +465,7 @@ GEM5_FAULTS = [
     ("maxtick", "gem5 stats rejected: final_tick 18446744073709551616: the simulation ran to"),
     ("no_cpu", "gem5 stats rejected: no CPU ran"),
     ("no_stats", "gem5 stats rejected: gem5 exited normally but wrote no stats file"),
+    ("no_report", "gem5 stats rejected: gem5 ended without run-se.py's exit report"),
 ]
 
 
@@ -488,13 +493,17 @@ async def test_gem5_failures_are_reported_by_kind(loopback: Loopback, tmp_path: 
         assert_settled(farm, store, cached=0)
 
 
-async def test_a_hanging_gem5_is_killed_at_the_timeout(loopback: Loopback, tmp_path: Path) -> None:
+async def test_a_hanging_gem5_is_a_host_failure_at_the_safety_net(
+    loopback: Loopback, tmp_path: Path
+) -> None:
     farm = loopback(1)
     farm.set_env(0, PIE_STANDIN_FAULT="hang")
     started = time.monotonic()
     async with gem5_backend(farm.write_config(timeout=1), tmp_path) as (backend, store):
         timing = await measure(backend, binary(tmp_path, "p"), cases(tmp_path / "t", ["1\n"]))
-        assert timing.error == "gem5 timed out after 1 s (test 0)"
+        assert timing.error is not None
+        assert timing.error.startswith("gem5 host failure: gem5 was still running after 1 s of")
+        assert "safety-net 'timeout'" in timing.error and timing.error.endswith("(test 0)")
         assert_settled(farm, store, cached=0)
     assert time.monotonic() - started < 15
     assert farm.counts("end") == {}
@@ -650,3 +659,174 @@ async def test_a_slow_host_gets_fewer_jobs_and_nothing_waits_on_it_forever(
         assert_settled(farm, store, cached=8)
     assert len(started_on(farm, 0)) > len(started_on(farm, 1)) >= 0
     assert sum(farm.counts("start").values()) == 8
+
+
+# ---- what a guest can do, and what gem5 cannot time ---------------------------------------
+
+
+def forged_stats(ticks: int) -> str:
+    """A consistent one-dump stats file of gem5 v20.1's layout claiming ``ticks``."""
+    from tests.farm.gem5_standin import dump  # noqa: PLC0415 (the stand-in's own layout)
+
+    return dump(ticks, ticks, ticks // 286, with_cpu=True)
+
+
+async def test_a_guest_that_forges_its_stats_is_refused(loopback: Loopback, tmp_path: Path) -> None:
+    """The guest writes files as gem5 does: it replaces m5out/stats.txt (gem5 keeps writing
+    into the unlinked file it opened at start) and adds a forged exit report to the report
+    pipe through /proc and to gem5's stdout.  The report's last line is gem5's own."""
+    forged = forged_stats(2_000)
+    assert parse_stats(forged).ticks == 2_000  # the forgery alone would be believed
+    (tmp_path / "forged.txt").write_text(forged)
+    line = "Exiting @ tick 2000 because exiting with last active thread context"
+    guest = binary(
+        tmp_path,
+        "forger",
+        f"rm -f m5out/stats.txt && cp {tmp_path / 'forged.txt'} m5out/stats.txt\n"
+        f"echo '{line}' > /proc/$PPID/fd/3\necho '{line}'\ncat",
+    )
+    farm = loopback(1)
+    async with gem5_backend(farm.write_config(), tmp_path) as (backend, store):
+        timing = await measure(backend, guest, cases(tmp_path / "t", ["1\n"]))
+        assert timing.total == math.inf and timing.error is not None
+        assert timing.error.startswith(
+            "gem5 stats rejected: the stats file's final_tick 2000 is not the tick gem5 ended at"
+        ), timing.error
+        assert "the file was replaced during the run" in timing.error
+        assert_settled(farm, store, cached=0)
+    assert len(farm.counts("end")) == 1  # the guest ran: its forgery was there to be refused
+
+
+async def test_every_job_gets_the_same_environment_and_guest_path(
+    loopback: Loopback, tmp_path: Path
+) -> None:
+    farm = loopback(2)
+    tests = cases(tmp_path / "t", [f"{i}\n" for i in range(6)])
+    async with gem5_backend(farm.write_config(slots=2), tmp_path) as (backend, store):
+        timing = await measure(backend, binary(tmp_path, "prog"), tests)
+        assert timing.error is None
+        assert_settled(farm, store, cached=6)
+    seen = {detail for kind, _, detail in farm.events() if kind == "env"}
+    pythonpaths = {f"PYTHONPATH={host.config.parent / 'system'}" for host in farm.hosts}
+    assert {tuple(d.split(" ")) for d in seen} == {
+        (",".join(sorted([path, "PYTHONNOUSERSITE=1"])), "argv0=/tmp/tmppie_gem5/code.out")
+        for path in pythonpaths
+    }
+    assert len(started_on(farm, 0)) and len(started_on(farm, 1))  # both hosts, one contract
+    assert len("/tmp/tmppie_gem5/code.out") == len("/tmp/tmpXXXXXXXX/code.out") == 25
+
+
+async def test_a_program_over_the_tick_budget_is_over_budget_on_every_host(
+    loopback: Loopback, tmp_path: Path
+) -> None:
+    farm = loopback(2)
+    farm.set_env(1, PIE_STANDIN_SLEEP="0.5")  # a slower host decides nothing
+    config = farm.write_config(slots=1, max_ticks=1_000_000)
+    tests = cases(tmp_path / "t", ["1\n", "2\n"])
+    async with gem5_backend(config, tmp_path) as (backend, store):
+        timing = await measure(backend, binary(tmp_path, "prog"), tests)
+        assert timing.total == math.inf and timing.error is not None
+        assert timing.error.startswith(
+            "over the gem5 time budget: still running after 1,000,000 ticks (0.001 ms simulated"
+        ), timing.error
+        assert_settled(farm, store, cached=0)
+    async with gem5_backend(farm.write_config(slots=1), tmp_path / "c2") as (backend, store):
+        timing = await measure(backend, binary(tmp_path, "prog"), tests)
+        assert timing.error is None  # within the default budget
+        assert_settled(farm, store, cached=2, once=False)
+
+
+async def test_a_cached_time_over_a_smaller_budget_is_over_budget(
+    loopback: Loopback, tmp_path: Path
+) -> None:
+    farm = loopback(1)
+    program, tests = binary(tmp_path, "prog"), cases(tmp_path / "t", ["1\n"])
+    async with gem5_backend(farm.write_config(), tmp_path) as (backend, _):
+        assert (await measure(backend, program, tests)).error is None
+    async with gem5_backend(farm.write_config(max_ticks=1_000), tmp_path) as (backend, _):
+        timing = await measure(backend, program, tests)
+    assert timing.error is not None and timing.error.startswith("over the gem5 time budget: ")
+    assert sum(farm.counts("start").values()) == 1  # decided from the cache
+
+
+BIG_ARRAY = r"""
+#include <cstdio>
+#include <cstring>
+static char big[160 << 20];
+int main() { std::memset(big, 1, sizeof big); std::printf("%d\n", big[12345]); return 0; }
+"""
+
+
+def compiled(folder: Path, name: str, source: str) -> Path:
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / f"{name}.cpp").write_text(source)
+    subprocess.run(
+        ["g++", "-std=c++17", "-O2", str(folder / f"{name}.cpp"), "-o", str(folder / name)],
+        check=True,
+    )
+    return folder / name
+
+
+async def test_a_program_beyond_the_configs_memory_is_not_timed(
+    loopback: Loopback, tmp_path: Path
+) -> None:
+    """gem5 answers accesses outside the config's memory from a bad-address responder, without
+    a warning: such a run's time is flagged, not reported."""
+    farm = loopback(1)
+    big = compiled(tmp_path / "big", "big", BIG_ARRAY)
+    async with gem5_backend(farm.write_config(), tmp_path) as (backend, store):
+        timing = await measure(backend, big, cases(tmp_path / "t", ["\n"]))
+        assert timing.error is not None and timing.error.startswith(
+            "cannot be simulated: the program used memory the Skylake config does not have ("
+        ), timing.error
+        assert "bad-address responder" in timing.error
+        small = await measure(backend, binary(tmp_path, "small"), cases(tmp_path / "u", ["1\n"]))
+        assert small.error is None
+        assert_settled(farm, store, cached=1)
+
+
+async def test_a_binary_for_a_newer_glibc_says_so(loopback: Loopback, tmp_path: Path) -> None:
+    farm = loopback(1)
+    farm.set_env(0, PIE_STANDIN_GLIBC="2.31")  # the gem5 v20.1 hosts' glibc
+    program = compiled(tmp_path / "hello", "hello", '#include <cstdio>\nint main(){puts("x");}\n')
+    needed = max(
+        tuple(int(part) for part in version.split(b"."))
+        for version in re.findall(rb"GLIBC_(\d+\.\d+)", program.read_bytes())
+    )
+    async with gem5_backend(farm.write_config(), tmp_path) as (backend, store):
+        timing = await measure(backend, program, cases(tmp_path / "t", ["\n"]))
+        assert_settled(farm, store, cached=0)
+    if needed <= (2, 31):
+        assert timing.error is None  # this machine's g++ links against an old glibc
+        return
+    version = ".".join(map(str, needed))
+    assert timing.error is not None and timing.error.startswith(
+        f"cannot be simulated: the binary needs glibc {version} (GLIBC_{version}), newer than "
+        "the gem5 host's"
+    ), timing.error
+
+
+async def test_a_replaced_file_in_a_hosts_store_is_uploaded_again(
+    loopback: Loopback, tmp_path: Path
+) -> None:
+    """Jobs on a host share one uid, so a guest can replace another program's uploaded binary
+    or input: each job checks their hashes, and a replaced file is sent again."""
+    farm = loopback(1)
+    program, other = binary(tmp_path, "prog"), binary(tmp_path, "other")
+    digest = hashlib.sha256(program.read_bytes()).hexdigest()
+    store_bin, store_inputs = farm.hosts[0].workdir / "bin", farm.hosts[0].workdir / "inputs"
+    async with gem5_backend(farm.write_config(), tmp_path) as (backend, store):
+        assert (await measure(backend, program, cases(tmp_path / "a", ["1\n"]))).error is None
+        (given,) = store_inputs.iterdir()
+        (store_bin / digest).write_text("#!/bin/sh\nsleep 1; cat\n# a slower impostor\n")
+        given.write_text("a much longer input than the test's own\n" * 100)
+        expected = await measure(backend, program, cases(tmp_path / "b", ["2\n"]))
+        assert expected.error is None  # the impostor would have taken another time
+        assert (store_bin / digest).read_bytes() == program.read_bytes()
+        assert (await measure(backend, other, cases(tmp_path / "c", ["1\n"]))).error is None
+        assert given.read_text() == "1\n"
+        assert_settled(farm, store, cached=3)
+    writes = farm.hosts[0].sftp_writes
+    assert writes[digest] == 2 and writes[given.name] == 2, writes  # each sent again, once
+    outputs = {detail.split()[0] for kind, _, detail in farm.events() if kind == "end"}
+    assert outputs == {"0"}

@@ -1,35 +1,58 @@
 #!/usr/bin/env python3
 """A STAND-IN for ``gem5.opt``, for pie's tests and demos only: it simulates nothing.
 
-It accepts exactly the arguments pie's farm gives gem5 (PIE's command line)::
+It accepts exactly the arguments pie's farm gives gem5 (PIE's command line, with the options
+of pie's patched run-se.py)::
 
-    gem5_standin.py [--outdir=DIR] [--stats-file=FILE] CONFIG.py Verbatim|Tuned|UnConstrained BINARY
+    gem5_standin.py [--outdir=DIR] [--stats-file=FILE] CONFIG.py \
+        [--max-ticks=N] [--argv0=PATH] [--report-fd=FD] Verbatim|Tuned|UnConstrained BINARY
 
-runs BINARY natively with this process's stdin, passes its output on like gem5 SE mode does
-(mixed into gem5's stdout), exits as SKL's run-se.py does (1 when the program fails), and
-writes a stats file in gem5 v20.1's format (one dump, ``sim_ticks``/``sim_freq``, a CPU).
-``--stats-file`` is relative to ``--outdir``, as in gem5.  The "simulated" ticks are made up
-but deterministic: 286 ps (a 3.5 GHz cycle) times a cycle count derived from the input size,
-the output size and the binary's hash.  Nothing about them says anything about real gem5.
+and keeps gem5's contracts that pie relies on:
+
+- it opens the stats file when it starts and writes the statistics into that open file when
+  it ends (``--stats-file`` is relative to ``--outdir``, as in gem5), so a guest that replaces
+  the file by path leaves its own file there, as with gem5;
+- it runs BINARY natively with this process's stdin, argv[0] = ``--argv0`` (or BINARY), its
+  output mixed into this process's stdout as in gem5 SE mode; the guest holds descriptors 0-2
+  only (it reaches others through ``/proc/<this pid>/fd``, as a gem5 guest can);
+- it ends as SKL's patched run-se.py: ``Exiting @ tick N because CAUSE`` on stdout and on
+  ``--report-fd``, after the guest has ended; exit 1 with "Benchmark failed ..." when the
+  program exits non-zero or the budget ``--max-ticks`` is reached (cause
+  ``simulate() limit reached``, stats cut at the budget);
+- fatal and panic messages go to stderr followed by ``Memory Usage: N KBytes``, as gem5's;
+- a program whose peak memory exceeds what the Skylake config backs (100 MiB) gets packets
+  counted on the bad-address responder (``system.membus.pkt_count_*::...badaddr_responder.pio``);
+- with ``PIE_STANDIN_GLIBC=2.31``, a binary that references a newer ``GLIBC_x.y`` symbol
+  version fails as the guest's loader fails on such a host (``version `GLIBC_2.34' not found``).
+
+The stats file is in gem5 v20.1's format (one dump, ``sim_ticks``/``sim_freq``, a CPU).  The
+"simulated" ticks are made up but deterministic: 286 ps (a 3.5 GHz cycle) times a cycle count
+derived from the input size, the output size and the binary's hash.  Nothing about them says
+anything about real gem5.
 
 Environment (pie runs gem5 under ``env -i``, so tests set these in a wrapper script that
 ``exec``s this file):
 
-- ``PIE_STANDIN_LOG``: append ``start TAG CWD`` and ``end TAG STATUS CWD`` lines to this file,
-  TAG being ``<binary sha256 prefix>:<input sha256 prefix>``, to count runs (and see, from
-  the working directory, which host ran them);
+- ``PIE_STANDIN_LOG``: append ``start TAG CWD``, ``env TAG NAMES`` (the variables gem5 was
+  given, and argv[0]) and ``end TAG STATUS CWD`` lines to this file, TAG being
+  ``<binary sha256 prefix>:<input sha256 prefix>``, to count runs (and see, from the working
+  directory, which host ran them);
 - ``PIE_STANDIN_SLEEP``: seconds to sleep per run (a slow "simulation");
+- ``PIE_STANDIN_GLIBC``: the host glibc version the guest's loader has (default: this
+  machine's, so nothing fails);
 - ``PIE_STANDIN_FAULT``: ``crash`` (panic and abort), ``hang`` (never finish), ``truncated``
   (stats cut mid-dump), ``garbage`` (stats not in gem5's format), ``two_dumps`` (an m5
   dump-and-reset), ``reset`` (one dump after a reset: sim_ticks < final_tick), ``maxtick``,
-  ``no_cpu``, ``no_stats`` (exit 0 without stats), ``syscall`` (gem5's fatal "unimplemented
-  syscall"), ``avx`` (gem5's panic on an unknown instruction).
+  ``no_cpu``, ``no_stats`` (exit 0 without stats), ``no_report`` (an unpatched run-se.py),
+  ``syscall`` (gem5's fatal "unimplemented syscall"), ``avx`` (gem5's panic on an unknown
+  instruction), ``mmap`` (gem5's fatal when the host refuses the simulated memory).
 """
 
 from __future__ import annotations
 
 import hashlib
 import os
+import re
 import sys
 import time
 
@@ -37,6 +60,12 @@ CPU_TYPES = ("Verbatim", "Tuned", "UnConstrained")
 PERIOD_PS = 286  # 1 / 3.5 GHz, in gem5's 1 ps ticks
 FREQ = 10**12
 MAX_TICK = 2**64 - 1
+BACKED_BYTES = 100 << 20  # the Skylake config's first memory range, where SE pages start
+NORMAL_EXIT = "exiting with last active thread context"
+BUDGET_EXIT = "simulate() limit reached"
+MEMORY_USAGE = "Memory Usage: 681234 KBytes"
+PKT = "system.membus.pkt_count_"
+PKT_DESC = "Packet count per connected requestor and responder (bytes)"
 
 
 def main(argv: list[str]) -> int:
@@ -48,52 +77,137 @@ def main(argv: list[str]) -> int:
             print(f"gem5 stand-in: unknown option --{name}", file=sys.stderr)
             return 1
         options[name] = value if value else rest.pop(0)
-    if len(rest) != 3:
-        print("usage: gem5 [--outdir=DIR] [--stats-file=FILE] CONFIG CPU BINARY", file=sys.stderr)
+    if not rest:
+        print("usage: gem5 [--outdir=DIR] [--stats-file=FILE] CONFIG [ARGS]", file=sys.stderr)
         return 1
-    config, cpu, binary = rest
+    config = rest.pop(0)
     if not os.path.isfile(config):
         print(f"gem5 stand-in: script {config} not found", file=sys.stderr)
         return 1
+    script = {"max-ticks": "", "argv0": "", "report-fd": ""}
+    while rest and rest[0].startswith("--"):
+        name, _, value = rest.pop(0)[2:].partition("=")
+        if name not in script:
+            print(f"run-se.py: error: unrecognized arguments: --{name}", file=sys.stderr)
+            return 2
+        script[name] = value if value else rest.pop(0)
+    if len(rest) != 2:
+        print("usage: run-se.py [--max-ticks N] [--argv0 P] [--report-fd FD] CPU BINARY",
+              file=sys.stderr)  # fmt: skip
+        return 2
+    cpu, binary = rest
     if cpu not in CPU_TYPES:
         print(f"run-se.py: error: argument config: invalid choice: {cpu!r}", file=sys.stderr)
         return 2
     print("gem5 Simulator System (STAND-IN for tests, not gem5)", flush=True)
+    stats = open_stats(options)  # gem5 opens its stats file at start-up
     given = _read_stdin()
     with open(binary, "rb") as handle:
         program = handle.read()
     tag = f"{hashlib.sha256(program).hexdigest()[:16]}:{hashlib.sha256(given).hexdigest()[:16]}"
     log(f"start {tag} {os.getcwd()}")
-    status = run(binary, program, given, options, os.environ.get("PIE_STANDIN_FAULT", ""))
+    # what gem5 was given: less this stand-in's own variables and the two its sh wrapper and
+    # Python add (PWD; LC_CTYPE, Python's locale coercion)
+    added = {"PWD", "LC_CTYPE"}
+    names = sorted(n for n in os.environ if not n.startswith("PIE_STANDIN_") and n not in added)
+    given_env = ",".join(f"{name}={os.environ[name]}" for name in names)
+    log(f"env {tag} {given_env} argv0={script['argv0'] or binary}")
+    fault = os.environ.get("PIE_STANDIN_FAULT", "")
+    status = run(binary, program, given, stats, script={**script, **options}, fault=fault)
     log(f"end {tag} {status} {os.getcwd()}")
     return status
 
 
-def run(binary: str, program: bytes, given: bytes, options: dict[str, str], fault: str) -> int:
+def run(
+    binary: str, program: bytes, given: bytes, stats: int, *, script: dict[str, str], fault: str
+) -> int:
     time.sleep(float(os.environ.get("PIE_STANDIN_SLEEP", "0")))
-    if fault == "hang":
-        time.sleep(3600)
-    if fault == "crash":
-        print("panic: the stand-in crashes on purpose", file=sys.stderr, flush=True)
-        os.abort()
-    if fault == "syscall":
-        print("fatal: syscall newfstatat (#262) unimplemented.", file=sys.stderr)
+    gem5_fault(fault)
+    if fault in GEM5_FATAL:
+        fatal(GEM5_FATAL[fault])
         return 1
-    if fault == "avx":
-        print("panic: Unrecognized/invalid instruction executed:", file=sys.stderr, flush=True)
-        os.abort()
-    exit_code, output = execute(binary, given)
+    too_new = newer_glibc(program, os.environ.get("PIE_STANDIN_GLIBC", ""))
+    argv0 = script["argv0"] or binary
+    if too_new:  # the guest's ld.so, on a host with an older glibc
+        loader = f"/lib/x86_64-linux-gnu/libc.so.6: version `GLIBC_{too_new}' not found"
+        exit_code, output, peak = 127, b"", 0
+        print(f"{argv0}: {loader} (required by {argv0})", file=sys.stderr, flush=True)
+    else:
+        exit_code, output, peak = execute(binary, argv0, given)
     sys.stdout.buffer.write(output)
     sys.stdout.flush()
     cycles = 2_000_000 + 3 * len(given) + 50 * len(output)
     cycles += int.from_bytes(hashlib.sha256(program).digest()[:2], "big")
-    if fault != "no_stats":
-        write_stats(options, cycles * PERIOD_PS, cycles, fault)
-    if exit_code != 0:  # SKL's run-se.py
+    ticks = cycles * PERIOD_PS
+    cause = NORMAL_EXIT
+    if script["max-ticks"] and ticks > int(script["max-ticks"]):
+        ticks, cause = int(script["max-ticks"]), BUDGET_EXIT
+        cycles = ticks // PERIOD_PS
+    if fault == "maxtick":
+        ticks = MAX_TICK + 1  # gem5 prints MaxTick through a double
+    bad = (peak - BACKED_BYTES) // 64 if peak > BACKED_BYTES else 0  # one packet a cache line
+    report(ticks, cause, script["report-fd"], fault)
+    if fault == "no_stats":  # e.g. a gem5 given another --outdir
+        os.close(stats)
+        os.unlink(os.path.join(script["outdir"], script["stats-file"]))
+    else:  # gem5 dumps the statistics at exit, after run-se.py's last line
+        write_stats(stats, ticks, cycles, bad, fault)
+    if cause != NORMAL_EXIT:  # SKL's run-se.py
+        print("Benchmark failed with bad exit cause.")
+        print(cause)
+        return 1
+    if exit_code != 0:
         print("Benchmark failed with bad exit code.")
         print(f"Exit code {exit_code}")
         return 1
     return 0
+
+
+GEM5_FATAL = {
+    "syscall": "fatal: syscall newfstatat (#262) unimplemented.",
+    # gem5 v20.1 without MAP_NORESERVE on a small host
+    "mmap": "fatal: Could not mmap 34359738368 bytes for range [0x100000000:0x900000000]!",
+}
+
+
+def gem5_fault(fault: str) -> None:
+    """The faults that never return: a hang, and gem5's panics (they abort)."""
+    if fault == "hang":
+        time.sleep(3600)
+    if fault in {"crash", "avx"}:
+        fatal(
+            "panic: the stand-in crashes on purpose"
+            if fault == "crash"
+            else "panic: Unrecognized/invalid instruction executed:"
+        )
+        os.abort()
+
+
+def fatal(message: str) -> None:
+    print(f"{message}\n{MEMORY_USAGE}", file=sys.stderr, flush=True)
+
+
+def report(ticks: int, cause: str, fd: str, fault: str) -> None:
+    """run-se.py's exit report, after the guest's last instruction."""
+    if fault == "no_report":
+        return
+    line = f"Exiting @ tick {ticks} because {cause}"
+    print(line, flush=True)
+    if fd:
+        data = f"{line}\n".encode()
+        if os.write(int(fd), data) != len(data):
+            raise OSError("short write of the exit report")
+
+
+def newer_glibc(program: bytes, host: str) -> str:
+    """The newest GLIBC_x.y version the binary references, if newer than ``host``'s."""
+    if not host:
+        return ""
+    versions = re.findall(rb"GLIBC_(\d+\.\d+)", program)
+    newest = max((tuple(int(p) for p in v.split(b".")) for v in versions), default=())
+    if newest > tuple(int(p) for p in host.split(".")):
+        return ".".join(str(p) for p in newest)
+    return ""
 
 
 def _read_stdin() -> bytes:
@@ -103,8 +217,9 @@ def _read_stdin() -> bytes:
     return b"".join(chunks)
 
 
-def execute(binary: str, given: bytes) -> tuple[int, bytes]:
-    """Run the program natively: input from a memory file, output through a pipe."""
+def execute(binary: str, argv0: str, given: bytes) -> tuple[int, bytes, int]:
+    """Run the program natively: input from a memory file, output through a pipe; returns its
+    exit code, its output and its peak memory in bytes."""
     stdin = os.memfd_create("standin-input")
     os.write(stdin, given)
     os.lseek(stdin, 0, os.SEEK_SET)
@@ -114,8 +229,9 @@ def execute(binary: str, given: bytes) -> tuple[int, bytes]:
     if pid == 0:
         os.dup2(stdin, 0)
         os.dup2(writer, 1)
+        os.closerange(3, 1 << 16)  # a gem5 guest holds no host descriptor but its 0, 1, 2
         try:
-            os.execv(path, [binary])
+            os.execv(path, [argv0])
         finally:
             os._exit(127)
     os.close(writer)
@@ -124,33 +240,35 @@ def execute(binary: str, given: bytes) -> tuple[int, bytes]:
     while chunk := os.read(reader, 1 << 16):
         chunks.append(chunk)
     os.close(reader)
-    _, status = os.waitpid(pid, 0)
-    return os.waitstatus_to_exitcode(status), b"".join(chunks)
+    _, status, usage = os.wait4(pid, 0)
+    return os.waitstatus_to_exitcode(status), b"".join(chunks), usage.ru_maxrss * 1024
 
 
-def write_stats(options: dict[str, str], ticks: int, cycles: int, fault: str) -> None:
+def open_stats(options: dict[str, str]) -> int:
     outdir = options["outdir"]
     os.makedirs(outdir, exist_ok=True)
     with open(os.path.join(outdir, "config.ini"), "w") as handle:
         handle.write("[root]\ntype=Root\n; written by the gem5 STAND-IN\n")
     path = os.path.join(outdir, options["stats-file"])  # an absolute FILE stays as it is
+    return os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o644)
+
+
+def write_stats(stats: int, ticks: int, cycles: int, bad: int, fault: str) -> None:
     final_tick = ticks
-    if fault == "maxtick":
-        ticks = final_tick = MAX_TICK + 1  # gem5 prints MaxTick through a double
     if fault == "reset":
-        final_tick = ticks + 123_456
-    text = dump(ticks, final_tick, cycles, with_cpu=fault != "no_cpu")
+        ticks = final_tick - 123_456
+    text = dump(ticks, final_tick, cycles, with_cpu=fault != "no_cpu", bad=bad)
     if fault == "two_dumps":
-        text = dump(7_000, 7_000, 24, with_cpu=True) + dump(ticks, ticks + 7_000, cycles, True)
+        text = dump(7_000, 7_000, 24, True) + dump(final_tick - 7_000, final_tick, cycles, True)
     if fault == "truncated":
         text = text[: len(text) // 2]
     if fault == "garbage":
         text = "".join(chr(32 + (i * 7919) % 95) for i in range(4000))
-    with open(path, "w") as handle:
-        handle.write(text)
+    os.write(stats, text.encode())
+    os.close(stats)
 
 
-def dump(ticks: int, final_tick: int, cycles: int, with_cpu: bool) -> str:
+def dump(ticks: int, final_tick: int, cycles: int, with_cpu: bool, bad: int = 0) -> str:
     """One statistics dump laid out as gem5 v20.1 prints it (``%-40s %12s %10s %10s # ...``)."""
     instructions = cycles // 2
     rows = [
@@ -169,7 +287,11 @@ def dump(ticks: int, final_tick: int, cycles: int, with_cpu: bool) -> str:
             ("system.cpu.committedInsts", instructions, "Number of instructions committed"),
             ("system.cpu.numCycles", cycles, "number of cpu cycles simulated"),
             ("system.cpu.ipc", f"{instructions / cycles:.6f}", "IPC: instructions per cycle"),
+            (f"{PKT}system.l3cache.mem_side::system.mem_ctrls0.port", cycles // 40, PKT_DESC),
         ]
+    if bad:
+        rows.append((f"{PKT}system.l3cache.mem_side::system.membus.badaddr_responder.pio", bad,
+                     PKT_DESC))  # fmt: skip
     lines = [f"{name:<40} {value!s:>12} {'':>10} {'':>10} # {desc}" for name, value, desc in rows]
     body = "\n".join(lines)
     return (

@@ -6,15 +6,25 @@ Remote layout under the host's ``workdir``::
     inputs/<digest>     each test input once
     jobs/<16 hex>/      one folder per run, removed when the run ends or is cancelled, or at
                         the next connection once the shell that ran it (``owner``) is gone
-        prog            hard link to the binary: gem5 is given the relative path ``prog``
+        prog            hard link to the binary (its sha256 checked before gem5 starts)
+        report.fifo     the exit report's pipe (run-se.py's --report-fd 3)
         m5out/stats.txt gem5's --outdir and --stats-file (relative to the outdir, as gem5 has it)
 
-The binary's path matters to gem5's timing (gem5/gem5#2265: argv and auxv shift the guest's
-stack), so every job passes the same bytes, ``prog``, resolved from the job's folder; the
-folder names all have the same length.  gem5 runs under ``env -i`` (only the PYTHONPATH its
-config needs) and ``timeout -s KILL``, which kills gem5's whole process group.  A watchdog
-reading the session's stdin kills that group too when the SSH channel closes, so cancelling a
-job, or losing the client, stops the remote gem5 instead of leaving it running.
+The guest's argv[0] matters to gem5's timing (gem5 puts it twice on the guest's stack;
+gem5/gem5#2265), so every job, on every host, gives the guest one fixed path of the shape and
+length of PIE's (``/tmp/tmpXXXXXXXX/code.out``, Python's tempfile), apart from the file gem5
+loads (the patched run-se.py's ``--argv0``).  gem5 runs under ``env -i`` (only the PYTHONPATH
+its config needs, and PYTHONNOUSERSITE: a guest writes files as gem5, and must not plant a
+Python user-site hook that runs in later gem5 runs) and ``timeout -s KILL``, a host-time safety net
+that kills gem5's whole process group; the simulated-time budget is run-se.py's
+``--max-ticks``.  A watchdog reading the session's stdin kills that group too when the SSH
+channel closes, so cancelling a job, or losing the client, stops the remote gem5.
+
+The guest can write any file gem5 can, its stats file included (unlink it, write another),
+and it shares gem5's stdout (which it can seek).  What run-se.py writes after the guest has
+exited, "Exiting @ tick N because CAUSE", goes to descriptor 3, a pipe the guest does not hold
+(it can only add lines before that one, through /proc): its last line is the exit report the
+stats file is checked against.
 """
 
 from __future__ import annotations
@@ -31,9 +41,16 @@ import attrs
 
 from pie._errors import PieError
 from pie._farm._config import FarmConfig, HostConfig
+from pie._hashing import sha256_file
 
 CPU_TYPE = "Verbatim"  # PIE's choice among run-se.py's Verbatim / Tuned / UnConstrained
 PROGRAM = "prog"
+# the guest's argv[0]: PIE's /tmp/tmpXXXXXXXX/code.out (25 characters), one fixed name
+GUEST_DIR = "/tmp/tmppie_gem5"
+GUEST_PROGRAM = f"{GUEST_DIR}/code.out"
+REPORT_FD = 3
+REPORT_FIFO = "report.fifo"
+_REPORT_TAIL = 4096
 STATS = "stats.txt"
 OUTDIR = "m5out"
 _KEEPALIVE_MISSES = 3
@@ -72,7 +89,10 @@ class Identity:
     libs: str
 
     def key(self) -> str:
-        return f"gem5={self.gem5};config={self.config};libs={self.libs};cpu={CPU_TYPE}"
+        return (
+            f"gem5={self.gem5};config={self.config};libs={self.libs};cpu={CPU_TYPE};"
+            f"argv0={GUEST_PROGRAM}"
+        )
 
 
 @attrs.frozen
@@ -91,13 +111,15 @@ class Upload:
 @attrs.frozen
 class RemoteRun:
     """What came back from one gem5 run: gem5's exit status (a shell status: 128+N for a
-    signal), the stats file if gem5 wrote one, the tails of its stdout and stderr, and the
-    host seconds it took as seen from here."""
+    signal), the stats file if gem5 wrote one, the last line of the exit report pipe (with
+    its newline, if it had one), the tails of its stdout and stderr, and the host seconds it
+    took as seen from here."""
 
     status: int
     stats: bytes | None
     log: str
     seconds: float
+    report: bytes = b""
 
 
 class HostLink:
@@ -110,6 +132,8 @@ class HostLink:
         self._sftp: asyncssh.SFTPClient | None = None
         self._present: set[str] = set()
         self._locks: dict[str, anyio.Lock] = {}
+        self._input_sha256: dict[str, str] = {}
+        self.glibc: tuple[int, ...] | None = None  # the host's, as its guests load it
 
     @property
     def name(self) -> str:
@@ -197,11 +221,12 @@ class HostLink:
         if status in problems:
             raise HostUnusable(f"{self.name}: {problems[status]} on the host")
         fields = _text(result.stdout).split()
-        if status != 0 or len(fields) != 4 or fields[0] != "pie-farm-host":
+        if status != 0 or len(fields) != 5 or fields[0] != "pie-farm-host":
             raise HostError(
                 f"{self.name}: preparing the host failed (exit {status}): "
                 f"{_text(result.stderr).strip()[-300:]}"
             )
+        self.glibc = glibc_version(fields[4])
         return Identity(gem5=fields[1], config=fields[2], libs=fields[3])
 
     def _prepare_script(self) -> str:
@@ -233,7 +258,8 @@ libs=$(PATH="$PATH:/sbin:/usr/sbin" ldconfig -p 2>/dev/null | awk {q(libs)} | xa
     | LC_ALL=C sort -u)
 [ -n "$libs" ] || exit {_NO_LIBS}
 l=$(printf '%s\n' "$libs" | xargs -r sha256sum | sha256sum | cut -c1-64)
-printf 'pie-farm-host %s %s %s\\n' "$g" "$c" "$l"
+v=$(getconf GNU_LIBC_VERSION 2>/dev/null | sed -n 's/^glibc \\([0-9][0-9.]*\\)$/\\1/p')
+printf 'pie-farm-host %s %s %s %s\\n' "$g" "$c" "$l" "${{v:--}}"
 """
 
     async def _uploaded(self) -> set[str]:
@@ -282,13 +308,17 @@ printf 'pie-farm-host %s %s %s\\n' "$g" "$c" "$l"
 
     # ---- one gem5 run ------------------------------------------------------------------
 
-    async def run(self, binary: Upload, given: Upload, timeout: float) -> RemoteRun:
-        """Run gem5 on ``binary`` with ``given`` on stdin; raises HostError on host trouble.
+    async def run(self, binary: Upload, given: Upload, argv0: str = GUEST_PROGRAM) -> RemoteRun:
+        """Run gem5 on ``binary`` with ``given`` on stdin, the guest seeing ``argv0`` as its
+        path; raises HostError on host trouble.
 
         Cancelling the caller stops the remote gem5 (and waits a little to see it stopped)."""
         await self.ensure(binary)
         await self.ensure(given)
-        script = self._job_script(secrets.token_hex(8), binary.digest, given.digest, timeout)
+        timeout = self.farm.timeout
+        script = self._job_script(
+            secrets.token_hex(8), binary.digest, given.digest, await self._sha256(given), argv0
+        )
         started = time.monotonic()
         try:
             process = await self._connection().create_process(_sh(script), encoding=None)
@@ -322,53 +352,87 @@ printf 'pie-farm-host %s %s %s\\n' "$g" "$c" "$l"
             # someone emptied the host's store: forget what we thought was there, retry
             self._present.clear()
             raise HostError(f"{self.name}: an uploaded file vanished from {self.host.workdir}")
-        if done.exit_status != 0 or len(fields) != 3 or fields[0] != "pie-farm-job":
+        if done.exit_status != 0 or len(fields) not in (3, 4) or fields[0] != "pie-farm-job":
             raise HostError(
                 f"{self.name}: the job ended without an answer (exit {done.exit_status}, "
                 f"signal {done.exit_signal}): {log.strip()[-300:]}"
             )
-        if not fields[1].isdigit():
+        report = _unhex(fields[3]) if len(fields) == 4 else b""
+        if not fields[1].isdigit() or report is None:
             raise HostError(f"{self.name}: the job's answer is garbled: {header[:80]!r}")
         stats = rest if fields[2] == "1" else None
-        return RemoteRun(status=int(fields[1]), stats=stats, log=log, seconds=seconds)
+        return RemoteRun(
+            status=int(fields[1]), stats=stats, log=log, seconds=seconds, report=report
+        )
 
-    def _job_script(self, token: str, binary: str, given: str, timeout: float) -> str:
+    async def _sha256(self, upload: Upload) -> str:
+        """The plain sha256 of an upload's bytes, which the job checks (inputs are named by
+        another hash); computed once per file per connection."""
+        if upload.folder == "bin":
+            return upload.digest
+        known = self._input_sha256.get(upload.digest)
+        if known is None:
+            try:
+                known = await anyio.to_thread.run_sync(sha256_file, upload.path)
+            except OSError as error:
+                raise LocalFileError(f"cannot read {upload.path}: {error.strerror}") from None
+            self._input_sha256[upload.digest] = known
+        return known
+
+    def _gem5_command(self, argv0: str) -> str:
         q = shlex.quote
-        work = q(self.host.workdir)
-        job = q(f"{self.host.workdir}/jobs/{token}")
-        gem5 = " ".join(
+        return " ".join(
             (
-                f"timeout -s KILL {timeout:g}",
-                f"env -i PYTHONPATH={q(self.host.gem5_pythonpath)}",
+                f"timeout -s KILL {self.farm.timeout:g}",
+                f"env -i PYTHONPATH={q(self.host.gem5_pythonpath)} PYTHONNOUSERSITE=1",
                 q(self.host.gem5),
                 f"--outdir={OUTDIR}",
                 f"--stats-file={STATS}",
                 q(self.host.config),
+                f"--max-ticks={self.farm.max_ticks}",
+                f"--argv0={q(argv0)}",
+                f"--report-fd={REPORT_FD}",
                 CPU_TYPE,
                 PROGRAM,
             )
         )
+
+    def _job_script(
+        self, token: str, binary: str, given: str, given_sha256: str, argv0: str
+    ) -> str:
+        q = shlex.quote
+        work = q(self.host.workdir)
+        job = q(f"{self.host.workdir}/jobs/{token}")
+        stats = f"{OUTDIR}/{STATS}"
+        # The copies in the store are checked against their hashes: every job on a host shares
+        # one uid, so an earlier guest may have replaced them.  gem5's redirections open the
+        # report pipe first, so that the reader below is never left waiting for a writer.
         return f"""
 trap '' PIPE
-exec 3<&0
+exec 4<&0
 mkdir -m 700 {job} && cd {job} || exit {_NO_JOBDIR}
 echo $$ > owner
 ln {work}/bin/{binary} {PROGRAM} 2>/dev/null || cp {work}/bin/{binary} {PROGRAM} \
     || {{ cd / && rm -rf {job}; exit {_NO_BINARY}; }}
-[ -r {work}/inputs/{given} ] || {{ cd / && rm -rf {job}; exit {_NO_INPUT}; }}
+printf '%s  %s\\n' {binary} {PROGRAM} | sha256sum -c --status 2>/dev/null \
+    || {{ rm -f {work}/bin/{binary}; cd / && rm -rf {job}; exit {_NO_BINARY}; }}
+printf '%s  %s\\n' {given_sha256} {work}/inputs/{given} | sha256sum -c --status 2>/dev/null \
+    || {{ rm -f {work}/inputs/{given}; cd / && rm -rf {job}; exit {_NO_INPUT}; }}
+mkfifo {REPORT_FIFO} || {{ cd / && rm -rf {job}; exit {_NO_JOBDIR}; }}
 ulimit -f {_FILE_BLOCKS} 2>/dev/null
-{gem5} <{work}/inputs/{given} >out 2>err 3<&- &
+{self._gem5_command(argv0)} {REPORT_FD}>{REPORT_FIFO} <{work}/inputs/{given} >out 2>err 4<&- &
 g=$!
-( read -r _ <&3; kill -s KILL -- -$g; kill -s KILL $g; kill -s KILL -- -$g ) >/dev/null 2>&1 &
+( read -r _ <&4; kill -s KILL -- -$g; kill -s KILL $g; kill -s KILL -- -$g ) >/dev/null 2>&1 &
 w=$!
-exec 3<&-
+exec 4<&-
+r=$(tail -c {_REPORT_TAIL} <{REPORT_FIFO} | tail -n 1 | od -An -v -tx1 | tr -d ' \\n')
 wait $g
 rc=$?
 kill $w 2>/dev/null
 s=0
-[ -f {OUTDIR}/{STATS} ] && s=1
-printf 'pie-farm-job %s %s\\n' "$rc" "$s"
-[ $s = 1 ] && head -c {_MAX_STATS_BYTES} {OUTDIR}/{STATS}
+[ -f {stats} ] && [ ! -h {stats} ] && s=1
+printf 'pie-farm-job %s %s %s\\n' "$rc" "$s" "$r"
+[ $s = 1 ] && head -c {_MAX_STATS_BYTES} {stats}
 {{ tail -c {_LOG_TAIL} out; echo; tail -c {_LOG_TAIL} err; }} >&2
 cd / && rm -rf {job}
 exit 0
@@ -402,6 +466,21 @@ async def _stop(process: asyncssh.SSHClientProcess[Any]) -> None:
 def _sh(script: str) -> str:
     """Run ``script`` with /bin/sh whatever the remote user's login shell is."""
     return f"/bin/sh -c {shlex.quote(script)}"
+
+
+def glibc_version(text: str) -> tuple[int, ...] | None:
+    """``(2, 31)`` from ``"2.31"``; None when unknown."""
+    parts = text.split(".")
+    if len(parts) < 2 or not all(part.isdigit() for part in parts):
+        return None
+    return tuple(int(part) for part in parts)
+
+
+def _unhex(text: str) -> bytes | None:
+    try:
+        return bytes.fromhex(text)
+    except ValueError:
+        return None
 
 
 def _text(data: object) -> str:

@@ -1,9 +1,14 @@
 """What one finished gem5 run means: a simulated time, or a failure of a named kind.
 
 Kinds stay apart because they mean different things to a user: a program gem5's syscall
-emulation cannot run ("cannot be simulated") is not slow, a timeout depends on the host's
-speed, a rejected stats file may be a guest gaming the statistics, and a host failure says
-nothing about the program at all.
+emulation cannot run ("cannot be simulated") is not slow, a program over the simulated-time
+budget is too slow on every host alike, a rejected stats file may be a guest gaming the
+statistics, and a host failure (the host-time safety net included) says nothing about the
+program at all.
+
+Only what the guest cannot write is trusted: the exit status, and the exit report run-se.py
+writes to a pipe after the guest's last instruction.  The stats file's ``final_tick`` must be
+the report's tick; gem5's stdout and stderr (shared with the guest) only explain failures.
 """
 
 from __future__ import annotations
@@ -16,16 +21,21 @@ from typing import Any
 
 import attrs
 
+from pie._farm._config import FarmConfig
 from pie._farm._hosts import RemoteRun
 from pie._farm._stats import StatsError, parse_stats
 
 _TIMEOUT_STATUSES = (124, 128 + signal.SIGKILL)  # GNU timeout, plain and with -s KILL
 _TIMEOUT_SHARE = 0.9  # a KILL this late into the allowed time was the timeout's
+# gem5's exit causes (src/sim/simulate.cc, sim/syscall_emul.cc)
+NORMAL_EXIT = "exiting with last active thread context"
+BUDGET_EXIT = "simulate() limit reached"
+_REPORT = re.compile(rb"Exiting @ tick (\d{1,20}) because ([^\n]{1,200})\n")
 
 
 class Kind(str, enum.Enum):
     UNSIMULABLE = "cannot be simulated"
-    TIMEOUT = "gem5 timed out"
+    OVER_BUDGET = "over the gem5 time budget"
     STATS = "gem5 stats rejected"
     GEM5 = "gem5 failed"
     HOST = "gem5 host failure"
@@ -65,8 +75,7 @@ class Failed:
 
     @property
     def message(self) -> str:
-        joint = " " if self.kind is Kind.TIMEOUT else ": "  # "gem5 timed out after 120 s"
-        return f"{self.kind.value}{joint}{self.reason}"
+        return f"{self.kind.value}: {self.reason}"
 
 
 Outcome = Simulated | Failed
@@ -90,18 +99,58 @@ _UNSIMULABLE = (
     ),
 )
 _RUN_SE_FAILED = re.compile(r"Benchmark failed with bad exit (cause|code)")
+_EXIT_CODE = re.compile(r"^Exit code (-?\d+)$", re.MULTILINE)
+# the guest's dynamic loader, when the binary needs a newer glibc than the host's
+_GLIBC = re.compile(r"version `GLIBC_([\d.]+)' not found")
+# gem5 follows every fatal and panic with a "Memory Usage:" line (src/base/logging.cc)
+_FATAL = re.compile(r"^(?:fatal|panic): .*$", re.MULTILINE)
 
 
-def outcome_of(run: RemoteRun, timeout: float) -> Outcome:
-    """Classify a finished remote run (``timeout`` is the host seconds it was allowed)."""
+@attrs.frozen
+class ExitReport:
+    """run-se.py's last word: the tick the simulation ended at, and why."""
+
+    tick: int
+    cause: str
+
+
+def exit_report(data: bytes) -> ExitReport | None:
+    """The report from the pipe's last line, or None when it is not one (none, cut short)."""
+    found = _REPORT.fullmatch(data)
+    if found is None:
+        return None
+    return ExitReport(int(found[1]), found[2].decode("utf-8", errors="replace"))
+
+
+def outcome_of(run: RemoteRun, config: FarmConfig) -> Outcome:
+    """Classify a finished remote run under the farm's budget and safety net."""
+    report = exit_report(run.report)
     if run.status != 0:
-        return _failure(run, timeout)
+        return _failure(run, report, config)
     if run.stats is None:
         return Failed(Kind.STATS, "gem5 exited normally but wrote no stats file")
     try:
         stats = parse_stats(run.stats.decode("utf-8", errors="replace"))
     except StatsError as error:
         return Failed(Kind.STATS, str(error))
+    if report is None:
+        return Failed(
+            Kind.STATS,
+            "gem5 ended without run-se.py's exit report ('Exiting @ tick N because ...' on "
+            "descriptor 3), so its stats cannot be checked; the host's run-se.py must be pie's "
+            "patched one (docker/gem5-host/skylake-config.patch)",
+        )
+    if report.cause != NORMAL_EXIT:
+        return Failed(Kind.STATS, f"gem5 exited normally but reported {report.cause!r}")
+    if report.tick != stats.final_tick:
+        return Failed(
+            Kind.STATS,
+            f"the stats file's final_tick {stats.final_tick} is not the tick gem5 ended at "
+            f"({report.tick}): the file was replaced during the run (a guest writes files as "
+            "gem5 does), so none of its numbers can be trusted",
+        )
+    if stats.bad_address_packets:
+        return Failed(Kind.UNSIMULABLE, bad_address(stats.bad_address_packets))
     return Simulated(
         ticks=stats.ticks,
         freq=stats.freq,
@@ -110,16 +159,55 @@ def outcome_of(run: RemoteRun, timeout: float) -> Outcome:
     )
 
 
-def _failure(run: RemoteRun, timeout: float) -> Failed:
+def bad_address(packets: int) -> str:
+    return (
+        f"the program used memory the Skylake config does not have ({packets} packets answered "
+        "by gem5's bad-address responder: the config backs about 100 MiB of the program's "
+        "pages), so gem5 timed memory that is not there"
+    )
+
+
+def over_budget(max_ticks: int) -> str:
+    return (
+        f"still running after {max_ticks:,} ticks ({_milliseconds(max_ticks)} ms simulated, "
+        "the farm's max_ticks)"
+    )
+
+
+def _failure(run: RemoteRun, report: ExitReport | None, config: FarmConfig) -> Failed:
+    if report is not None and report.cause == BUDGET_EXIT:
+        return Failed(Kind.OVER_BUDGET, over_budget(config.max_ticks))
+    glibc = _GLIBC.search(run.log)
+    if glibc:
+        return Failed(
+            Kind.UNSIMULABLE,
+            f"the binary needs glibc {glibc[1]} (GLIBC_{glibc[1]}), newer than the gem5 host's; "
+            "compile gem5-bound programs with a toolchain whose glibc is no newer than the "
+            "hosts' (the docker/pie image: Ubuntu 20.04, glibc 2.31; 'pie farm check' compares "
+            "the two)",
+        )
     for pattern, template in _UNSIMULABLE:
         found = pattern.search(run.log)
         if found:
             return Failed(Kind.UNSIMULABLE, template.format(*found.groups()))
-    if run.status in _TIMEOUT_STATUSES and run.seconds >= _TIMEOUT_SHARE * timeout:
-        return Failed(Kind.TIMEOUT, f"after {timeout:g} s")
+    if run.status in _TIMEOUT_STATUSES and run.seconds >= _TIMEOUT_SHARE * config.timeout:
+        return Failed(
+            Kind.HOST,
+            f"gem5 was still running after {config.timeout:g} s of host time (the safety-net "
+            f"'timeout'), before its simulated-time budget of {_milliseconds(config.max_ticks)} "
+            "ms ran out: the host is too slow or overloaded; raise 'timeout' or use faster hosts",
+        )
     if _RUN_SE_FAILED.search(run.log):
-        return Failed(Kind.GEM5, "the program did not exit normally with code 0 under gem5")
-    return Failed(Kind.GEM5, f"{_status(run.status)}: {_last_line(run.log)}")
+        code = _EXIT_CODE.search(run.log)
+        detail = f" (exit code {code[1]})" if code else ""
+        return Failed(
+            Kind.GEM5, f"the program did not exit normally with code 0 under gem5{detail}"
+        )
+    return Failed(Kind.GEM5, f"{_status(run.status)}: {_last_message(run.log)}")
+
+
+def _milliseconds(ticks: int) -> str:
+    return f"{ticks / 10**9:g}"  # gem5's ticks are picoseconds
 
 
 def _status(status: int) -> str:
@@ -131,6 +219,10 @@ def _status(status: int) -> str:
     return f"exit {status}"
 
 
-def _last_line(log: str) -> str:
+def _last_message(log: str) -> str:
+    """gem5's last fatal or panic line, else the log's last line."""
+    fatal = [found.group(0) for found in _FATAL.finditer(log)]
+    if fatal:
+        return fatal[-1].strip()[:300]
     lines = [line.strip() for line in log.splitlines() if line.strip()]
     return lines[-1][:300] if lines else "no output"

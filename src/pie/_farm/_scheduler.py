@@ -386,7 +386,7 @@ class Farm:
             with anyio.CancelScope() as scope:
                 entry.scope = scope
                 try:
-                    run = await host.link.run(binary, given, self.config.timeout)
+                    run = await host.link.run(binary, given)
                 except HostError as error:
                     await self._host_trouble(host, generation, error)
                     await self._retry(entry, host, error)
@@ -401,7 +401,7 @@ class Farm:
         if run is None:
             return  # abandoned by its callers: the remote gem5 was stopped
         host.failures = 0
-        outcome = outcome_of(run, self.config.timeout)
+        outcome = outcome_of(run, self.config)
         self._estimates.record(entry.job, run.seconds)
         if isinstance(outcome, Failed):
             host.failed += 1

@@ -6,6 +6,10 @@ up to gem5 v20.1, ``simTicks`` from v21.0).  A guest can run m5 pseudo-ops that 
 the statistics and so report almost no time (``../shared/gem5/NOTES.md`` section 6), so a
 file is refused unless it holds exactly one complete dump whose ``sim_ticks`` equals the
 never-reset ``final_tick``, that stopped before MaxTick, and that shows a CPU which ran.
+
+It also counts the packets that gem5's bad-address responder answered: the Skylake config backs
+only some address ranges with memory, and gem5 answers accesses elsewhere without a warning, so
+a program that needs more memory than the config backs runs on memory that is not there.
 """
 
 from __future__ import annotations
@@ -28,6 +32,9 @@ _BEGIN = re.compile(r"-+ Begin Simulation Statistics -+")
 _END = re.compile(r"-+ End Simulation Statistics\s*-+")
 _NAME = re.compile(r"[A-Za-z_][^\s#]*")
 _VALUE = re.compile(r"-?(?:\d+(?:\.\d*)?(?:[eE][-+]?\d+)?|nan|inf)%?")
+# system.membus.pkt_count_<requestor>::system.membus.badaddr_responder.pio (per-pair counts;
+# the ::total rows are sums of these)
+_BAD_ADDRESS = re.compile(r"[\w.]*\.pkt_count_[\w.]+::[\w.]*badaddr_responder\.pio")
 
 
 class StatsError(PieError):
@@ -96,6 +103,7 @@ class Gem5Stats:
     cycles: int
     host_seconds: float | None
     naming: str
+    bad_address_packets: int = 0
 
     @property
     def seconds(self) -> Fraction:
@@ -203,6 +211,7 @@ def _checked(block: dict[str, str]) -> Gem5Stats:
             "CPU, or a broken config)"
         )
     host = block.get(naming.host_seconds)
+    bad = sum(_count(block, name) for name in block if _BAD_ADDRESS.fullmatch(name))
     return Gem5Stats(
         ticks=ticks,
         freq=freq,
@@ -211,6 +220,7 @@ def _checked(block: dict[str, str]) -> Gem5Stats:
         cycles=cycles,
         host_seconds=float(_exact(host, naming.host_seconds)) if host is not None else None,
         naming=naming.ticks,
+        bad_address_packets=bad,
     )
 
 

@@ -118,13 +118,13 @@ async def _check_host(
         if isinstance(probe, str):
             row.problem = f"probe not run: {probe}"
             return
-        run = await link.run(*probe, config.timeout)
+        run = await link.run(*probe)
     except (HostError, LocalFileError) as error:
         row.problem = str(error)
         return
     finally:
         await link.close()
-    outcome = outcome_of(run, config.timeout)
+    outcome = outcome_of(run, config)
     if isinstance(outcome, Failed):
         row.probe, row.problem = "failed", outcome.message
         return
