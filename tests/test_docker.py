@@ -13,10 +13,14 @@ from typing import Any
 
 import pytest
 
+from pie._farm._config import SAFETY_TIMEOUT_S
 from tests.conftest import REPO
 
 DOCKER = REPO / "docker"
 GEM5_DOCKERFILE = DOCKER / "gem5-host" / "Dockerfile"
+GEM5_STEPS = DOCKER / "gem5-host" / "gem5-steps.sh"
+BUILD_LOCAL = DOCKER / "gem5-host" / "build-local.sh"
+PATCH = DOCKER / "gem5-host" / "skylake-config.patch"
 PIE_DOCKERFILE = DOCKER / "pie" / "Dockerfile"
 DESIGN = REPO.parent / "shared" / "DESIGN.md"
 
@@ -28,6 +32,7 @@ GEM5_BINARY = "/opt/gem5/build/X86/gem5.opt"
 SKYLAKE_CONFIG = "/opt/gem5-skylake-config/gem5-configs/run-se.py"
 WORKDIR = "/var/tmp/pie"
 SKYLAKE_COMMIT_PREFIX = "d92b219"
+GEM5_V20_1_0_5 = "31cd81fdec46bae4b48d4f3788776936389dbdec"
 
 
 def instructions(dockerfile: Path) -> list[tuple[str, str]]:
@@ -72,6 +77,18 @@ def stages(dockerfile: Path) -> list[tuple[str, str | None]]:
 
 def runs(dockerfile: Path) -> str:
     return "\n".join(rest for keyword, rest in instructions(dockerfile) if keyword == "RUN")
+
+
+def stage_runs(dockerfile: Path, stage: str) -> str:
+    """The RUN commands of one named stage."""
+    current, found = None, []
+    for keyword, rest in instructions(dockerfile):
+        if keyword == "FROM":
+            words = rest.split()
+            current = words[2] if len(words) == 3 and words[1].upper() == "AS" else None
+        elif keyword == "RUN" and current == stage:
+            found.append(rest)
+    return "\n".join(found)
 
 
 def local_copies(dockerfile: Path) -> list[str]:
@@ -141,7 +158,9 @@ def test_gem5_tag_is_pinned_and_documented(compose: dict[str, Any]) -> None:
     documented = set(re.findall(r"v20\.1\.0\.\d+", readme))
     assert documented == {version}, f"docker/README.md names {documented}, the Dockerfile {version}"
     assert '--branch "${GEM5_VERSION}"' in runs(GEM5_DOCKERFILE)
-    assert "scons build/X86/gem5.opt" in runs(GEM5_DOCKERFILE)
+    assert args_of(GEM5_DOCKERFILE)["GEM5_COMMIT"] == GEM5_V20_1_0_5
+    assert f"GEM5_COMMIT={GEM5_V20_1_0_5}" in BUILD_LOCAL.read_text()
+    assert "scons build/X86/gem5.opt" in GEM5_STEPS.read_text()
     images = {
         service["image"]
         for service in compose["services"].values()
@@ -155,17 +174,48 @@ def test_skylake_config_is_pinned_and_patched() -> None:
     assert re.fullmatch(r"[0-9a-f]{40}", commit)
     assert commit.startswith(SKYLAKE_COMMIT_PREFIX)
     assert commit in (DOCKER / "README.md").read_text()
-    patch = (DOCKER / "gem5-host" / "skylake-config.patch").read_text()
+    patch = PATCH.read_text()
     assert commit in patch
-    assert "git -C gem5-skylake-config apply --verbose /opt/skylake-config.patch" in runs(
-        GEM5_DOCKERFILE
-    )
+    assert "gem5-steps.sh config /opt/gem5-skylake-config" in runs(GEM5_DOCKERFILE)
+    assert 'git -C "$config_dir" apply --verbose "$patch"' in GEM5_STEPS.read_text()
     added = {line[1:].strip() for line in patch.splitlines() if line.startswith("+")}
     removed = {line[1:].strip() for line in patch.splitlines() if line.startswith("-")}
     assert "valid_configs = [VerbatimCPU, TunedCPU, UnconstrainedCPU]" in added
     assert "valid_configs = [VerbatimCPU, TunedCPU, UnConstrainedCPU]" in removed
     assert "system.cpu.do_statistics_insts = False" in added
     assert "system.cpu.do_checkpoint_insts = False" in added
+    # gem5 v20.1 maps the 32 GiB of simulated memory; without MAP_NORESERVE, hosts with less
+    # RAM + swap refuse it (issue 16, item 1)
+    assert "system.mmap_using_noreserve = True" in added
+    for option in ("'--max-ticks'", "'--argv0'", "'--report-fd'"):
+        assert any(line.startswith(f"parser.add_argument({option}") for line in added), option
+    assert "exit_event = m5.simulate(args.max_ticks)" in added
+    assert "system.cpu.workload = Process(executable = args.binary," in added
+    assert any("'Exiting @ tick {} because {}'" in line for line in added)
+
+
+def test_every_build_step_of_the_image_is_a_gem5_steps_step() -> None:
+    """The Dockerfile and build-local.sh share gem5-steps.sh, so their builds cannot drift."""
+    steps = set(re.findall(r"^\s*([a-z]+)\(\) \{", GEM5_STEPS.read_text(), re.MULTILINE))
+    assert {"deps", "build", "config", "programs", "selftest", "info", "libs"} <= steps
+    used = set(re.findall(r"gem5-steps\.sh ([a-z]+)", runs(GEM5_DOCKERFILE)))
+    assert used == {"deps", "build", "config", "programs", "info", "libs", "selftest"}
+    local = set(re.findall(r"gem5-steps\.sh ([a-z]+)", BUILD_LOCAL.read_text()))
+    assert {"deps", "build", "config", "info", "libs", "selftest"} <= local
+    builder = stage_runs(GEM5_DOCKERFILE, "builder")
+    assert "gem5-steps.sh build" in builder
+    for command in ("scons", "apt-get install", "git apply", "g++ "):
+        assert command not in builder, f"{command}: a build step outside gem5-steps.sh"
+
+
+def test_the_self_test_runs_pies_hello_world_as_a_job_runs() -> None:
+    text = GEM5_STEPS.read_text()
+    assert "PIE_HELLO_TICKS=1004121118" in text
+    assert "PIE_HELLO_ARGV0=/tmp/tmppie_gem5/basic.out" in text
+    assert len("/tmp/tmppie_gem5/basic.out") == len("/tmp/tmpXXXXXXXX/basic.out")
+    assert "'    std::cout << \"Hello, World!\" << std::endl;'" in text  # PIE's source
+    assert "env -i PYTHONNOUSERSITE=1" in text
+    assert "--report-fd=3" in text and "--std=c++17 -O3" in text
 
 
 def test_patch_hunks_are_well_formed() -> None:
@@ -214,6 +264,9 @@ def test_gem5_host_image_facts() -> None:
     assert SKYLAKE_CONFIG.rsplit("/", 1)[0] in copies
     assert "/opt/gem5/BUILD_INFO" in copies
     assert f"install -d -o pie -g pie -m 0700 {WORKDIR}" in run_text
+    # a home the jobs cannot write: no Python user site, no shell start-up files of theirs
+    assert "--home-dir /home/pie" in run_text
+    assert "install -d -o root -g root -m 0555 /home/pie" in run_text
     for setting in ("'PasswordAuthentication no'", "'AllowUsers pie'", "'PermitRootLogin no'"):
         assert setting in run_text
     assert "rm -f /etc/ssh/ssh_host_*" in run_text, "host keys must not be baked into the image"
@@ -265,7 +318,7 @@ def test_compose_services_match_the_farm(compose: dict[str, Any], farm: dict[str
 
 def test_farm_file_follows_the_contract(farm: dict[str, Any]) -> None:
     assert set(farm) == TOP_KEYS
-    assert farm["timeout"] == 120
+    assert farm["timeout"] == SAFETY_TIMEOUT_S  # the safety net; max_ticks keeps its default
     assert farm["retries"] == 2
     assert farm["hosts"]
     for host in farm["hosts"]:

@@ -359,7 +359,9 @@ async def test_a_dropped_connection_is_resumed(loopback: Loopback, tmp_path: Pat
                 assert timing.error is None
 
             group.start_soon(run)
-            await anyio.to_thread.run_sync(lambda: wait_for(lambda: len(farm.events()) == 2))
+            await anyio.to_thread.run_sync(
+                lambda: wait_for(lambda: sum(farm.counts("start").values()) == 2)
+            )
             farm.drop_connections(0)
         assert set(farm.counts("start").values()) == {2}  # cut once, run again
         assert set(farm.counts("end").values()) == {1}

@@ -153,6 +153,9 @@ def test_structure_errors(text: str, line: int, message: str) -> None:
         ("retries: -1", "retries: must be an integer from 0 to 20"),
         ("accuracy_threshold: 1.5", "accuracy_threshold: must be a fraction in"),
         ("host_failures: 0", "host_failures: must be an integer"),
+        ("max_ticks: 0", "max_ticks: must be an integer from 1 to 9223372036854775807, got 0"),
+        ("max_ticks: 1.5e10", "max_ticks: must be an integer from 1 to"),
+        ("max_ticks: true", "max_ticks: must be an integer from 1 to"),
     ],
 )
 def test_farm_wide_values(keys: Path, extra: str, message: str) -> None:
@@ -167,6 +170,16 @@ def test_the_same_host_twice_is_refused(keys: Path) -> None:
     twice = hosts + hosts.replace("hosts:\n", "") + "timeout: 120\n"
     with pytest.raises(FarmConfigError, match=r"farm\.yaml:11: hosts\[1\]: .* listed twice"):
         parse_farm(twice, "farm.yaml")
+
+
+def test_the_tick_budget_and_the_safety_net(keys: Path) -> None:
+    """max_ticks decides "too slow" alike on every host (20 ms simulated by default); the
+    host-time timeout is only a safety net, 600 s by default (PIE's 120 s was the limit)."""
+    text = farm_text(keys).replace("timeout: 120\n", "")
+    config = parse_farm(text, "farm.yaml")
+    assert (config.max_ticks, config.timeout) == (20 * 10**9, 600.0)
+    config = parse_farm(text + "max_ticks: 5000000000\n", "farm.yaml")
+    assert config.max_ticks == 5 * 10**9
 
 
 def test_optional_settings(keys: Path) -> None:

@@ -11,6 +11,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from pie._farm._outcome import ExitReport, exit_report
 from pie._farm._stats import (
     NEW_NAMES,
     OLD_NAMES,
@@ -257,3 +258,43 @@ def test_the_stand_in_writes_what_real_gem5_v20_prints() -> None:
     real_text = real_file("gem5-2020dev-x86-se-timing-hello.txt")
     real = next(line for line in real_text.splitlines() if line.startswith("final_tick"))
     assert ours.index("#") == real.index("#") == 76
+
+
+def test_packets_to_the_bad_address_responder_are_counted() -> None:
+    """``pkt_count_<requestor>::...badaddr_responder.pio`` rows, summed; ``::total`` rows (sums
+    of them) are not counted again, and the real files show none."""
+    text = gem5_standin.dump(5_000_000, 5_000_000, 17_000, with_cpu=True, bad=42)
+    extra = (
+        "system.membus.pkt_count_system.cpu.mmucache.mem_side::system.membus.badaddr_responder.pio"
+        "            8                       # Packet count per connected master and slave\n"
+        "system.membus.pkt_count_system.l3cache.mem_side::total   99   # Packet count\n"
+        "system.membus.pkt_count::total   141   # Packet count\n"
+    )
+    text = text.replace("\n\n---------- End", f"\n{extra}\n---------- End")
+    assert parse_stats(text).bad_address_packets == 50
+    assert (
+        parse_stats(gem5_standin.dump(5_000_000, 5_000_000, 17_000, True)).bad_address_packets == 0
+    )
+    for name, expected in REAL_FILES.items():
+        if isinstance(expected, tuple) and (STATS_DIR / name).exists():
+            assert parse_stats(real_file(name)).bad_address_packets == 0, name
+
+
+AUTHENTIC = b"Exiting @ tick 1004121118 because exiting with last active thread context\n"
+
+
+def test_the_exit_report_is_one_whole_line() -> None:
+    report = exit_report(AUTHENTIC)
+    assert report == ExitReport(1004121118, "exiting with last active thread context")
+    for cut in range(len(AUTHENTIC)):  # a line cut short never passes for a smaller tick
+        assert exit_report(AUTHENTIC[:cut]) is None, AUTHENTIC[:cut]
+    assert exit_report(b"x" + AUTHENTIC) is None
+    assert exit_report(AUTHENTIC + AUTHENTIC) is None  # the job sends only the last line
+
+
+@given(st.binary(max_size=300))
+def test_any_report_bytes_give_a_report_or_none(data: bytes) -> None:
+    report = exit_report(data)
+    if report is not None:
+        line = f"Exiting @ tick {report.tick} because {report.cause}\n"
+        assert data.decode("utf-8", errors="replace") == line

@@ -30,7 +30,7 @@ _TIMEOUT_SHARE = 0.9  # a KILL this late into the allowed time was the timeout's
 # gem5's exit causes (src/sim/simulate.cc, sim/syscall_emul.cc)
 NORMAL_EXIT = "exiting with last active thread context"
 BUDGET_EXIT = "simulate() limit reached"
-_REPORT = re.compile(rb"Exiting @ tick (\d{1,20}) because ([^\n]{1,200})\n")
+_REPORT = re.compile(rb"Exiting @ tick (0|[1-9]\d{0,19}) because ([^\n]{1,200})\n")
 
 
 class Kind(str, enum.Enum):
@@ -157,6 +157,14 @@ def outcome_of(run: RemoteRun, config: FarmConfig) -> Outcome:
         instructions=stats.instructions,
         host_seconds=stats.host_seconds if stats.host_seconds is not None else run.seconds,
     )
+
+
+def within_budget(simulated: Simulated, max_ticks: int) -> Outcome:
+    """A time, or over budget when it took more than ``max_ticks`` (as gem5 would have
+    stopped it)."""
+    if simulated.ticks > max_ticks:
+        return Failed(Kind.OVER_BUDGET, over_budget(max_ticks))
+    return simulated
 
 
 def bad_address(packets: int) -> str:

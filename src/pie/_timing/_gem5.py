@@ -27,7 +27,7 @@ from pie._cache import ResultCache
 from pie._data import input_digest
 from pie._errors import InputError
 from pie._farm._config import FarmConfig
-from pie._farm._outcome import Failed, Kind, Outcome, Simulated
+from pie._farm._outcome import Failed, Kind, Outcome, Simulated, within_budget
 from pie._farm._scheduler import Farm, Job
 from pie._hashing import key_of
 from pie._model import Limits, Measure, TestCase, Timing
@@ -66,7 +66,12 @@ class Gem5Backend:
         outcomes: list[Outcome | None] = []
         for digest in digests:
             hit = await self._store.get_json("timings", _key(binary_sha256, digest, identity))
-            outcomes.append(Simulated.from_json(hit) if hit is not None else None)
+            # a time cached under a larger budget may be over this farm's
+            outcomes.append(
+                within_budget(Simulated.from_json(hit), self.config.max_ticks)
+                if hit is not None
+                else None
+            )
         cached = all(outcome is not None for outcome in outcomes)
         missing = [i for i, outcome in enumerate(outcomes) if outcome is None]
         if missing:
