@@ -219,7 +219,12 @@ def test_the_command_line(loopback: Loopback, tmp_path: Path, sum_tests: Path) -
     check = pie_cli("farm", "check", str(config))
     assert check.returncode == 0, check.stderr
     assert "2 of 2 hosts ready" in check.stdout
-    assert check.stdout.count(" ok ") == 2 and "ms in" in check.stdout
+    assert check.stdout.count(" ok ") == 2 and "ticks (not PIE's) in" in check.stdout
+    assert "PIE's image simulated it in 1,004,121,118 ticks" in check.stdout  # beside PIE's
+    here = os.confstr("CS_GNU_LIBC_VERSION").split()[1]
+    assert check.stdout.count(f"  {here}  ") == 2  # the hosts' glibc column
+    argv0s = {detail.split()[-1] for kind, _, detail in farm.events() if kind == "env"}
+    assert argv0s == {"argv0=/tmp/tmppie_gem5/basic.out"}  # PIE's hello at PIE's path shape
 
     no_farm = pie_cli("run", str(source), "--tests", str(sum_tests), "--timing", "gem5")
     assert no_farm.returncode == 2 and "needs a farm" in no_farm.stderr
@@ -241,6 +246,23 @@ def test_the_command_line(loopback: Loopback, tmp_path: Path, sum_tests: Path) -
     assert broken.returncode == 1
     assert "FAIL" in broken.stdout and "1 of 2 hosts ready" in broken.stdout
     assert_settled(farm, once=False)  # the probe program ran once per check
+
+
+def test_farm_check_compares_this_machines_glibc_with_each_hosts(loopback: Loopback) -> None:
+    farm = loopback(2)
+    farm.hosts[1].pretend_glibc("2.31")
+    farm.set_env(1, PIE_STANDIN_GLIBC="2.31")
+    here = os.confstr("CS_GNU_LIBC_VERSION").split()[1]
+    check = pie_cli("farm", "check", str(farm.write_config(slots=1)))
+    (old,) = [line for line in check.stdout.splitlines() if str(farm.hosts[1].port) in line]
+    if tuple(map(int, here.split("."))) <= (2, 31):
+        assert check.returncode == 0, check.stdout  # an old glibc here: nothing to refuse
+        return
+    assert check.returncode == 1 and "1 of 2 hosts ready" in check.stdout, check.stdout
+    assert "FAIL" in old and "  2.31  " in old
+    assert f"this machine's glibc {here} is newer than the host's 2.31" in old
+    assert "cannot be simulated: the binary needs glibc" in old  # and the probe shows it
+    assert_settled(farm, once=False)
 
 
 # ---- scheduling ----------------------------------------------------------------------------

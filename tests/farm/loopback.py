@@ -96,6 +96,8 @@ class LoopbackHost:
         self.port = 0
         self._acceptor: asyncssh.SSHAcceptor | None = None
         self.gem5 = root / "gem5" / "build" / "X86" / "gem5.opt"
+        # first on the PATH of the host's commands: a test puts host tools here (getconf...)
+        self.tools = root / "tools"
         self.config = root / "gem5-configs" / "run-se.py"
         self.workdir = root / "work"
 
@@ -111,6 +113,14 @@ class LoopbackHost:
         self.config.parent.mkdir(parents=True)
         # the config is part of the farm's identity, hence of cache keys: one per farm
         self.config.write_text(f"{CONFIG_SCRIPT}# farm {farm}\n")
+
+    def pretend_glibc(self, version: str) -> None:
+        """The host reports glibc ``version`` (``getconf``), and the stand-in's loader fails
+        binaries that need a newer one, as on such a host."""
+        self.tools.mkdir(exist_ok=True)
+        getconf = self.tools / "getconf"
+        getconf.write_text(f'#!/bin/sh\n[ "$1" = GNU_LIBC_VERSION ] && echo "glibc {version}"\n')
+        getconf.chmod(0o755)
 
     def set_env(self, variables: dict[str, str]) -> None:
         lines = [f"export {name}={value}\n" for name, value in variables.items()]
@@ -141,7 +151,10 @@ class LoopbackHost:
             stderr=asyncio.subprocess.PIPE,
             start_new_session=True,
             cwd=self.root,
-            env={"PATH": os.environ.get("PATH", "/usr/bin:/bin"), "HOME": str(self.root)},
+            env={
+                "PATH": f"{self.tools}:{os.environ.get('PATH', '/usr/bin:/bin')}",
+                "HOME": str(self.root),
+            },
         )
         self.sessions.add(local.pid)
         try:

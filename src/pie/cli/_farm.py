@@ -19,13 +19,34 @@ import attrs
 
 from pie._compile import CompileOptions
 from pie._farm._config import FarmConfig, HostConfig, load_farm
-from pie._farm._hosts import HostError, HostLink, Identity, LocalFileError, Upload
+from pie._farm._hosts import (
+    GUEST_DIR,
+    HostError,
+    HostLink,
+    Identity,
+    LocalFileError,
+    Upload,
+    glibc_version,
+)
 from pie._farm._outcome import Failed, outcome_of
 from pie._hashing import key_of, sha256_file
 from pie._paths import FARM_STATUS_FOLDER, default_cache_dir
 
 MIN_FREE_BYTES = 1 << 30
-PROBE_SOURCE = '#include <cstdio>\nint main() { std::puts("pie farm check"); return 0; }\n'
+# PIE's own calibration run (LearningOpt/pie gem5/api_pytest.py, test_exec_gem5): this source,
+# `g++ basic.cpp -o basic.out --std=c++17 -O3` in a tempfile folder, 0.001004121118 s in PIE's
+# image on every one of 5 runs.
+PIE_HELLO_SOURCE = """
+#include <iostream>
+
+int main() {
+    std::cout << "Hello, World!" << std::endl;
+    return 0;
+}
+"""
+PIE_HELLO_FLAGS = ("--std=c++17", "-O3")
+PIE_HELLO_ARGV0 = f"{GUEST_DIR}/basic.out"  # PIE's /tmp/tmpXXXXXXXX/basic.out
+PIE_HELLO_TICKS = 1_004_121_118
 
 
 def add_parser(commands: Any) -> None:
@@ -60,6 +81,7 @@ class HostCheck:
     connect_seconds: float | None = None
     identity: Identity | None = None
     free_bytes: int | None = None
+    glibc: tuple[int, ...] | None = None
     probe: str = "-"
     problem: str = ""
 
@@ -74,27 +96,33 @@ def check(path: Path) -> int:
     print(_check_table(rows))
     if isinstance(probe, str):
         print(f"\nprobe program: {probe}")
+    print(
+        f"\nprobe: PIE's hello world (LearningOpt/pie gem5/api_pytest.py) compiled here with "
+        f"g++ {' '.join(PIE_HELLO_FLAGS)}, run as {PIE_HELLO_ARGV0}; PIE's image simulated it "
+        f"in {PIE_HELLO_TICKS:,} ticks. Equal ticks: this farm and this compiler time as PIE did."
+    )
     failed = [row.host for row in rows if not row.ok]
     print(f"\n{len(rows) - len(failed)} of {len(rows)} hosts ready")
     return 1 if failed else 0
 
 
 def _build_probe(folder: Path) -> tuple[Upload, Upload] | str:
-    """The tiny program and its (empty) input, or why it could not be built."""
-    options = CompileOptions()
-    if shutil.which(options.compiler) is None:
-        return f"no {options.compiler} here to build the probe program"
-    source, binary, given = folder / "probe.cpp", folder / "probe", folder / "input.txt"
-    source.write_text(PROBE_SOURCE)
+    """PIE's hello world built as PIE built it, and its (empty) input, or why it could not be
+    built."""
+    compiler = CompileOptions().compiler
+    if shutil.which(compiler) is None:
+        return f"no {compiler} here to build the probe program"
+    source, binary, given = folder / "basic.cpp", folder / "basic.out", folder / "input.txt"
+    source.write_text(PIE_HELLO_SOURCE)
     given.write_bytes(b"")
     built = subprocess.run(
-        [options.compiler, *options.flags, str(source), "-o", str(binary)],
+        [compiler, str(source), "-o", str(binary), *PIE_HELLO_FLAGS],
         capture_output=True,
         text=True,
         check=False,
     )
     if built.returncode != 0:
-        return f"{options.compiler} could not build the probe: {built.stderr.strip()[-300:]}"
+        return f"{compiler} could not build the probe: {built.stderr.strip()[-300:]}"
     return Upload(binary, sha256_file(binary), "bin"), Upload(given, key_of(b""), "inputs")
 
 
@@ -114,25 +142,57 @@ async def _check_host(
     try:
         row.identity = await link.connect()
         row.connect_seconds = time.monotonic() - started
+        row.glibc = link.glibc
         row.free_bytes = await link.free_bytes()
         if isinstance(probe, str):
             row.problem = f"probe not run: {probe}"
             return
-        run = await link.run(*probe)
+        run = await link.run(*probe, argv0=PIE_HELLO_ARGV0)
     except (HostError, LocalFileError) as error:
         row.problem = str(error)
         return
     finally:
         await link.close()
+    newer = _newer_glibc_here(row.glibc)
     outcome = outcome_of(run, config)
     if isinstance(outcome, Failed):
-        row.probe, row.problem = "failed", outcome.message
+        row.probe = "failed"
+        row.problem = "; ".join(filter(None, (newer, outcome.message)))
         return
-    row.probe = f"{float(outcome.seconds) * 1e3:.3f} ms in {run.seconds:.1f} s"
+    same = "= PIE" if outcome.ticks == PIE_HELLO_TICKS else "not PIE's"
+    row.probe = f"{outcome.ticks:,} ticks ({same}) in {run.seconds:.1f} s"
+    if newer:
+        row.problem = newer
+        return
     if row.free_bytes is not None and row.free_bytes < MIN_FREE_BYTES:
         row.problem = f"only {_size(row.free_bytes)} free in {host.workdir}"
         return
     row.ok = True
+
+
+def client_glibc() -> tuple[int, ...] | None:
+    """This machine's glibc, which the programs compiled here are linked against."""
+    try:
+        text = os.confstr("CS_GNU_LIBC_VERSION") or ""  # "glibc 2.36"
+    except (ValueError, OSError):
+        return None
+    return glibc_version(text.removeprefix("glibc "))
+
+
+def _newer_glibc_here(host: tuple[int, ...] | None) -> str:
+    """Why programs built here cannot load on a host with an older glibc ("" when they can)."""
+    here = client_glibc()
+    if here is None or host is None or here <= host:
+        return ""
+    return (
+        f"this machine's glibc {_dotted(here)} is newer than the host's {_dotted(host)}: "
+        "programs compiled here need glibc symbols the host lacks and cannot start under gem5; "
+        "compile in the docker/pie image (Ubuntu 20.04's g++ 9 and glibc 2.31, as PIE)"
+    )
+
+
+def _dotted(version: tuple[int, ...]) -> str:
+    return ".".join(map(str, version))
 
 
 def _flag_odd_identities(rows: list[HostCheck]) -> None:
@@ -148,7 +208,9 @@ def _flag_odd_identities(rows: list[HostCheck]) -> None:
 
 
 def _check_table(rows: Sequence[HostCheck]) -> str:
-    header = ("host", "status", "connect", "gem5", "config", "libs", "free", "probe", "problem")
+    header = (
+        "host", "status", "connect", "gem5", "config", "libs", "glibc", "free", "probe", "problem"
+    )  # fmt: skip
     table = [header]
     for row in rows:
         ident = row.identity
@@ -160,6 +222,7 @@ def _check_table(rows: Sequence[HostCheck]) -> str:
                 ident.gem5[:12] if ident else "-",
                 ident.config[:12] if ident else "-",
                 ident.libs[:12] if ident else "-",
+                _dotted(row.glibc) if row.glibc else "-",
                 _size(row.free_bytes) if row.free_bytes is not None else "-",
                 row.probe,
                 row.problem,
