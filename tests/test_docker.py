@@ -343,3 +343,53 @@ def test_farm_contract_matches_design(yaml: ModuleType) -> None:
     assert set(contract) == TOP_KEYS
     for host in contract["hosts"]:
         assert set(host) == HOST_KEYS
+
+
+def test_the_self_test_passes_on_the_stand_in_and_refuses_a_forged_report(
+    tmp_path: Path,
+) -> None:
+    """gem5-steps.sh selftest's shell code against the gem5 stand-in (no gem5 here): it passes,
+    records PIE's hello world's ticks beside PIE's, and fails when the exit report and the
+    stats disagree.  (m5reset is replaced by a harmless program: run natively, its m5
+    pseudo-instruction would be an illegal instruction.)"""
+    import subprocess  # noqa: PLC0415
+    import sys  # noqa: PLC0415
+
+    from tests.farm.loopback import STANDIN  # noqa: PLC0415
+
+    work = tmp_path / "selftest"
+    (work / "bin").mkdir(parents=True)
+    hello = work / "basic.cpp"
+    hello.write_text('#include <iostream>\nint main() { std::cout << "Hello, World!\\n"; }\n')
+    subprocess.run(["g++", str(hello), "-o", str(work / "bin" / "basic.out")], check=True)
+    (work / "bin" / "m5reset").write_text("#!/bin/sh\nexit 0\n")
+    (work / "bin" / "m5reset").chmod(0o755)
+    gem5 = tmp_path / "gem5.opt"
+    gem5.write_text(f'#!/bin/sh\nexec {sys.executable} -I -S {STANDIN} "$@"\n')
+    gem5.chmod(0o755)
+    config = tmp_path / "run-se.py"
+    config.write_text("# stand-in config\n")
+
+    def selftest(fault: str = "") -> subprocess.CompletedProcess[str]:
+        env = {"PATH": "/usr/bin:/bin"}
+        gem5.write_text(
+            f"#!/bin/sh\nexport PIE_STANDIN_FAULT={fault}\n"
+            f'exec {sys.executable} -I -S {STANDIN} "$@"\n'
+        )
+        return subprocess.run(
+            ["bash", str(GEM5_STEPS), "selftest", str(gem5), str(config), str(work)],
+            capture_output=True, text=True, env=env, check=False, timeout=120,
+        )  # fmt: skip
+
+    passed = selftest()
+    assert passed.returncode == 0, passed.stderr
+    facts = dict(line.split("=", 1) for line in passed.stdout.splitlines())
+    assert facts["selftest"] == "passed"
+    assert facts["selftest_pie_hello_pie_ticks"] == "1004121118"
+    assert facts["selftest_pie_hello_matches_pie"] == "no"  # the stand-in's ticks are made up
+    assert int(facts["selftest_pie_hello_sim_ticks"]) > 0
+    assert "PIE's hello world took" in passed.stderr
+    dumped = selftest("two_dumps")  # what an honoured m5 dump-and-reset leaves
+    assert dumped.returncode == 1 and "2 statistics dumps" in dumped.stderr
+    unreported = selftest("no_report")
+    assert unreported.returncode == 1 and "exit report ''" in unreported.stderr
