@@ -276,6 +276,12 @@ def test_gem5_host_image_facts() -> None:
 def test_pie_image_facts() -> None:
     steps = instructions(PIE_DOCKERFILE)
     run_text = runs(PIE_DOCKERFILE)
+    # gem5-bound binaries compiled with PIE's toolchain: the gem5 builder's base, its g++ 9
+    (base, _), *_ = stages(PIE_DOCKERFILE)
+    assert base == dict((name, image) for image, name in stages(GEM5_DOCKERFILE))["builder"]
+    assert base == "ubuntu:20.04"
+    assert "g++ --version | head -n1 | grep -q ' 9\\.'" in run_text
+    assert "ldd --version | head -n1 | grep -q ' 2\\.31$'" in run_text
     for package in ("g++", "valgrind"):
         assert re.search(rf"apt-get install [^&]*\b{re.escape(package)}(\s|$)", run_text)
     assert "pip install --no-cache-dir --disable-pip-version-check ." in run_text
