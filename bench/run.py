@@ -34,7 +34,7 @@ import anyio
 import attrs
 
 import pie
-from pie._check import pie_accuracy
+from pie._check import CheckMode, accuracy
 from pie._timing._cachegrind import Counts, CycleWeights
 
 REPO = Path(__file__).resolve().parent.parent
@@ -91,7 +91,7 @@ def naive_evaluate(source: str, tests: Path, work: Path) -> tuple[float, int]:
                     timeout=10,
                     check=False,
                 )
-                scores.append(pie_accuracy(done.stdout, expected.strip()))
+                scores.append(accuracy(done.stdout.encode(), expected.encode(), CheckMode.PIE))
             except subprocess.TimeoutExpired:
                 scores.append(0.0)
                 timeouts += 1

@@ -35,6 +35,7 @@ class Case:
     time: float = 2.0
     memory: int = 512
     escape: frozenset[str] = frozenset()
+    check: str = "strict"
 
 
 def parse_case(path: Path) -> Case:
@@ -54,6 +55,7 @@ def parse_case(path: Path) -> Case:
         time=float(limits.get("time", 2)),
         memory=int(limits.get("memory", 512)),
         escape=frozenset(fields.get("escape", "none").split("|")) - {"none"},
+        check=fields.get("check", "strict"),
     )
 
 
@@ -133,7 +135,7 @@ async def test_hostile_program(case: Case, tmp_path: Path, cache_dir: Path) -> N
         os.chmod(tests, 0o755)
         limits = pie.Limits(time=case.time, memory_mib=case.memory, output_mib=16)
         result = await pie.evaluate(
-            case.source, tests, limits=limits, cache_dir=cache_dir, concurrency=1
+            case.source, tests, limits=limits, cache_dir=cache_dir, concurrency=1, check=case.check
         )
         assert result.verdict.value in case.expect, (
             f"{case.name}: got {result.verdict.value}, expected {sorted(case.expect)}; "

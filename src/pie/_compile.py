@@ -34,11 +34,15 @@ class CompileOptions:
     time_limit: float = 30.0
     memory_mib: int = 2048
     max_source_bytes: int = 4 * MIB
+    max_binary_bytes: int = 16 * MIB
     use_pch: bool = True
 
     def key(self) -> str:
         """Flags and compiler decide the binary; the limits decide whether it gets built."""
-        limits = f"t={self.time_limit};m={self.memory_mib};s={self.max_source_bytes}"
+        limits = (
+            f"t={self.time_limit};m={self.memory_mib};s={self.max_source_bytes};"
+            f"b={self.max_binary_bytes}"
+        )
         return key_of(compiler_identity(self.compiler), limits, *self.flags)
 
     def pch_key(self) -> str:
@@ -117,11 +121,12 @@ class Compiler:
             time_limit=self.options.time_limit,
             memory_bytes=self.options.memory_mib * MIB,
             message_cap=MESSAGE_CAP,
+            max_binary_bytes=self.options.max_binary_bytes,
         )
         scratch = self._binaries / f".build-{key[:16]}-{os.getpid()}"
         await anyio.Path(self._binaries).mkdir(parents=True, exist_ok=True)
         try:
-            outcome = await self._sandbox.compile(source, spec, scratch)
+            outcome, refused = await self._sandbox.compile(source, spec, scratch)
             seconds = time.perf_counter() - started
             message = outcome.stderr.decode("utf-8", errors="replace")[:MESSAGE_CAP]
             limit_hit = ""
@@ -129,7 +134,7 @@ class Compiler:
                 limit_hit = f"compilation exceeded the {self.options.time_limit:g} s limit\n"
             elif outcome.memory_limit_hit:
                 limit_hit = f"compilation exceeded {self.options.memory_mib} MiB\n"
-            message = limit_hit + message
+            message = limit_hit + (f"{refused}\n" if refused else "") + message
             built = await anyio.Path(scratch).exists()
             ok = not limit_hit and outcome.exit_code == 0 and built
             store = functools.partial(

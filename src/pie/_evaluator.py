@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import os
 from collections.abc import AsyncIterator, Iterable, Sequence
 from pathlib import Path
@@ -14,10 +15,10 @@ import attrs
 
 from pie._cache import FILE_NAME as CACHE_FILE
 from pie._cache import ResultCache
-from pie._check import CheckMode, accuracy
+from pie._check import CheckMode, check_output
 from pie._compile import CompileOptions, Compiler
 from pie._data import load_test_cases, test_digest
-from pie._errors import InputError
+from pie._errors import CompilerError, InputError, SandboxError
 from pie._farm import FarmConfig, load_farm
 from pie._hashing import key_of, sha256_bytes
 from pie._model import (
@@ -88,7 +89,7 @@ class Evaluator:
         cache_dir: str | os.PathLike[str] | None = None,
         concurrency: int | None = None,
         limits: Limits | None = None,
-        check: str | CheckMode = CheckMode.PIE,
+        check: str | CheckMode = CheckMode.STRICT,
         compile_options: CompileOptions | None = None,
         timing: str | CachegrindConfig | WallConfig = "none",
         cache: str | os.PathLike[str] | None = None,
@@ -273,12 +274,13 @@ class Evaluator:
         hit = await self._store.get_json("runs", key)
         if hit is not None:
             return attrs.evolve(TestResult.from_json(hit), index=case.index, cached=True)
-        outcome = await self.sandbox.run(compiled.binary, case.input, limits)
+        judge = functools.partial(check_output, expected=case.output, mode=self.check)
+        outcome = await self.sandbox.run(compiled.binary, case.input, limits, judge=judge)
         verdict = classify(outcome, limits)
         score = 0.0
         if verdict is None:
-            expected = await anyio.Path(case.output).read_bytes()
-            score = accuracy(outcome.stdout, expected, self.check)
+            assert outcome.accuracy is not None
+            score = outcome.accuracy
             verdict = Verdict.AC if score == 1.0 else Verdict.WA
         result = TestResult(
             index=case.index,
@@ -300,8 +302,10 @@ class Evaluator:
         """Evaluate many submissions; yields each result as soon as it is ready.
 
         At most ``2 * concurrency`` programs are in flight, so memory stays bounded however long
-        the input.  A submission with bad input (unreadable source, missing tests) yields an
-        ``IE`` evaluation whose ``error`` says what is wrong; the rest of the batch goes on.
+        the input.  Whatever goes wrong with one submission is its own result and the rest of
+        the batch goes on: bad input (unreadable source, missing tests) and a failure of the
+        host (sandbox, disk; ``Evaluation.infrastructure``) yield an ``IE`` evaluation whose
+        ``error`` says what happened, and so does any other error raised while handling it.
         """
         send, receive = anyio.create_memory_object_stream[Evaluation](self.concurrency)
         in_flight = anyio.Semaphore(2 * self.concurrency)
@@ -315,8 +319,8 @@ class Evaluator:
                     indices=item.indices,
                     label=item.label,
                 )
-            except InputError as error:
-                result = Evaluation.failed(str(error), item.label)
+            except Exception as error:  # one submission's failure is its own result
+                result = failure_of(error, item.label)
             finally:
                 in_flight.release()
             await send.send(result)
@@ -333,6 +337,18 @@ class Evaluator:
             async with receive:
                 async for result in receive:
                     yield result
+
+
+def failure_of(error: Exception, label: str | None) -> Evaluation:
+    """The IE result of a submission whose evaluation raised ``error``."""
+    if isinstance(error, InputError):
+        return Evaluation.failed(str(error), label)
+    if isinstance(error, (SandboxError, CompilerError, OSError)):
+        reason = f"infrastructure failure: {type(error).__name__}: {error}"
+        return Evaluation.failed(reason, label, infrastructure=True)
+    return Evaluation.failed(
+        f"internal error while evaluating this submission: {type(error).__name__}: {error}", label
+    )
 
 
 async def evaluate(source: Source, tests: Tests | None = None, **options: Any) -> Evaluation:

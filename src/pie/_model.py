@@ -217,16 +217,20 @@ class Evaluation:
     sandbox: str = ""
     label: str | None = None
     error: str | None = None
+    infrastructure: bool = False  # an IE the host caused (sandbox, disk): worth a retry
 
     @property
     def ok(self) -> bool:
         return self.verdict is Verdict.AC
 
     @classmethod
-    def failed(cls, error: str, label: str | None = None) -> Evaluation:
-        """A submission that could not be evaluated at all (bad input), reported in a batch."""
+    def failed(
+        cls, error: str, label: str | None = None, *, infrastructure: bool = False
+    ) -> Evaluation:
+        """A submission that could not be evaluated at all (bad input, or a failure of the
+        host when ``infrastructure``), reported in a batch."""
         nothing = CompileResult(ok=False, seconds=0.0, cached=False, message=error)
-        return cls(Verdict.IE, 0.0, "", nothing, (), None, "", label, error)
+        return cls(Verdict.IE, 0.0, "", nothing, (), None, "", label, error, infrastructure)
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -238,6 +242,7 @@ class Evaluation:
             "timing": self.timing.to_json() if self.timing else None,
             "sandbox": self.sandbox,
             **({"error": self.error} if self.error else {}),
+            **({"infrastructure": True} if self.infrastructure else {}),
         }
 
 

@@ -20,17 +20,25 @@ import anyio
 import anyio.abc
 import attrs
 
+from pie._binary import elf_interpreter, refusal
 from pie._errors import SandboxError
 from pie._model import MIB, Limits
 from pie._sandbox import _host, _launcher, _policy
 from pie._sandbox._host import HostCapabilities
 from pie._sandbox._request import LaunchRequest, Profile
-from pie._sandbox._run import RunOutcome, classify, outcome_from_report, run_paths
+from pie._sandbox._run import (
+    OutputJudge,
+    RunOutcome,
+    classify,
+    judge_output,
+    outcome_from_report,
+    read_capped,
+    run_paths,
+)
 from pie._sandbox._server import LauncherServer
 from pie._sandbox._slots import Slot, SlotPool
-from pie._toolchain import elf_interpreter
 
-__all__ = ["CompileSpec", "HostCapabilities", "RunOutcome", "Sandbox", "classify"]
+__all__ = ["CompileSpec", "HostCapabilities", "OutputJudge", "RunOutcome", "Sandbox", "classify"]
 
 # Without a memory cgroup the resident size is watched against the limit; the address space
 # is capped well above it, only so that one huge populated mapping cannot take the host down.
@@ -50,6 +58,7 @@ class CompileSpec:
     output_bytes: int = 256 * MIB
     processes: int = 64
     message_cap: int = 4096
+    max_binary_bytes: int = 16 * MIB
 
 
 class Sandbox:
@@ -146,11 +155,19 @@ class Sandbox:
     # ---- the seam ------------------------------------------------------------------------
 
     async def run(
-        self, binary: Path, stdin: Path, limits: Limits, *, pin: bool = False
+        self,
+        binary: Path,
+        stdin: Path,
+        limits: Limits,
+        *,
+        pin: bool = False,
+        judge: OutputJudge | None = None,
     ) -> RunOutcome:
         """Run ``binary`` once with ``stdin``; returns what happened (never raises for it).
 
-        ``pin`` keeps the program on one CPU (the last one we may use), for wall timing."""
+        ``pin`` keeps the program on one CPU (the last one we may use), for wall timing.
+        ``judge`` scores the output (``RunOutcome.accuracy``) when the run itself decided no
+        verdict; it reads the output in place, in a worker thread, while the slot is ours."""
         paths = run_paths(binary, _interpreter(binary))
         async with self._pool.acquire() as slot:
             request = self._limited(
@@ -166,7 +183,13 @@ class Sandbox:
                 hide=_hideable(stdin.parent, [binary, slot.root, *map(Path, paths["read"])]),
                 pin_cpu=max(os.sched_getaffinity(0)) if pin else None,
             )
-            return await self._execute(request, slot, limits.output_bytes)
+            outcome = await self._execute(request, slot, limits.output_bytes)
+            if judge is None or classify(outcome, limits) is not None:
+                return outcome
+            score = await anyio.to_thread.run_sync(
+                judge_output, slot.stdout, limits.output_bytes, judge
+            )
+            return attrs.evolve(outcome, accuracy=score)
 
     async def profile(
         self, binary: Path, stdin: Path, limits: Limits, tool_args: list[str]
@@ -200,11 +223,15 @@ class Sandbox:
                 hide=_hideable(stdin.parent, [Path(valgrind), slot.root, Path("/proc")]),
             )
             outcome = await self._execute(request, slot, limits.output_bytes)
-            return outcome, await anyio.Path(report).read_text(errors="replace")
+            data, _ = await anyio.to_thread.run_sync(read_capped, report, limits.output_bytes)
+            return outcome, data.decode("utf-8", errors="replace")
 
-    async def compile(self, source: bytes, spec: CompileSpec, output: Path) -> RunOutcome:
+    async def compile(
+        self, source: bytes, spec: CompileSpec, output: Path
+    ) -> tuple[RunOutcome, str | None]:
         """Compile ``source`` with ``spec`` in a slot of its own; when the compiler produced a
-        binary it is copied to ``output`` (the slot is reused once this returns)."""
+        binary it is copied to ``output`` (the slot is reused once this returns), unless it is
+        refused (too large, a foreign ELF interpreter): then the reason comes back instead."""
         async with self._pool.acquire() as slot:
             build = await anyio.to_thread.run_sync(slot.reset_build)
             await anyio.Path(build / "main.cpp").write_bytes(source)
@@ -232,9 +259,13 @@ class Sandbox:
             )
             outcome = await self._execute(request, slot, spec.message_cap)
             built = build / "main"
+            refused = None
             if outcome.exit_code == 0 and await anyio.Path(built).exists():
-                await anyio.to_thread.run_sync(shutil.copyfile, built, output)
-            return outcome
+                # read in place, before a byte of it is copied: the submission chose its content
+                refused = await anyio.to_thread.run_sync(refusal, built, spec.max_binary_bytes)
+                if refused is None:
+                    await anyio.to_thread.run_sync(shutil.copyfile, built, output)
+            return outcome, refused
 
     @property
     def slot_uids(self) -> frozenset[int]:

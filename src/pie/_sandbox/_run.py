@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+import io
+import os
 import signal
+import stat
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import Any, BinaryIO
 
 import attrs
 
@@ -14,6 +18,9 @@ from pie._sandbox import _policy
 from pie._sandbox._slots import Slot
 
 STDERR_KEEP = 4096
+
+# Reads a run's stdout (the open file and how many bytes of it count) and scores it.
+OutputJudge = Callable[[BinaryIO, int], float]
 
 
 @attrs.frozen
@@ -25,7 +32,6 @@ class RunOutcome:
     max_rss_kib: int
     oom_killed: bool
     wall_exceeded: bool
-    stdout: bytes
     stdout_size: int
     stderr: bytes
     stderr_size: int
@@ -37,6 +43,7 @@ class RunOutcome:
     refused_syscall_name: str = ""
     hidden: bool = False
     stdin_copied: bool = False
+    accuracy: float | None = None  # the judge's score, when one was asked for and the run ended
 
     @property
     def memory_limit_hit(self) -> bool:
@@ -51,22 +58,53 @@ class RunOutcome:
         return None
 
 
-def _read_capped(path: Path, cap: int) -> tuple[bytes, int]:
+def open_capture(path: Path) -> BinaryIO | None:
+    """A file the run could write (its stdout, stderr, a profile), opened without following a
+    symlink and only when it is a regular file; None when it does not exist."""
     try:
-        with path.open("rb") as handle:
-            data = handle.read(cap)
-            size = handle.seek(0, 2)
+        fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_CLOEXEC)
     except FileNotFoundError:
+        return None
+    except OSError as error:
+        raise SandboxError(f"cannot open the run's file {path}: {error.strerror}") from None
+    if not stat.S_ISREG(os.fstat(fd).st_mode):
+        os.close(fd)
+        raise SandboxError(f"the run's file {path} is not a regular file: the sandbox leaked")
+    return os.fdopen(fd, "rb")
+
+
+def read_capped(path: Path, cap: int) -> tuple[bytes, int]:
+    """At most ``cap`` bytes of a run's file, and its size."""
+    handle = open_capture(path)
+    if handle is None:
         return b"", 0
-    return data, size
+    with handle:
+        return handle.read(cap), os.fstat(handle.fileno()).st_size
+
+
+def judge_output(path: Path, cap: int, judge: OutputJudge) -> float:
+    """``judge`` on the first ``cap`` bytes of a run's stdout, read in place (never whole)."""
+    handle = open_capture(path)
+    if handle is None:
+        return judge(io.BytesIO(), 0)
+    with handle:
+        return judge(handle, min(os.fstat(handle.fileno()).st_size, cap))
+
+
+def _size_of(path: Path) -> int:
+    handle = open_capture(path)
+    if handle is None:
+        return 0
+    with handle:
+        return os.fstat(handle.fileno()).st_size
 
 
 def outcome_from_report(report: dict[str, Any], slot: Slot, output_cap: int) -> RunOutcome:
     """What the launcher reported, plus the program's output read back from the slot."""
     if report.get("setup_error"):
         raise SandboxError(f"sandbox set-up failed: {report['setup_error']}")
-    stdout, stdout_size = _read_capped(slot.stdout, output_cap)
-    stderr, stderr_size = _read_capped(slot.stderr, STDERR_KEEP)
+    stdout_size = _size_of(slot.stdout)
+    stderr, stderr_size = read_capped(slot.stderr, min(STDERR_KEEP, output_cap))
     return RunOutcome(
         exit_code=report["exit_code"] if report["exited"] else None,
         signal=report["signal"] or None,
@@ -75,7 +113,6 @@ def outcome_from_report(report: dict[str, Any], slot: Slot, output_cap: int) -> 
         max_rss_kib=report["maxrss_kib"],
         oom_killed=report["oom_killed"],
         wall_exceeded=report["wall_exceeded"],
-        stdout=stdout,
         stdout_size=stdout_size,
         stderr=stderr,
         stderr_size=stderr_size,
