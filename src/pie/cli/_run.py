@@ -29,7 +29,13 @@ def add_parser(commands: Any) -> None:
     run.add_argument("--time-limit", type=float, default=10.0, help="CPU seconds per test")
     run.add_argument("--memory-limit", type=int, default=1024, help="MiB per test")
     run.add_argument("--indices", type=parse_indices, help="run only these tests, e.g. 0,3,5")
-    run.add_argument("--check", choices=[m.value for m in CheckMode], default="pie")
+    run.add_argument(
+        "--check",
+        choices=[m.value for m in CheckMode],
+        default=CheckMode.STRICT.value,
+        help="strict: a judge, tokens must be identical (default); pie: PIE's rule, for parity "
+        "with the paper (accepts some wrong answers, see docs/SECURITY.md)",
+    )
     run.set_defaults(handler=lambda args: anyio.run(until_signalled, lambda: _run(args)))
 
 
