@@ -1,4 +1,5 @@
-"""Developer sessions: ``nox -s tests``, ``lint``, ``bench``, ``demo``, ``stress``."""
+"""Developer sessions: ``nox -s tests``, ``lint``, ``bench``, ``demo``, ``stress``,
+``environments``."""
 
 from __future__ import annotations
 
@@ -44,6 +45,15 @@ def stress(session: nox.Session) -> None:
     """Long load and stress runs kept out of the default test command."""
     session.install("-e", ".[test]")
     session.run("python", "-m", "pytest", "-q", "-s", "-m", "slow", *session.posargs)
+
+
+@nox.session
+def environments(session: nox.Session) -> None:
+    """pie doctor, demo, run and evaluate in each environment of the matrix (root, non-root,
+    container-like root and non-root, no writable /dev/shm); needs root to build them."""
+    session.install("-e", ".[test]")
+    session.run("python", "-m", "pytest", "-q", "-m", "slow or not slow",
+                "tests/test_environments.py", *session.posargs)  # fmt: skip
 
 
 @nox.session(name="gem5_real")

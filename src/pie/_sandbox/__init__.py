@@ -41,8 +41,9 @@ from pie._sandbox._slots import Slot, SlotPool
 __all__ = ["CompileSpec", "HostCapabilities", "OutputJudge", "RunOutcome", "Sandbox", "classify"]
 
 # Without a memory cgroup the resident size is watched against the limit; the address space
-# is capped well above it, only so that one huge populated mapping cannot take the host down.
-ADDRESS_CAP_FACTOR = 4
+# is capped far above it (threads reserve RLIMIT_STACK each: a 4-thread program needs 5x),
+# only as a backstop against mappings no legitimate program makes.
+ADDRESS_CAP_FACTOR = 16
 _PROBE_TIMEOUT = 30
 
 

@@ -68,7 +68,7 @@ class HostCapabilities:
         if not self.cgroup_memory:
             notes.append(
                 "no memory cgroup: the memory limit is enforced by watching the resident size "
-                "(every 5 ms, and the peak at exit) under a 4x address-space cap, so MLE stays "
+                "(every 5 ms, and the peak at exit) under a 16x address-space cap, so MLE stays "
                 "MLE but a burst between two looks can briefly exceed the limit"
             )
         if not self.cgroup_pids:
