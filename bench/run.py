@@ -272,7 +272,12 @@ def _counts(timing: Any) -> Counts:
         return int(timing.measure(name).total)
 
     return Counts(
-        int(timing.total), total("l1_misses"), total("ll_misses"), total("mispredicts"), 0
+        total("instructions"),
+        total("l1i_misses"),
+        total("l1d_misses"),
+        total("ll_misses"),
+        total("mispredicts"),
+        0,
     )
 
 

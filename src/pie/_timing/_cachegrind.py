@@ -27,7 +27,8 @@ from pie._timing._callgrind import CallgrindFormatError, parse
 if TYPE_CHECKING:
     from pie._timing import BackendContext
 
-_L1_MISSES = ("I1mr", "D1mr", "D1mw")
+_L1I_MISSES = ("I1mr",)
+_L1D_MISSES = ("D1mr", "D1mw")
 _LL_MISSES = ("ILmr", "DLmr", "DLmw")
 _MISPREDICTS = ("Bcm", "Bim")
 
@@ -37,7 +38,8 @@ class Counts:
     """What one simulated run counted (the cached, weight-free part)."""
 
     instructions: int
-    l1_misses: int
+    l1i_misses: int
+    l1d_misses: int
     ll_misses: int
     mispredicts: int
     instructions_in_main: int
@@ -49,11 +51,16 @@ class Counts:
 
         return cls(
             instructions=totals.get("Ir", 0),
-            l1_misses=total(_L1_MISSES),
+            l1i_misses=total(_L1I_MISSES),
+            l1d_misses=total(_L1D_MISSES),
             ll_misses=total(_LL_MISSES),
             mispredicts=total(_MISPREDICTS),
             instructions_in_main=main.get("Ir", 0),
         )
+
+    @property
+    def l1_misses(self) -> int:
+        return self.l1i_misses + self.l1d_misses
 
 
 @attrs.frozen
@@ -110,7 +117,7 @@ class CachegrindConfig:
 
     def simulation_key(self) -> str:
         """What decides the counts (the cache key); the weights only read them."""
-        return f"callgrind-v2;I1={self.i1};D1={self.d1};LL={self.ll}"
+        return f"callgrind-v3;I1={self.i1};D1={self.d1};LL={self.ll}"
 
     def key(self) -> str:
         w = self.weights
@@ -192,7 +199,10 @@ class CachegrindBackend:
                         tuple(self.config.weights.cycles(c) for c in counts)),
                 Measure("startup_share", "fraction of instructions outside main",
                         1.0 - sum(in_main) / total if total else 0.0, startup),
+                measure("instructions", "instructions", instructions),
                 measure("l1_misses", "misses", tuple(float(c.l1_misses) for c in counts)),
+                measure("l1i_misses", "misses", tuple(float(c.l1i_misses) for c in counts)),
+                measure("l1d_misses", "misses", tuple(float(c.l1d_misses) for c in counts)),
                 measure("ll_misses", "misses", tuple(float(c.ll_misses) for c in counts)),
                 measure("mispredicts", "branches", tuple(float(c.mispredicts) for c in counts)),
             ),

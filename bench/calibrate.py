@@ -1,0 +1,493 @@
+"""Calibrate the local deterministic backend's cycle model on PIE's own gem5 numbers.
+
+    python bench/calibrate.py [--data DIR] [--timing qemu|cachegrind] [--counts FILE]
+                              [--remeasure] [--concurrency N] [--write-model]
+
+1. measure: every distinct src/tgt program of ``pie_calibration.jsonl`` (653 verbatim PIE rows
+   of 7 problems) is evaluated on its problem's tests with the local deterministic backend,
+   through pie's public API; the per-program raw counts (instructions, cache misses, branch
+   mispredictions, instructions in main, per test) go to a counts file, so a rerun or a refit
+   costs nothing (``--remeasure`` measures again);
+2. fit: a cycle model with a few per-event costs (no per-problem terms), by least squares on
+   log speedups, every problem weighing alike;
+3. judge, leave one problem out: the model is fitted on six problems and scored on the rows of
+   the seventh, for each of the seven; the table gives the same figures for every raw measure
+   and for the model, side by side, plus the controls that show whether the model generalises
+   (the same fit seeing the held-out problem, shuffled speedups, random folds, the spread of
+   the parameters across folds).
+
+PIE's speedup of a row is ``src_agg_runtime / tgt_agg_runtime`` (simulated gem5 seconds summed
+over PIE's ~100 merged tests); ours are ratios of counts on the 2-4 CodeNet public tests here.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import os
+import sys
+import time
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import anyio
+import attrs
+
+import pie
+from pie._hashing import sha256_bytes
+
+REPO = Path(__file__).resolve().parent.parent
+DEFAULT_DATA = Path(os.environ.get("PIE_SHARED_DATA", REPO.parent / "shared" / "data"))
+ROWS_FILE = "pie_calibration.jsonl"
+COUNTS_DIR = REPO / "bench" / "results"
+OPT = 1.1  # PIE's %Opt threshold
+
+
+# ---- data -----------------------------------------------------------------------------------
+
+
+@attrs.frozen
+class CalibrationRow:
+    problem_id: str
+    src: str  # sha256 of the source
+    tgt: str
+    pie_speedup: float
+
+
+def load_rows(data: Path) -> tuple[list[CalibrationRow], dict[str, tuple[str, str]]]:
+    """The rows, and every distinct program as sha256 -> (source, problem_id)."""
+    rows, programs = [], {}
+    for line in (data / ROWS_FILE).read_text(encoding="utf-8").splitlines():
+        raw = json.loads(line)
+        shas = []
+        for column in ("src_code", "tgt_code"):
+            sha = sha256_bytes(raw[column].encode("utf-8"))
+            programs[sha] = (raw[column], raw["problem_id"])
+            shas.append(sha)
+        speedup = raw["src_agg_runtime"] / raw["tgt_agg_runtime"]
+        rows.append(CalibrationRow(raw["problem_id"], shas[0], shas[1], speedup))
+    return rows, programs
+
+
+# ---- 1. measuring ---------------------------------------------------------------------------
+
+
+def counts_key(timing: str) -> str:
+    """What decides the raw counts of ``timing`` (not the cycle model that reads them): a counts
+    file measured under another key is stale."""
+    if timing == "cachegrind":
+        return pie.CachegrindConfig().simulation_key()
+    raise SystemExit(f"bench/calibrate.py does not know the counts key of timing {timing!r}")
+
+
+def raw_counts(timing: pie.Timing) -> dict[str, list[float]]:
+    """Per test, every raw count the backend reports (derived figures and models left out)."""
+    counts = {m.name: list(m.per_test) for m in timing.measures if m.name in RAW_MEASURES}
+    share = timing.measure("startup_share")
+    if share is not None and "instructions" in counts:
+        counts["instructions_in_main"] = [
+            round(i * (1.0 - s))
+            for i, s in zip(counts["instructions"], share.per_test, strict=True)
+        ]
+    return counts
+
+
+RAW_MEASURES = (
+    "instructions",
+    "l1i_misses",
+    "l1d_misses",
+    "ll_misses",
+    "mispredicts",
+)
+
+
+def read_counts(path: Path, key: str) -> dict[str, dict[str, Any]]:
+    if not path.is_file():
+        return {}
+    lines = path.read_text(encoding="utf-8").splitlines()
+    header = json.loads(lines[0]) if lines else {}
+    if header.get("counts_key") != key:
+        print(f"  {path.name} was measured under {header.get('counts_key')!r}, not {key!r}:"
+              " measuring again")  # fmt: skip
+        return {}
+    return {r["sha256"]: r for r in map(json.loads, lines[1:])}
+
+
+def write_counts(path: Path, key: str, timing: str, records: dict[str, dict[str, Any]]) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    header = {"counts_key": key, "timing": timing, "pie": pie.__version__}
+    lines = [json.dumps(header)] + [
+        json.dumps(records[sha], sort_keys=True) for sha in sorted(records)
+    ]
+    temporary = path.with_suffix(".tmp")
+    temporary.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    temporary.replace(path)
+
+
+def record_of(sha: str, problem_id: str, result: pie.Evaluation) -> dict[str, Any]:
+    timing = result.timing
+    record: dict[str, Any] = {
+        "sha256": sha,
+        "problem_id": problem_id,
+        "verdict": result.verdict.value,
+        "tests": len(result.tests),
+    }
+    if timing is None:
+        record["error"] = result.error or f"not timed (verdict {result.verdict.value})"
+    elif timing.error:
+        record["error"] = timing.error
+    else:
+        record["counts"] = raw_counts(timing)
+    return record
+
+
+async def measure(
+    todo: dict[str, tuple[str, str]], data: Path, timing: str, concurrency: int | None
+) -> dict[str, dict[str, Any]]:
+    shas = sorted(todo)
+    submissions = [pie.Submission(todo[sha][0], problem_id=todo[sha][1], label=sha) for sha in shas]
+    done: dict[str, dict[str, Any]] = {}
+    started = time.perf_counter()
+    async with pie.Evaluator(
+        tests_root=data / "tests", timing=timing, concurrency=concurrency
+    ) as evaluator:
+        async for result in evaluator.stream(submissions):
+            assert result.label is not None
+            done[result.label] = record_of(result.label, todo[result.label][1], result)
+            if len(done) % 20 == 0:
+                rate = len(done) / (time.perf_counter() - started)
+                print(f"  measured {len(done)}/{len(shas)} ({rate:.2f} programs/s)", flush=True)
+    return done
+
+
+def measured_counts(
+    data: Path, programs: dict[str, tuple[str, str]], args: argparse.Namespace
+) -> dict[str, dict[str, Any]]:
+    key = counts_key(args.timing)
+    path = args.counts or COUNTS_DIR / f"calibration-{args.timing}.jsonl"
+    records = {} if args.remeasure else read_counts(path, key)
+    todo = {sha: p for sha, p in programs.items() if sha not in records}
+    print(f"[1] counts: {len(programs)} distinct programs, {len(programs) - len(todo)} in "
+          f"{path.relative_to(REPO) if path.is_relative_to(REPO) else path}, "
+          f"{len(todo)} to measure with timing={args.timing!r}")  # fmt: skip
+    if todo:
+        started = time.perf_counter()
+        records.update(anyio.run(measure, todo, data, args.timing, args.concurrency))
+        write_counts(path, key, args.timing, records)
+        print(f"  measured {len(todo)} programs in {time.perf_counter() - started:.0f} s")
+    return records
+
+
+# ---- 2. the cycle model and its fit -----------------------------------------------------------
+
+# The model's events: cycles = Σ cost_e · count_e.  PRIOR holds the costs a Skylake-like core
+# suggests (IPC 2; an L1 miss served by L2, latency 14 in PIE's gem5 config; an LL miss served by
+# DRAM, ~60 ns at 3.5 GHz; a mispredict refills an ~18-stage pipeline).  The fit moves them only
+# as far as PIE's numbers ask, against a weak pull (RIDGE) back to them: seven problems cannot
+# pin four costs that move together (most misses are the cold misses of start-up).
+PRIOR = {"instructions": 0.5, "l1_misses": 12.0, "ll_misses": 200.0, "mispredicts": 20.0}
+EVENTS = tuple(PRIOR)
+RIDGE = 1e-3
+# the columns kept per program: the events, and measures judged but not modelled
+COLUMNS = (*EVENTS, "l1i_misses", "l1d_misses", "instructions_in_main")
+# gem5 (PIE's image) runs PIE's iostream hello world in 0.001004121118 s at 3.5 GHz, 286 ps a
+# cycle (LearningOpt/pie gem5/api_pytest.py): the anchor of the model's absolute scale, which no
+# speedup depends on
+HELLO_WORLD = '#include <iostream>\n\nint main() {\n    std::cout << "Hello, World!" << std::endl;\n    return 0;\n}\n'
+HELLO_WORLD_CYCLES = 1_004_121_118 // 286
+
+
+@attrs.frozen
+class Program:
+    """A measured program: its total of every event over its tests."""
+
+    totals: dict[str, float]
+
+    @classmethod
+    def of(cls, record: dict[str, Any]) -> Program:
+        totals = {name: float(sum(values)) for name, values in record["counts"].items()}
+        if "l1_misses" not in totals:
+            totals["l1_misses"] = totals["l1i_misses"] + totals["l1d_misses"]
+        return cls(totals)
+
+    def vector(self) -> list[float]:
+        return [self.totals.get(e, 0.0) for e in COLUMNS]
+
+
+@attrs.frozen
+class Sample:
+    """The rows the fit and the judge see: per row, both programs' event totals."""
+
+    problems: list[str]
+    pie: Any  # numpy arrays from here on
+    src: Any
+    tgt: Any
+
+    def take(self, mask: Any) -> Sample:
+        return Sample([p for p, m in zip(self.problems, mask, strict=True) if m],
+                      self.pie[mask], self.src[mask], self.tgt[mask])  # fmt: skip
+
+
+def sample_of(rows: Sequence[CalibrationRow], programs: dict[str, Program]) -> Sample:
+    import numpy as np  # noqa: PLC0415
+
+    kept = [r for r in rows if r.src in programs and r.tgt in programs]
+    return Sample(
+        [r.problem_id for r in kept],
+        np.array([r.pie_speedup for r in kept]),
+        np.array([programs[r.src].vector() for r in kept]),
+        np.array([programs[r.tgt].vector() for r in kept]),
+    )
+
+
+def predict(costs: Any, sample: Sample) -> Any:
+    return (sample.src @ costs) / (sample.tgt @ costs)
+
+
+def fit(sample: Sample, events: Sequence[str] = EVENTS, ridge: float = RIDGE) -> Any:
+    """Per-event costs (in cycles, up to a common scale) minimising a robust loss of
+    log(ours / PIE's) over ``sample``'s rows, every problem weighing alike (one problem holds
+    most rows), plus ``ridge`` times the squared log distance of each cost from its PRIOR.
+    Speedups do not change with a common scale, so the instruction's cost stays at its prior."""
+    import numpy as np  # noqa: PLC0415
+    from scipy.optimize import least_squares  # noqa: PLC0415
+
+    used = [COLUMNS.index(e) for e in events]
+    prior = np.array([PRIOR[e] for e in events])
+    src, tgt = sample.src[:, used], sample.tgt[:, used]
+    sizes = {p: sample.problems.count(p) for p in set(sample.problems)}
+    weight = np.sqrt(np.array([1.0 / sizes[p] for p in sample.problems]))
+    target = np.log(sample.pie)
+
+    def costs_of(x: Any) -> Any:
+        return prior * np.exp(np.concatenate([[0.0], x]))
+
+    def residuals(x: Any) -> Any:
+        c = costs_of(x)
+        speedup = weight * (np.log(src @ c) - np.log(tgt @ c) - target)
+        return np.concatenate([speedup, math.sqrt(ridge) * x])
+
+    best = least_squares(residuals, np.zeros(len(events) - 1), loss="soft_l1", f_scale=0.1)
+    costs = np.zeros(len(COLUMNS))
+    costs[used] = costs_of(best.x)
+    return costs
+
+
+# ---- 3. judging ---------------------------------------------------------------------------
+
+
+@attrs.frozen
+class Agreement:
+    """How our speedups of some rows agree with PIE's."""
+
+    rows: int
+    spearman: float
+    median_abs_log: float
+    within_10: float  # share of rows within ±10% of PIE's speedup
+    mean_ours: float
+    mean_pie: float
+    opt_agreement: float  # share of rows on the same side of 1.1 as PIE
+    per_problem: dict[str, float]  # Spearman within each problem of >= MIN_ROWS rows
+
+    @property
+    def mean_error(self) -> float:
+        return self.mean_ours / self.mean_pie - 1.0
+
+    @property
+    def worst_problem(self) -> float:
+        return min(self.per_problem.values(), default=math.nan)
+
+
+MIN_ROWS = 5  # a rank correlation of fewer rows says little
+
+
+def spearman(xs: Any, ys: Any) -> float:
+    from scipy.stats import spearmanr  # noqa: PLC0415
+
+    return float(spearmanr(xs, ys).statistic) if len(xs) > 2 else math.nan
+
+
+def agreement(ours: Any, sample: Sample) -> Agreement:
+    import numpy as np  # noqa: PLC0415
+
+    ratio = ours / sample.pie
+    problems = np.array(sample.problems)
+    per_problem = {
+        p: spearman(ours[problems == p], sample.pie[problems == p])
+        for p in sorted(set(sample.problems))
+        if sample.problems.count(p) >= MIN_ROWS
+    }
+    return Agreement(
+        rows=len(ours),
+        spearman=spearman(ours, sample.pie),
+        median_abs_log=float(np.median(np.abs(np.log(ratio)))),
+        within_10=float(np.mean(np.abs(ratio - 1.0) <= 0.10)),
+        mean_ours=float(ours.mean()),
+        mean_pie=float(sample.pie.mean()),
+        opt_agreement=float(np.mean((ours >= OPT) == (sample.pie >= OPT))),
+        per_problem=per_problem,
+    )
+
+
+def folds(sample: Sample) -> list[tuple[str, Any]]:
+    """One fold per problem: the mask of its rows."""
+    import numpy as np  # noqa: PLC0415
+
+    problems = np.array(sample.problems)
+    return [(p, problems == p) for p in sorted(set(sample.problems))]
+
+
+def held_out(sample: Sample, fold_masks: Sequence[Any], events: Sequence[str] = EVENTS,
+             targets: Any = None, ridge: float = RIDGE) -> tuple[Any, list[Any]]:  # fmt: skip
+    """Each fold predicted by a fit on the other folds' rows (with ``targets`` in place of
+    PIE's speedups for the fit when given, for the shuffled control)."""
+    import numpy as np  # noqa: PLC0415
+
+    fitted = attrs.evolve(sample, pie=targets) if targets is not None else sample
+    ours = np.empty(len(sample.problems))
+    costs = []
+    for mask in fold_masks:
+        c = fit(fitted.take(~mask), events, ridge)
+        ours[mask] = predict(c, sample.take(mask))
+        costs.append(c)
+    return ours, costs
+
+
+# ---- 4. the table -------------------------------------------------------------------------
+
+SHUFFLES = 10
+
+
+def raw_speedups(sample: Sample, weights: dict[str, float]) -> Any:
+    import numpy as np  # noqa: PLC0415
+
+    costs = np.array([weights.get(e, 0.0) for e in COLUMNS])
+    return predict(costs, sample)
+
+
+def random_folds(sample: Sample, seed: int) -> list[Any]:
+    """Folds of the problems' sizes, drawn at random from all rows (problem identity mixed)."""
+    import numpy as np  # noqa: PLC0415
+
+    order = np.random.default_rng(seed).permutation(len(sample.problems))
+    masks, start = [], 0
+    for _, mask in folds(sample):
+        chosen = np.zeros(len(sample.problems), dtype=bool)
+        chosen[order[start : start + int(mask.sum())]] = True
+        masks.append(chosen)
+        start += int(mask.sum())
+    return masks
+
+
+def print_table(results: list[tuple[str, Agreement]], problems: Sequence[str]) -> None:
+    head = (f"  {'measure':<44} {'rows':>4} {'Spear':>6} {'in-pb':>6} {'med|log|':>8} "
+            f"{'±10%':>6} {'mean':>6} {'PIE':>5} {'%Opt=':>6}")  # fmt: skip
+    print(head)
+    for name, a in results:
+        print(f"  {name:<44} {a.rows:>4} {a.spearman:>6.3f} {a.worst_problem:>6.3f} "
+              f"{a.median_abs_log:>8.3f} {a.within_10:>6.1%} {a.mean_ours:>6.2f} "
+              f"{a.mean_pie:>5.2f} {a.opt_agreement:>6.1%}")  # fmt: skip
+    print(f"\n  Spearman within each problem (problems of >= {MIN_ROWS} rows)")
+    print(f"  {'measure':<44} " + " ".join(f"{p:>7}" for p in problems))
+    for name, a in results:
+        cells = " ".join(f"{a.per_problem.get(p, math.nan):>7.3f}" for p in problems)
+        print(f"  {name:<44} {cells}")
+
+
+def judge(sample: Sample) -> tuple[Any, Agreement]:
+    """The table; returns the costs fitted on every row and their leave-one-problem-out
+    agreement."""
+    import numpy as np  # noqa: PLC0415
+
+    lopo_masks = [m for _, m in folds(sample)]
+    results: list[tuple[str, Agreement]] = []
+    for event in ("instructions", "instructions_in_main", "l1i_misses", "l1d_misses",
+                  "l1_misses", "ll_misses", "mispredicts"):  # fmt: skip
+        results.append((f"raw: {event}", agreement(raw_speedups(sample, {event: 1}), sample)))
+    results.append(("the prior's costs (unfitted)", agreement(raw_speedups(sample, PRIOR), sample)))
+    lopo, fold_costs = held_out(sample, lopo_masks)
+    seen = fit(sample)
+    model = agreement(lopo, sample)
+    results.append(("MODEL, leave one problem out", model))
+    results.append(("  control: fit sees every problem", agreement(predict(seen, sample), sample)))
+    mixed = [agreement(held_out(sample, random_folds(sample, s))[0], sample) for s in range(3)]
+    results.append(("  control: random folds (mean of 3)", mean_agreement(mixed)))
+    rng = np.random.default_rng(0)
+    shuffled = [
+        agreement(held_out(sample, lopo_masks, targets=rng.permutation(sample.pie))[0], sample)
+        for _ in range(SHUFFLES)
+    ]
+    results.append((f"  control: PIE's speedups shuffled (mean of {SHUFFLES})",
+                    mean_agreement(shuffled)))  # fmt: skip
+    for ridge in (0.0, 1e-2):
+        ours, _ = held_out(sample, lopo_masks, ridge=ridge)
+        results.append((f"  sensitivity: pull to the prior {ridge:g}", agreement(ours, sample)))
+    for dropped in EVENTS[1:]:
+        events = [e for e in EVENTS if e != dropped]
+        ours, _ = held_out(sample, lopo_masks, events)
+        results.append((f"  ablation: without {dropped}", agreement(ours, sample)))
+    problems = [p for p, _ in folds(sample) if sample.problems.count(p) >= MIN_ROWS]
+    print_table(results, problems)
+    print(
+        "\n  cycles per event (relative; prior: instruction 0.5): all rows | the 7 folds' min-max"
+    )
+    spread = np.array(fold_costs)
+    for i, event in enumerate(EVENTS):
+        print(f"  {event:<14} {seen[i]:>10.4g} | {spread[:, i].min():>10.4g} - "
+              f"{spread[:, i].max():<10.4g} (prior {PRIOR[event]:g})")  # fmt: skip
+    return seen, model
+
+
+def mean_agreement(many: Sequence[Agreement]) -> Agreement:
+    def mean(values: Sequence[float]) -> float:
+        return sum(values) / len(values)
+
+    first = many[0]
+    return Agreement(
+        rows=first.rows,
+        spearman=mean([a.spearman for a in many]),
+        median_abs_log=mean([a.median_abs_log for a in many]),
+        within_10=mean([a.within_10 for a in many]),
+        mean_ours=mean([a.mean_ours for a in many]),
+        mean_pie=first.mean_pie,
+        opt_agreement=mean([a.opt_agreement for a in many]),
+        per_problem={p: mean([a.per_problem[p] for a in many]) for p in first.per_problem},
+    )
+
+
+# ---- main -----------------------------------------------------------------------------------
+
+
+def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--data", type=Path, default=DEFAULT_DATA)
+    parser.add_argument("--timing", default=default_timing())
+    parser.add_argument("--counts", type=Path, default=None, help="the counts file to use")
+    parser.add_argument("--remeasure", action="store_true", help="ignore the counts file")
+    parser.add_argument("--concurrency", type=int, default=None)
+    return parser.parse_args(argv)
+
+
+def default_timing() -> str:
+    return "cachegrind"
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = parse_args(argv)
+    rows, programs = load_rows(args.data)
+    records = measured_counts(args.data, programs, args)
+    timed = {sha: Program.of(r) for sha, r in records.items() if "counts" in r}
+    untimed = {sha: r.get("error", "") for sha, r in records.items() if "counts" not in r}
+    for sha, why in sorted(untimed.items()):
+        print(f"  not timed: {programs[sha][1]} {sha[:12]}: {why}")
+    sample = sample_of(rows, timed)
+    print(f"\n[2] {len(sample.problems)} of {len(rows)} rows have both programs timed; "
+          "leave-one-problem-out agreement with PIE's gem5 speedups:")  # fmt: skip
+    judge(sample)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
