@@ -28,9 +28,12 @@ def lint(session: nox.Session) -> None:
 
 @nox.session
 def bench(session: nox.Session) -> None:
-    """Throughput, sandbox overhead and PCH figures, printed side by side."""
-    session.install("-e", ".")
+    """Throughput, sandbox overhead and PCH figures, printed side by side; then the cycle
+    model's leave-one-problem-out agreement with PIE's gem5 speedups (bench/calibrate.py, from
+    the counts in bench/results unless they are stale)."""
+    session.install("-e", ".[bench]")
     session.run("python", "bench/run.py", *session.posargs)
+    session.run("python", "bench/calibrate.py")
 
 
 @nox.session

@@ -1,20 +1,22 @@
 """Calibrate the local deterministic backend's cycle model on PIE's own gem5 numbers.
 
     python bench/calibrate.py [--data DIR] [--timing qemu|cachegrind] [--counts FILE]
-                              [--remeasure] [--concurrency N] [--write-model]
+                              [--remeasure] [--concurrency N]
 
 1. measure: every distinct src/tgt program of ``pie_calibration.jsonl`` (653 verbatim PIE rows
    of 7 problems) is evaluated on its problem's tests with the local deterministic backend,
    through pie's public API; the per-program raw counts (instructions, cache misses, branch
    mispredictions, instructions in main, per test) go to a counts file, so a rerun or a refit
    costs nothing (``--remeasure`` measures again);
-2. fit: a cycle model with a few per-event costs (no per-problem terms), by least squares on
-   log speedups, every problem weighing alike;
+2. fit: a cycle model with a few per-event costs in cycles (no per-problem terms), by robust
+   least squares on log speedups, every problem weighing alike, pulled weakly to Skylake-like
+   costs, scaled by PIE's hello world (gem5's 3,510,913 cycles) and bounded by the core's
+   width; the costs fitted on every row are printed as ``pie/_timing/_cycles.py`` holds them;
 3. judge, leave one problem out: the model is fitted on six problems and scored on the rows of
    the seventh, for each of the seven; the table gives the same figures for every raw measure
    and for the model, side by side, plus the controls that show whether the model generalises
-   (the same fit seeing the held-out problem, shuffled speedups, random folds, the spread of
-   the parameters across folds).
+   (the same fit seeing the held-out problem, shuffled speedups, the spread of
+   the parameters across folds, and what each event adds).
 
 PIE's speedup of a row is ``src_agg_runtime / tgt_agg_runtime`` (simulated gem5 seconds summed
 over PIE's ~100 merged tests); ours are ratios of counts on the 2-4 CodeNet public tests here.
@@ -27,6 +29,7 @@ import json
 import math
 import os
 import sys
+import tempfile
 import time
 from collections.abc import Sequence
 from pathlib import Path
@@ -147,18 +150,28 @@ async def measure(
     todo: dict[str, tuple[str, str]], data: Path, timing: str, concurrency: int | None
 ) -> dict[str, dict[str, Any]]:
     shas = sorted(todo)
-    submissions = [pie.Submission(todo[sha][0], problem_id=todo[sha][1], label=sha) for sha in shas]
     done: dict[str, dict[str, Any]] = {}
     started = time.perf_counter()
-    async with pie.Evaluator(
-        tests_root=data / "tests", timing=timing, concurrency=concurrency
-    ) as evaluator:
-        async for result in evaluator.stream(submissions):
-            assert result.label is not None
-            done[result.label] = record_of(result.label, todo[result.label][1], result)
-            if len(done) % 20 == 0:
-                rate = len(done) / (time.perf_counter() - started)
-                print(f"  measured {len(done)}/{len(shas)} ({rate:.2f} programs/s)", flush=True)
+    with tempfile.TemporaryDirectory() as scratch:
+        hello_tests = Path(scratch)
+        (hello_tests / "input.0.txt").write_text("")
+        (hello_tests / "output.0.txt").write_text("Hello, World!\n")
+        submissions = [
+            pie.Submission(source, tests=hello_tests, label=sha)
+            if problem == HELLO_PROBLEM
+            else pie.Submission(source, problem_id=problem, label=sha)
+            for sha in shas
+            for source, problem in [todo[sha]]
+        ]
+        async with pie.Evaluator(
+            tests_root=data / "tests", timing=timing, concurrency=concurrency
+        ) as evaluator:
+            async for result in evaluator.stream(submissions):
+                assert result.label is not None
+                done[result.label] = record_of(result.label, todo[result.label][1], result)
+                if len(done) % 20 == 0:
+                    rate = len(done) / (time.perf_counter() - started)
+                    print(f"  measured {len(done)}/{len(shas)} ({rate:.2f} programs/s)", flush=True)
     return done
 
 
@@ -190,12 +203,19 @@ def measured_counts(
 PRIOR = {"instructions": 0.5, "l1_misses": 12.0, "ll_misses": 200.0, "mispredicts": 20.0}
 EVENTS = tuple(PRIOR)
 RIDGE = 1e-3
+SCALE_OF_LOSS = 0.1  # log-speedup errors past ~10% weigh linearly, not squared: outlier rows
+ANCHOR_WEIGHT = 10.0  # the hello world's cycles are a near-hard constraint
+MIN_CPI = 1 / 8  # PIE's VerbatimCPU commits at most 8 instructions a cycle
 # the columns kept per program: the events, and measures judged but not modelled
 COLUMNS = (*EVENTS, "l1i_misses", "l1d_misses", "instructions_in_main")
 # gem5 (PIE's image) runs PIE's iostream hello world in 0.001004121118 s at 3.5 GHz, 286 ps a
 # cycle (LearningOpt/pie gem5/api_pytest.py): the anchor of the model's absolute scale, which no
 # speedup depends on
-HELLO_WORLD = '#include <iostream>\n\nint main() {\n    std::cout << "Hello, World!" << std::endl;\n    return 0;\n}\n'
+HELLO_WORLD = (
+    "\n#include <iostream>\n\nint main() {\n"
+    '    std::cout << "Hello, World!" << std::endl;\n    return 0;\n}\n'
+)
+HELLO_PROBLEM = "hello-world"  # no problem of PIE's: its one test is made here
 HELLO_WORLD_CYCLES = 1_004_121_118 // 286
 
 
@@ -224,13 +244,16 @@ class Sample:
     pie: Any  # numpy arrays from here on
     src: Any
     tgt: Any
+    hello: Any  # PIE's hello world's counts
 
     def take(self, mask: Any) -> Sample:
         return Sample([p for p, m in zip(self.problems, mask, strict=True) if m],
-                      self.pie[mask], self.src[mask], self.tgt[mask])  # fmt: skip
+                      self.pie[mask], self.src[mask], self.tgt[mask], self.hello)  # fmt: skip
 
 
-def sample_of(rows: Sequence[CalibrationRow], programs: dict[str, Program]) -> Sample:
+def sample_of(
+    rows: Sequence[CalibrationRow], programs: dict[str, Program], hello: Program
+) -> Sample:
     import numpy as np  # noqa: PLC0415
 
     kept = [r for r in rows if r.src in programs and r.tgt in programs]
@@ -239,6 +262,7 @@ def sample_of(rows: Sequence[CalibrationRow], programs: dict[str, Program]) -> S
         np.array([r.pie_speedup for r in kept]),
         np.array([programs[r.src].vector() for r in kept]),
         np.array([programs[r.tgt].vector() for r in kept]),
+        np.array(hello.vector()),
     )
 
 
@@ -247,31 +271,36 @@ def predict(costs: Any, sample: Sample) -> Any:
 
 
 def fit(sample: Sample, events: Sequence[str] = EVENTS, ridge: float = RIDGE) -> Any:
-    """Per-event costs (in cycles, up to a common scale) minimising a robust loss of
-    log(ours / PIE's) over ``sample``'s rows, every problem weighing alike (one problem holds
-    most rows), plus ``ridge`` times the squared log distance of each cost from its PRIOR.
-    Speedups do not change with a common scale, so the instruction's cost stays at its prior."""
+    """Per-event costs in cycles minimising a robust loss of log(ours / PIE's) over
+    ``sample``'s rows, every problem weighing alike (one problem holds most rows), plus
+    ``ridge`` times the squared log distance of each cost from its PRIOR.  Speedups do not
+    change with a common scale: the scale comes from PIE's hello world, which must take what
+    gem5 gave it, and no instruction may cost less than the core's commit width allows."""
     import numpy as np  # noqa: PLC0415
     from scipy.optimize import least_squares  # noqa: PLC0415
 
     used = [COLUMNS.index(e) for e in events]
     prior = np.array([PRIOR[e] for e in events])
-    src, tgt = sample.src[:, used], sample.tgt[:, used]
+    src, tgt, hello = sample.src[:, used], sample.tgt[:, used], sample.hello[used]
     sizes = {p: sample.problems.count(p) for p in set(sample.problems)}
     weight = np.sqrt(np.array([1.0 / sizes[p] for p in sample.problems]))
     target = np.log(sample.pie)
 
-    def costs_of(x: Any) -> Any:
-        return prior * np.exp(np.concatenate([[0.0], x]))
-
     def residuals(x: Any) -> Any:
-        c = costs_of(x)
+        c = prior * np.exp(x)
         speedup = weight * (np.log(src @ c) - np.log(tgt @ c) - target)
-        return np.concatenate([speedup, math.sqrt(ridge) * x])
+        anchor = ANCHOR_WEIGHT * math.log(float(hello @ c) / HELLO_WORLD_CYCLES)
+        return np.concatenate([speedup, [anchor], math.sqrt(ridge) * x])
 
-    best = least_squares(residuals, np.zeros(len(events) - 1), loss="soft_l1", f_scale=0.1)
+    lowest = np.full(len(events), -np.inf)
+    if "instructions" in events:
+        lowest[events.index("instructions")] = math.log(MIN_CPI / PRIOR["instructions"])
+    start = np.maximum(np.zeros(len(events)), lowest + 1e-9)
+    best = least_squares(
+        residuals, start, bounds=(lowest, np.inf), loss="soft_l1", f_scale=SCALE_OF_LOSS
+    )
     costs = np.zeros(len(COLUMNS))
-    costs[used] = costs_of(best.x)
+    costs[used] = prior * np.exp(best.x)
     return costs
 
 
@@ -367,20 +396,6 @@ def raw_speedups(sample: Sample, weights: dict[str, float]) -> Any:
     return predict(costs, sample)
 
 
-def random_folds(sample: Sample, seed: int) -> list[Any]:
-    """Folds of the problems' sizes, drawn at random from all rows (problem identity mixed)."""
-    import numpy as np  # noqa: PLC0415
-
-    order = np.random.default_rng(seed).permutation(len(sample.problems))
-    masks, start = [], 0
-    for _, mask in folds(sample):
-        chosen = np.zeros(len(sample.problems), dtype=bool)
-        chosen[order[start : start + int(mask.sum())]] = True
-        masks.append(chosen)
-        start += int(mask.sum())
-    return masks
-
-
 def print_table(results: list[tuple[str, Agreement]], problems: Sequence[str]) -> None:
     head = (f"  {'measure':<44} {'rows':>4} {'Spear':>6} {'in-pb':>6} {'med|log|':>8} "
             f"{'±10%':>6} {'mean':>6} {'PIE':>5} {'%Opt=':>6}")  # fmt: skip
@@ -412,8 +427,6 @@ def judge(sample: Sample) -> tuple[Any, Agreement]:
     model = agreement(lopo, sample)
     results.append(("MODEL, leave one problem out", model))
     results.append(("  control: fit sees every problem", agreement(predict(seen, sample), sample)))
-    mixed = [agreement(held_out(sample, random_folds(sample, s))[0], sample) for s in range(3)]
-    results.append(("  control: random folds (mean of 3)", mean_agreement(mixed)))
     rng = np.random.default_rng(0)
     shuffled = [
         agreement(held_out(sample, lopo_masks, targets=rng.permutation(sample.pie))[0], sample)
@@ -430,13 +443,13 @@ def judge(sample: Sample) -> tuple[Any, Agreement]:
         results.append((f"  ablation: without {dropped}", agreement(ours, sample)))
     problems = [p for p, _ in folds(sample) if sample.problems.count(p) >= MIN_ROWS]
     print_table(results, problems)
-    print(
-        "\n  cycles per event (relative; prior: instruction 0.5): all rows | the 7 folds' min-max"
-    )
+    print("\n  cycles per event: fitted on all rows | min-max over the 7 folds | prior")
     spread = np.array(fold_costs)
     for i, event in enumerate(EVENTS):
         print(f"  {event:<14} {seen[i]:>10.4g} | {spread[:, i].min():>10.4g} - "
-              f"{spread[:, i].max():<10.4g} (prior {PRIOR[event]:g})")  # fmt: skip
+              f"{spread[:, i].max():<10.4g} | {PRIOR[event]:g}")  # fmt: skip
+    cycles = float(sample.hello @ seen)
+    print(f"  PIE's hello world: {cycles:,.0f} cycles (gem5: {HELLO_WORLD_CYCLES:,})")
     return seen, model
 
 
@@ -455,6 +468,26 @@ def mean_agreement(many: Sequence[Agreement]) -> Agreement:
         opt_agreement=mean([a.opt_agreement for a in many]),
         per_problem={p: mean([a.per_problem[p] for a in many]) for p in first.per_problem},
     )
+
+
+def print_model(timing: str, fitted: Any, model: Agreement, problems: int) -> None:
+    """The costs fitted on every row and their measured agreement, as
+    ``pie/_timing/_cycles.py`` holds them."""
+    costs = {e: float(f"{fitted[i]:.4g}") for i, e in enumerate(EVENTS)}
+    print(f"\n[3] the model for timing={timing!r}, fitted on every row (cycles per event):")
+    print(f"  costs={costs!r}")
+    figures = {
+        "rows": model.rows,
+        "problems": problems,
+        "spearman": round(model.spearman, 3),
+        "spearman_within_problem": {p: round(v, 3) for p, v in model.per_problem.items()},
+        "median_abs_log": round(model.median_abs_log, 4),
+        "within_10_percent": round(model.within_10, 3),
+        "mean_speedup": round(model.mean_ours, 3),
+        "pie_mean_speedup": round(model.mean_pie, 3),
+        "opt_agreement": round(model.opt_agreement, 3),
+    }
+    print(f"  agreement={figures!r}")
 
 
 # ---- main -----------------------------------------------------------------------------------
@@ -477,15 +510,20 @@ def default_timing() -> str:
 def main(argv: Sequence[str] | None = None) -> int:
     args = parse_args(argv)
     rows, programs = load_rows(args.data)
+    hello = sha256_bytes(HELLO_WORLD.encode("utf-8"))
+    programs[hello] = (HELLO_WORLD, HELLO_PROBLEM)
     records = measured_counts(args.data, programs, args)
     timed = {sha: Program.of(r) for sha, r in records.items() if "counts" in r}
     untimed = {sha: r.get("error", "") for sha, r in records.items() if "counts" not in r}
     for sha, why in sorted(untimed.items()):
         print(f"  not timed: {programs[sha][1]} {sha[:12]}: {why}")
-    sample = sample_of(rows, timed)
+    if hello not in timed:
+        raise SystemExit(f"PIE's hello world was not timed: {untimed.get(hello)}")
+    sample = sample_of(rows, timed, timed[hello])
     print(f"\n[2] {len(sample.problems)} of {len(rows)} rows have both programs timed; "
           "leave-one-problem-out agreement with PIE's gem5 speedups:")  # fmt: skip
-    judge(sample)
+    costs, model = judge(sample)
+    print_model(args.timing, costs, model, len(set(sample.problems)))
     return 0
 
 
