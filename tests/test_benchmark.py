@@ -18,6 +18,7 @@ import pytest
 import pie
 from pie._benchmark import Benchmark
 from pie._config import load_config
+from pie._timing._cycles import CACHEGRIND_MODEL
 from tests.conftest import SUM_OK, make_tests
 from tests.test_cli import pie as cli
 
@@ -134,8 +135,50 @@ def test_shared_slice_writes_pie_files_whose_metrics_match_an_independent_comput
     assert got["mean_speedup_best@1"] == 1.0
     assert got["mean_speedup_best@2"] >= 1.0
     run = json.loads((out / "run.json").read_text())
-    assert run["backend"] == "cachegrind" and run["unit"]
+    assert run["backend"] == "cachegrind" and run["unit"] == "cycles"
     assert run["verdicts"]["generated"] == {"AC": 6}
+    # the runtimes' model, and how far it followed gem5, travel with the numbers
+    model = CACHEGRIND_MODEL
+    assert run["quantity"] == model.quantity().to_json()
+    assert run["settings"]["quantity"] == model.key
+    marked = run["startup_dominated"]
+    assert {"rule", "tgt_over_src", "best@2"} <= set(marked)
+    faster = [
+        i
+        for i, r in enumerate(unmelted)
+        if r["src_code_agg_runtime"] >= 1.1 * r["tgt_code_agg_runtime"]
+    ]
+    assert marked["tgt_over_src"]["faster_rows"] == len(faster)
+    assert set(marked["tgt_over_src"]["rows"]) <= set(faster)
+    shown = cli("report", str(out))
+    assert shown.returncode == 0, shown.stderr
+    lines = {line.split("  ")[0]: line for line in shown.stdout.splitlines()}
+    assert f"{model.name} v{model.version}" in lines["timing quantity"]
+    assert f"Spearman {model.agreement.spearman:.3f}" in lines["timing quantity"]
+    tgt = marked["tgt_over_src"]
+    assert (
+        f"{tgt['mostly_startup']} of {tgt['faster_rows']} rows"
+        in lines["mostly start-up, tgt over src"]
+    )
+    assert "mostly start-up: more than half" in (out / "report.md").read_text()
+
+
+def test_a_run_journaled_before_the_cycle_model_does_not_resume(
+    tmp_path: Path, sum_tests: Path
+) -> None:
+    """Its runtimes are instruction counts: resuming would mix them with cycles."""
+    row = {"problem_id": "sum", "src_code": SUM_OK, "tgt_code": SUM_OK + "//t"}
+    rows = [{**row, "generated_answers": [SUM_OK]}]
+    config = write_run(tmp_path, rows, sum_tests.parent, timing="cachegrind")
+    settings = Benchmark(load_config(config)).settings()
+    assert settings["quantity"] == CACHEGRIND_MODEL.key
+    del settings["quantity"]  # what a journal of pie before the model holds
+    journal = tmp_path / "out" / ".pie" / "journal.jsonl"
+    journal.parent.mkdir(parents=True)
+    journal.write_text(json.dumps({"settings": settings}) + "\n")
+    done = cli("evaluate", str(config), "--quiet")
+    assert done.returncode == 2
+    assert f"quantity: None -> {CACHEGRIND_MODEL.key!r}" in done.stderr
 
 
 @pytest.fixture

@@ -31,7 +31,7 @@ async def test_counts_are_identical_across_runs_and_slots(sum_tests: Path, cache
     assert first.timing.error is None
     assert first.timing.per_test == second.timing.per_test
     assert first.timing.measures == second.timing.measures
-    assert first.timing.unit == "instructions" and first.timing.backend == "cachegrind"
+    assert first.timing.unit == "cycles" and first.timing.backend == "cachegrind"
     assert first.timing.total == sum(first.timing.per_test) > 100_000
 
 
@@ -50,8 +50,8 @@ async def test_startup_dominates_a_trivial_iostream_program(
     assert share is not None and share.total > 0.9
     # libstdc++'s loading and static initialisation: the stdio program skips it
     assert stdio.total * 3 < iostream.total
-    cycles = iostream.measure("estimated_cycles")
-    assert cycles is not None and cycles.total > 0
+    instructions = iostream.measure("instructions")
+    assert instructions is not None and instructions.total > 100_000
 
 
 @pytest.mark.parametrize("anyio_backend", ["asyncio"])

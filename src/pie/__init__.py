@@ -16,18 +16,21 @@ from pie._model import (
     CompileResult,
     Evaluation,
     Limits,
+    Quantity,
     TestCase,
     TestResult,
     Timing,
     Verdict,
     speedup,
 )
-from pie._timing._cachegrind import CachegrindConfig, CycleWeights
+from pie._timing._cachegrind import CachegrindConfig
+from pie._timing._cycles import Agreement, CycleModel
 from pie._timing._wall import Comparison, WallConfig
 
 __version__ = "0.1.0"
 
 __all__ = [
+    "Agreement",
     "Benchmark",
     "BenchmarkResult",
     "CachegrindConfig",
@@ -36,7 +39,7 @@ __all__ = [
     "CompileOptions",
     "CompileResult",
     "CompilerError",
-    "CycleWeights",
+    "CycleModel",
     "Evaluation",
     "Evaluator",
     "InputError",
@@ -44,6 +47,7 @@ __all__ = [
     "MetricCandidate",
     "MetricRow",
     "PieError",
+    "Quantity",
     "RowResult",
     "SandboxError",
     "Submission",

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import enum
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -158,11 +158,33 @@ class Measure:
 
 
 @attrs.frozen
+class Quantity:
+    """What a timing's primary number is when a model makes it from counts, and how far it
+    agreed with PIE's gem5 numbers (``agreement``: the model's measured figures)."""
+
+    name: str
+    version: int
+    unit: str
+    description: str
+    agreement: Mapping[str, Any]
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "name": self.name,
+            "version": self.version,
+            "unit": self.unit,
+            "description": self.description,
+            "agreement": dict(self.agreement),
+        }
+
+
+@attrs.frozen
 class Timing:
     """A speed measurement; numbers of different ``backend``/``config`` never compare.
 
-    ``total``/``per_test`` are the backend's primary quantity (in ``unit``); ``measures`` holds
-    the others it reports.  ``error`` says why a measurement failed (``total`` is then inf).
+    ``total``/``per_test`` are the backend's primary quantity (in ``unit``; ``quantity`` names
+    the model that made it, when one did); ``measures`` holds the others it reports.  ``error``
+    says why a measurement failed (``total`` is then inf).
     """
 
     backend: str
@@ -173,6 +195,7 @@ class Timing:
     measures: tuple[Measure, ...] = ()
     error: str | None = None
     cached: bool = False
+    quantity: Quantity | None = None
 
     def measure(self, name: str) -> Measure | None:
         return next((m for m in self.measures if m.name == name), None)
@@ -186,6 +209,8 @@ class Timing:
             "config": self.config,
             "cached": self.cached,
         }
+        if self.quantity is not None:
+            data["quantity"] = self.quantity.to_json()
         data.update({m.name: m.to_json() for m in self.measures})
         if self.error:
             data["error"] = self.error

@@ -108,6 +108,28 @@ def _with_interval(run: RunSummary, key: str, text: str, scale: float = 1.0) -> 
     return f"{text} [{low:.3g}, {high:.3g}]"
 
 
+def quantity_text(quantity: dict[str, Any]) -> str:
+    """The model behind the runtimes and how far it followed gem5 (leave one problem out)."""
+    a = quantity.get("agreement", {})
+    text = f"{quantity.get('name')} v{quantity.get('version')} ({quantity.get('unit')})"
+    if "spearman" in a:
+        text += (
+            f"; vs PIE's gem5 speedups, leave one problem out on {a['rows']} PIE rows of "
+            f"{a['problems']} problems: Spearman {a['spearman']:.3f}, "
+            f"{100 * a['within_10_percent']:.1f}% of rows within ±10%, mean speedup "
+            f"{a['mean_speedup']:.2f} vs PIE's {a['pie_mean_speedup']:.2f}"
+        )
+    return text
+
+
+def startup_text(marked: dict[str, Any]) -> str:
+    """How many of the faster rows owe their speedup mostly to start-up, and which."""
+    rows = marked.get("rows", [])
+    shown = ", ".join(str(r) for r in rows[:10]) + (", ..." if len(rows) > 10 else "")
+    text = f"{marked.get('mostly_startup')} of {marked.get('faster_rows')} rows >= 1.10x"
+    return text + (f" (rows {shown})" if rows else "")
+
+
 def headline_rows(run: RunSummary) -> list[tuple[str, str]]:
     agg = run.aggregated
     rows: list[tuple[str, str]] = []
@@ -115,6 +137,8 @@ def headline_rows(run: RunSummary) -> list[tuple[str, str]]:
         rows.append(("PARTIAL run", run.partial + " finished; the rest count as failed"))
     if run.info.get("backend"):
         rows.append(("timing", f"{run.info['backend']} ({run.info.get('unit') or 'no unit'})"))
+    if run.info.get("quantity"):
+        rows.append(("timing quantity", quantity_text(run.info["quantity"])))
     if "rows" in run.info:
         rows.append(("rows / programs", f"{run.info['rows']} / {run.info['programs']}"))
     for k in sorted({1, run.k_max}) if run.k_max else []:
@@ -146,6 +170,9 @@ def headline_rows(run: RunSummary) -> list[tuple[str, str]]:
             _ratio(agg["fastest_generated_speedup_over_all_submissions"]),
         ),
     ]
+    for column, marked in run.info.get("startup_dominated", {}).items():
+        if isinstance(marked, dict):
+            rows.append((f"mostly start-up, {column.replace('_', ' ')}", startup_text(marked)))
     for role, counts in run.info.get("verdicts", {}).items():
         rows.append((f"verdicts {role}", " ".join(f"{v} {n}" for v, n in counts.items())))
     return rows
@@ -227,6 +254,9 @@ def report(directories: Sequence[Path]) -> tuple[str, Path]:
     target = directories[0]
     images = plots(runs, target)
     body = ["# pie report", "", markdown_table(rows), ""]
+    rules = {str(run.info["startup_dominated"].get("rule")) for run in runs
+             if run.info.get("startup_dominated")}  # fmt: skip
+    body += [f"mostly start-up: {rule}." for rule in sorted(rules)] + ([""] if rules else [])
     body += [f"![{name}]({name})" for name in images]
     if not images:
         body.append("(plots need matplotlib: pip install 'pie[plot]')")

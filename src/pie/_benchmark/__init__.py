@@ -25,12 +25,14 @@ from pie import _metrics
 from pie._benchmark._journal import FOLDER, Journal, Outcome
 from pie._benchmark._outputs import Results, metrics_of, plain, write_atomically, write_outputs
 from pie._benchmark._plan import Issue, Plan, PlannedRow, make_plan
+from pie._benchmark._startup import startup_dominated
 from pie._config import BenchmarkConfig, load_config, parse_config
 from pie._errors import InputError, PieError
 from pie._evaluator import Evaluator, Submission
 from pie._model import Evaluation, Limits, Verdict
 from pie._sandbox._host import detect
 from pie._timing import valgrind_available
+from pie._timing._cycles import model_for
 from pie._toolchain import resolve_compiler
 
 RUN_FILE = "run.json"
@@ -66,12 +68,19 @@ class BenchmarkResult:
     backend: str
     unit: str | None
     output_dir: Path
+    quantity: dict[str, Any] | None  # the cycle model that made the runtimes, when one did
+    startup_dominated: dict[str, Any]  # speedups mostly from start-up, per speedup column
 
 
 def timing_backend(config: BenchmarkConfig) -> str:
     if config.timing is not None:
         return config.timing
     return "cachegrind" if valgrind_available() else "wall"
+
+
+def quantity_of(backend: str) -> dict[str, Any] | None:
+    model = model_for(backend)
+    return model.quantity().to_json() if model is not None else None
 
 
 def outcome_of(evaluation: Evaluation) -> Outcome:
@@ -82,6 +91,7 @@ def outcome_of(evaluation: Evaluation) -> Outcome:
         indices = [t.index for t in evaluation.tests]
         per_test = {str(i): v for i, v in zip(indices, timing.per_test, strict=False)}
     error = evaluation.error or (timing.error if timing is not None else None)
+    startup = timing.measure("startup_share") if timing is not None else None
     return Outcome(
         verdict=evaluation.verdict.value,
         accuracy=evaluation.accuracy,
@@ -91,6 +101,7 @@ def outcome_of(evaluation: Evaluation) -> Outcome:
         unit=timing.unit if timing is not None else None,
         error=error,
         test_verdicts=dict(collections.Counter(t.verdict.value for t in evaluation.tests)),
+        startup_share=startup.total if startup is not None and timed else None,
     )
 
 
@@ -115,8 +126,11 @@ class Benchmark:
     def settings(self) -> dict[str, Any]:
         """What decides a program's result; a resumed run must use the same."""
         cfg = self.config
+        model = model_for(self.backend)
         return {
             "timing": self.backend,
+            # a resumed run must not mix the cycles of two models (or cycles with instructions)
+            "quantity": model.key if model is not None else None,
             "farm": str(cfg.farm) if cfg.farm else None,
             "time_limit": cfg.time_limit,
             "memory_limit": cfg.memory_limit,
@@ -229,6 +243,10 @@ class Benchmark:
             backend=self.backend,
             unit=unit,
             output_dir=self.config.output_dir,
+            quantity=quantity_of(self.backend),
+            startup_dominated=startup_dominated(
+                plan, Results(done), self.config.threshold_accuracy
+            ),
         )
         write_atomically(self.config.output_dir / RUN_FILE, run_record(self, plan, result))
         return result
@@ -344,6 +362,8 @@ def run_record(benchmark: Benchmark, plan: Plan, result: BenchmarkResult) -> str
         "settings": benchmark.settings(),
         "backend": result.backend,
         "unit": result.unit,
+        "quantity": result.quantity,
+        "startup_dominated": result.startup_dominated,
         "rows": len(plan.rows),
         "padding_rows": sum(r.padding for r in plan.rows),
         "rows_skipped_src_equals_tgt": plan.skipped_same,

@@ -32,6 +32,7 @@ class Outcome:
     unit: str | None
     error: str | None
     test_verdicts: dict[str, int]
+    startup_share: float | None  # of instructions outside main, where the backend measures it
 
     def to_json(self) -> dict[str, Any]:
         return attrs.asdict(self)

@@ -1,10 +1,12 @@
-"""The ``cachegrind`` backend: exact instruction counts and a Skylake-like cycle estimate.
+"""The ``cachegrind`` backend: exact event counts, and cycles of a model calibrated on gem5.
 
 One callgrind run per test (valgrind's cache and branch simulation, the cache geometry of PIE's
-gem5 Skylake configuration) gives instructions, the estimated cycles, and the share of work done
-outside ``main`` (dynamic loading, static initialisers, exit), which on PIE's small tests is most
-of what gem5 measures (``../shared/gem5/PROXY.md``).  Valgrind is deterministic: the same
-binary on the same input gives the same counts on any run.
+gem5 Skylake configuration) gives instructions, cache misses, mispredicts, and the share of
+work done outside ``main`` (dynamic loading, static initialisers, exit), which on PIE's small
+tests is most of what gem5 measures (``../shared/gem5/PROXY.md``).  The primary quantity is
+the cycles the calibrated model (``_cycles.py``) makes of these counts; the counts stay
+available as measures.
+Valgrind is deterministic: the same binary on the same input gives the same counts on any run.
 """
 
 from __future__ import annotations
@@ -19,10 +21,12 @@ import attrs
 
 from pie._cache import ResultCache
 from pie._data import input_digest
+from pie._errors import InputError
 from pie._hashing import key_of
 from pie._model import Limits, Measure, TestCase, Timing
 from pie._sandbox import Sandbox
 from pie._timing._callgrind import CallgrindFormatError, parse
+from pie._timing._cycles import CACHEGRIND_MODEL, CycleModel
 
 if TYPE_CHECKING:
     from pie._timing import BackendContext
@@ -62,27 +66,14 @@ class Counts:
     def l1_misses(self) -> int:
         return self.l1i_misses + self.l1d_misses
 
-
-@attrs.frozen
-class CycleWeights:
-    """cycles ≈ instruction·Ir + l1_miss·(L1 misses) + ll_miss·(LL misses) + mispredict·(...).
-
-    The default (IPC 2, a heavy memory penalty) ranked PIE's recorded gem5 speedups best among
-    the weights measured in PROXY.md (Spearman 0.87 on 21 rows; partly tuned to them); the
-    bench refits them on part of the rows and reports the rank correlation on the rest."""
-
-    instruction: float = 0.5
-    l1_miss: float = 12.0
-    ll_miss: float = 200.0
-    mispredict: float = 20.0
-
-    def cycles(self, counts: Counts) -> float:
-        return (
-            self.instruction * counts.instructions
-            + self.l1_miss * counts.l1_misses
-            + self.ll_miss * counts.ll_misses
-            + self.mispredict * counts.mispredicts
-        )
+    def events(self) -> dict[str, float]:
+        """The counts a cycle model reads, by event name."""
+        return {
+            "instructions": self.instructions,
+            "l1_misses": self.l1_misses,
+            "ll_misses": self.ll_misses,
+            "mispredicts": self.mispredicts,
+        }
 
 
 @attrs.frozen
@@ -90,14 +81,15 @@ class CachegrindConfig:
     """Cache geometry (size,associativity,line) as PIE's gem5 config: L1I/L1D 32 KiB 16-way,
     last level 2 MiB 16-way; valgrind runs ``time_factor`` times the CPU limit.  The budget
     (20 G instructions by default, far past what gem5 simulates in PIE's 120 s) is part of the
-    timing's configuration."""
+    timing's configuration.  ``model`` turns the counts into the primary quantity, cycles; a
+    model fitted on other counts (another geometry, another mechanism) is refused."""
 
     backend: ClassVar[str] = "cachegrind"
 
     i1: str = "32768,16,64"
     d1: str = "32768,16,64"
     ll: str = "2097152,16,64"
-    weights: CycleWeights = CycleWeights()
+    model: CycleModel = CACHEGRIND_MODEL
     time_factor: float = 50.0
     memory_extra_mib: int = 512
     # Instructions per test past which a program is reported over budget: a verdict that does
@@ -116,18 +108,25 @@ class CachegrindConfig:
         ]
 
     def simulation_key(self) -> str:
-        """What decides the counts (the cache key); the weights only read them."""
+        """What decides the counts (the cache key); the cycle model only reads them."""
         return f"callgrind-v3;I1={self.i1};D1={self.d1};LL={self.ll}"
 
     def key(self) -> str:
-        w = self.weights
-        weights = f"w={w.instruction},{w.l1_miss},{w.ll_miss},{w.mispredict}"
-        return f"{self.simulation_key()};{weights};budget={self.instruction_budget}"
+        model = self.model.key
+        return f"{self.simulation_key()};model={model};budget={self.instruction_budget}"
+
+    def __attrs_post_init__(self) -> None:
+        fitted_on = f"cachegrind {self.simulation_key()}"
+        if self.model.counts != fitted_on:
+            raise InputError(
+                f"cycle model {self.model.key} was fitted on counts of {self.model.counts!r}, "
+                f"not on this configuration's {fitted_on!r}; refit it with bench/calibrate.py"
+            )
 
 
 class CachegrindBackend:
     name = "cachegrind"
-    unit = "instructions"
+    unit = "cycles"
 
     def __init__(
         self, sandbox: Sandbox, store: ResultCache, config: CachegrindConfig | None = None
@@ -187,16 +186,17 @@ class CachegrindBackend:
             1.0 - m / i if i else 0.0 for m, i in zip(in_main, instructions, strict=True)
         )
         total = sum(instructions)
+        model = self.config.model
+        cycles = tuple(model.cycles(c.events()) for c in counts)
         return Timing(
             backend=self.name,
             unit=self.unit,
-            total=total,
-            per_test=instructions,
+            total=sum(cycles),
+            per_test=cycles,
             config=self.config.key(),
             cached=cached,
+            quantity=model.quantity(),
             measures=(
-                measure("estimated_cycles", "cycles",
-                        tuple(self.config.weights.cycles(c) for c in counts)),
                 Measure("startup_share", "fraction of instructions outside main",
                         1.0 - sum(in_main) / total if total else 0.0, startup),
                 measure("instructions", "instructions", instructions),
@@ -233,6 +233,7 @@ class CachegrindBackend:
             per_test=(math.inf,) * count,
             config=self.config.key(),
             error=reason,
+            quantity=self.config.model.quantity(),
         )
 
     async def aclose(self) -> None:

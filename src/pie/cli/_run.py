@@ -14,7 +14,7 @@ from pie._check import CheckMode
 from pie._data import parse_indices
 from pie._evaluator import Evaluator
 from pie._interrupt import until_signalled
-from pie._model import Evaluation, Limits
+from pie._model import Evaluation, Limits, Timing
 from pie._timing import TIMINGS
 from pie.cli._exit import EXIT_FAILED, EXIT_OK, EXIT_USAGE
 
@@ -60,6 +60,19 @@ async def _run(args: argparse.Namespace) -> int:
     return EXIT_OK if result.ok else EXIT_FAILED
 
 
+def _timing_line(timing: Timing) -> str:
+    line = f"timing ({timing.backend}): {timing.total:g} {timing.unit}"
+    quantity = timing.quantity
+    if quantity is not None:
+        spearman = quantity.agreement.get("spearman")
+        line += f" ({quantity.name} v{quantity.version}, calibrated on PIE's gem5 runtimes"
+        line += f"; leave-one-problem-out Spearman {spearman:.3f})" if spearman else ")"
+    share = timing.measure("startup_share")
+    if share is not None:
+        line += f"; {share.total:.0%} of instructions outside main"
+    return line
+
+
 def _summary(result: Evaluation) -> str:
     lines = [f"{result.verdict.value}  accuracy {result.accuracy:.3f}  ({len(result.tests)} tests)"]
     compiled = result.compile
@@ -80,8 +93,6 @@ def _summary(result: Evaluation) -> str:
         peak = max(t.max_rss_kib for t in result.tests)
         lines.append(f"cpu {cpu:.3f} s over all tests, peak memory {peak / 1024:.1f} MiB")
     if result.timing:
-        lines.append(
-            f"timing ({result.timing.backend}): {result.timing.total:g} {result.timing.unit}"
-        )
+        lines.append(_timing_line(result.timing))
     lines.append(f"sandbox: {result.sandbox}")
     return "\n".join(lines)

@@ -1,0 +1,149 @@
+"""The cycle model: the local deterministic backend's primary quantity, and its calibration."""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+import sys
+from pathlib import Path
+from types import ModuleType
+
+import attrs
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+import pie
+from pie._benchmark._journal import Outcome
+from pie._benchmark._startup import saved_outside_main
+from pie._timing._cycles import CACHEGRIND_MODEL, model_for
+from tests.conftest import REPO, SUM_OK
+
+pytestmark = pytest.mark.anyio
+COUNTS = REPO / "bench" / "results" / "calibration-cachegrind.jsonl"
+
+
+def calibrate() -> ModuleType:
+    spec = importlib.util.spec_from_file_location("calibrate", REPO / "bench" / "calibrate.py")
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    sys.modules["calibrate"] = module  # attrs classes of the module need it while being made
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_the_shipped_model_is_the_fit_of_the_committed_counts(shared_data: Path) -> None:
+    """_cycles.py holds what bench/calibrate.py fits on bench/results, and the agreement it
+    measured: an edited cost or a figure typed in by hand fails here."""
+    bench = calibrate()
+    rows, programs = bench.load_rows(shared_data)
+    records = bench.read_counts(COUNTS, bench.counts_key("cachegrind"))
+    assert {sha for sha in programs} <= set(records), "counts file lacks calibration programs"
+    timed = {sha: bench.Program.of(r) for sha, r in records.items() if "counts" in r}
+    hello = timed[bench.sha256_bytes(bench.HELLO_WORLD.encode())]
+    sample = bench.sample_of(rows, timed, hello)
+    fitted = bench.fit(sample)
+    costs = {e: float(f"{fitted[i]:.4g}") for i, e in enumerate(bench.EVENTS)}
+    assert costs == dict(CACHEGRIND_MODEL.costs)
+    masks = [mask for _, mask in bench.folds(sample)]
+    ours, _ = bench.held_out(sample, masks)
+    measured = bench.agreement(ours, sample)
+    shipped = CACHEGRIND_MODEL.agreement
+    assert (shipped.rows, shipped.problems) == (measured.rows, len(set(sample.problems)))
+    assert shipped.spearman == round(measured.spearman, 3)
+    assert shipped.within_10_percent == round(measured.within_10, 3)
+    assert shipped.mean_speedup == round(measured.mean_ours, 3)
+    assert shipped.pie_mean_speedup == round(measured.mean_pie, 3)
+    assert shipped.median_abs_log == round(measured.median_abs_log, 4)
+    assert shipped.opt_agreement == round(measured.opt_agreement, 3)
+    assert dict(shipped.spearman_within_problem) == {
+        p: round(v, 3) for p, v in measured.per_problem.items()
+    }
+    # the model has no term a problem's identity could feed: only per-event costs
+    assert set(CACHEGRIND_MODEL.costs) == set(bench.EVENTS)
+
+
+def test_the_counts_file_was_measured_under_todays_counts_key() -> None:
+    header = json.loads(COUNTS.read_text().splitlines()[0])
+    assert f"cachegrind {header['counts_key']}" == CACHEGRIND_MODEL.counts
+    assert CACHEGRIND_MODEL.counts == f"cachegrind {pie.CachegrindConfig().simulation_key()}"
+
+
+@pytest.mark.parametrize("anyio_backend", ["asyncio"])
+async def test_the_primary_quantity_is_the_models_cycles(sum_tests: Path, cache_dir: Path) -> None:
+    result = await pie.evaluate(SUM_OK, sum_tests, cache_dir=cache_dir, timing="cachegrind")
+    timing = result.timing
+    assert timing is not None and timing.error is None
+    assert timing.unit == "cycles" and timing.quantity == CACHEGRIND_MODEL.quantity()
+    for position, cycles in enumerate(timing.per_test):
+        counts = {}
+        for event in CACHEGRIND_MODEL.costs:
+            measure = timing.measure(event)
+            assert measure is not None, event
+            counts[event] = measure.per_test[position]
+        assert cycles == pytest.approx(CACHEGRIND_MODEL.cycles(counts), rel=1e-12)
+    assert CACHEGRIND_MODEL.key in timing.config
+    data = timing.to_json()
+    assert data["quantity"]["name"] == CACHEGRIND_MODEL.name
+    assert data["quantity"]["agreement"]["spearman"] == CACHEGRIND_MODEL.agreement.spearman
+    # the raw counts stay available
+    assert {"instructions", "l1_misses", "ll_misses", "mispredicts", "startup_share"} <= set(data)
+
+
+@pytest.mark.parametrize("anyio_backend", ["asyncio"])
+async def test_cycles_of_two_model_versions_never_compare(sum_tests: Path, cache_dir: Path) -> None:
+    refit = attrs.evolve(CACHEGRIND_MODEL, version=CACHEGRIND_MODEL.version + 1)
+    async with pie.Evaluator(cache_dir=cache_dir, timing="cachegrind") as ev:
+        shipped = await ev.evaluate(SUM_OK, sum_tests)
+    other = pie.CachegrindConfig(model=refit)
+    async with pie.Evaluator(cache_dir=cache_dir, timing=other) as ev:
+        refitted = await ev.evaluate(SUM_OK, sum_tests)
+    assert shipped.timing is not None and refitted.timing is not None
+    assert pie.speedup(shipped.timing, shipped.timing) == 1.0
+    with pytest.raises(pie.InputError, match="different configs"):
+        pie.speedup(shipped.timing, refitted.timing)
+
+
+def test_a_model_fitted_on_other_counts_is_refused() -> None:
+    with pytest.raises(pie.InputError, match=r"refit it with bench/calibrate\.py"):
+        pie.CachegrindConfig(ll="8388608,16,64")  # the shipped model read a 2 MiB LL's misses
+
+
+def test_each_deterministic_backend_names_its_model() -> None:
+    assert model_for("cachegrind") is CACHEGRIND_MODEL
+    assert model_for("wall") is None and model_for("gem5") is None
+
+
+def outcome(runtime: float | None, share: float | None) -> Outcome:
+    return Outcome("AC", 1.0, True, runtime, {}, "cycles", None, {"AC": 1}, share)
+
+
+def test_a_speedup_from_dropping_iostream_is_mostly_startup() -> None:
+    # the demo's pattern: both programs do almost nothing in main; one loads libstdc++
+    assert saved_outside_main(outcome(3.5e6, 0.97), outcome(0.65e6, 0.95)) == pytest.approx(
+        (3.5e6 * 0.97 - 0.65e6 * 0.95) / (3.5e6 - 0.65e6)
+    )
+    # a faster algorithm: the start-up is alike and the work in main shrinks
+    share = saved_outside_main(outcome(100e6, 0.03), outcome(10e6, 0.3))
+    assert share is not None and share < 0.01
+
+
+@given(
+    st.floats(1.0, 1e12),
+    st.floats(1.0, 1e12),
+    st.floats(0.0, 1.0),
+    st.floats(0.0, 1.0),
+)
+def test_the_startup_share_of_a_saving_is_none_unless_faster(
+    slow: float, fast: float, slow_share: float, fast_share: float
+) -> None:
+    share = saved_outside_main(outcome(slow, slow_share), outcome(fast, fast_share))
+    if fast >= slow:
+        assert share is None
+    else:
+        assert share is not None
+        # all work outside main in both: the whole saving is start-up
+        assert saved_outside_main(outcome(slow, 1.0), outcome(fast, 1.0)) == pytest.approx(1.0)
+        assert saved_outside_main(outcome(slow, 0.0), outcome(fast, 0.0)) == 0.0
+    assert saved_outside_main(outcome(None, slow_share), outcome(fast, fast_share)) is None
+    assert saved_outside_main(outcome(slow, None), outcome(fast, fast_share)) is None
