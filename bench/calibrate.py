@@ -31,7 +31,7 @@ import os
 import sys
 import tempfile
 import time
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -44,6 +44,9 @@ from pie._hashing import sha256_bytes
 REPO = Path(__file__).resolve().parent.parent
 DEFAULT_DATA = Path(os.environ.get("PIE_SHARED_DATA", REPO.parent / "shared" / "data"))
 ROWS_FILE = "pie_calibration.jsonl"
+# PIE rows of the same source file whose problems have no calibration row: a check of the
+# fitted model on problems that neither it nor its design ever saw
+OTHER_ROWS_FILE = "problems.jsonl"
 COUNTS_DIR = REPO / "bench" / "results"
 OPT = 1.1  # PIE's %Opt threshold
 
@@ -59,11 +62,16 @@ class CalibrationRow:
     pie_speedup: float
 
 
-def load_rows(data: Path) -> tuple[list[CalibrationRow], dict[str, tuple[str, str]]]:
-    """The rows, and every distinct program as sha256 -> (source, problem_id)."""
+def load_rows(
+    data: Path, name: str = ROWS_FILE, leave_out: Collection[str] = ()
+) -> tuple[list[CalibrationRow], dict[str, tuple[str, str]]]:
+    """The rows (but those of problems in ``leave_out``), and every distinct program as
+    sha256 -> (source, problem_id)."""
     rows, programs = [], {}
-    for line in (data / ROWS_FILE).read_text(encoding="utf-8").splitlines():
+    for line in (data / name).read_text(encoding="utf-8").splitlines():
         raw = json.loads(line)
+        if raw["problem_id"] in leave_out:
+            continue
         shas = []
         for column in ("src_code", "tgt_code"):
             sha = sha256_bytes(raw[column].encode("utf-8"))
@@ -404,6 +412,8 @@ def print_table(results: list[tuple[str, Agreement]], problems: Sequence[str]) -
         print(f"  {name:<44} {a.rows:>4} {a.spearman:>6.3f} {a.worst_problem:>6.3f} "
               f"{a.median_abs_log:>8.3f} {a.within_10:>6.1%} {a.mean_ours:>6.2f} "
               f"{a.mean_pie:>5.2f} {a.opt_agreement:>6.1%}")  # fmt: skip
+    if not problems:
+        return
     print(f"\n  Spearman within each problem (problems of >= {MIN_ROWS} rows)")
     print(f"  {'measure':<44} " + " ".join(f"{p:>7}" for p in problems))
     for name, a in results:
@@ -470,6 +480,19 @@ def mean_agreement(many: Sequence[Agreement]) -> Agreement:
     )
 
 
+def judge_other(sample: Sample, costs: Any) -> None:
+    """The model fitted on every calibration row, on PIE rows of other problems."""
+    problems = len(set(sample.problems))
+    print(f"\n[4] the same model on {len(sample.problems)} PIE rows of {problems} problems "
+          f"with no calibration row ({OTHER_ROWS_FILE}):")  # fmt: skip
+    results = [
+        ("raw: instructions", agreement(raw_speedups(sample, {"instructions": 1}), sample)),
+        ("the prior's costs (unfitted)", agreement(raw_speedups(sample, PRIOR), sample)),
+        ("MODEL, fitted on the calibration rows", agreement(predict(costs, sample), sample)),
+    ]
+    print_table(results, [])
+
+
 def print_model(timing: str, fitted: Any, model: Agreement, problems: int) -> None:
     """The costs fitted on every row and their measured agreement, as
     ``pie/_timing/_cycles.py`` holds them."""
@@ -510,8 +533,10 @@ def default_timing() -> str:
 def main(argv: Sequence[str] | None = None) -> int:
     args = parse_args(argv)
     rows, programs = load_rows(args.data)
+    other_rows, other_programs = load_rows(args.data, OTHER_ROWS_FILE, {r.problem_id for r in rows})
     hello = sha256_bytes(HELLO_WORLD.encode("utf-8"))
     programs[hello] = (HELLO_WORLD, HELLO_PROBLEM)
+    programs.update(other_programs)
     records = measured_counts(args.data, programs, args)
     timed = {sha: Program.of(r) for sha, r in records.items() if "counts" in r}
     untimed = {sha: r.get("error", "") for sha, r in records.items() if "counts" not in r}
@@ -524,6 +549,7 @@ def main(argv: Sequence[str] | None = None) -> int:
           "leave-one-problem-out agreement with PIE's gem5 speedups:")  # fmt: skip
     costs, model = judge(sample)
     print_model(args.timing, costs, model, len(set(sample.problems)))
+    judge_other(sample_of(other_rows, timed, timed[hello]), costs)
     return 0
 
 

@@ -8,8 +8,8 @@
 2. per-run sandbox overhead against a bare fork+exec of the same binary, at concurrency 1, 2, 4;
 3. compile time with the precompiled ``bits/stdc++.h`` against a plain compile;
 4. the cachegrind backend on PIE's rows: determinism, cached re-evaluation, and how well its
-   speedups rank PIE's recorded gem5 speedups (weights fitted on half the problems, Spearman
-   reported on the other half);
+   speedups (cycles of the calibrated model, and the raw instructions) rank PIE's recorded gem5
+   speedups on rows that were not used to calibrate it (``bench/calibrate.py`` does that);
 5. ``pie evaluate`` on every row of the sample data: cold (empty cache) and warm.
 
 Machines are noisy: every figure is a median, and ratios come from the same run.
@@ -31,11 +31,9 @@ from pathlib import Path
 from typing import Any
 
 import anyio
-import attrs
 
 import pie
 from pie._check import CheckMode, accuracy
-from pie._timing._cachegrind import Counts, CycleWeights
 
 REPO = Path(__file__).resolve().parent.parent
 DEFAULT_DATA = Path(os.environ.get("PIE_SHARED_DATA", REPO.parent / "shared" / "data"))
@@ -267,20 +265,6 @@ async def _time_rows(
     return await pie.evaluate_many(programs, tests=tests, cache_dir=cache, timing=timing)
 
 
-def _counts(timing: Any) -> Counts:
-    def total(name: str) -> int:
-        return int(timing.measure(name).total)
-
-    return Counts(
-        total("instructions"),
-        total("l1i_misses"),
-        total("l1d_misses"),
-        total("ll_misses"),
-        total("mispredicts"),
-        0,
-    )
-
-
 def bench_proxy(data: Path) -> dict[str, Any]:
     rows = [json.loads(line) for line in (data / "problems.jsonl").read_text().splitlines()]
     print(f"\n[4] cachegrind against PIE's gem5 speedups: {len(rows)} PIE rows (src and tgt)")
@@ -300,9 +284,6 @@ def bench_proxy(data: Path) -> dict[str, Any]:
         f"  cold {cold_s:.1f} s, warm (cached) {warm_s:.2f} s: {100 * warm_s / cold_s:.2f}% of cold"
     )
     pie_speedup = [r["src_agg_runtime"] / r["tgt_agg_runtime"] for r in rows]
-    counts = [
-        (_counts(first[2 * i].timing), _counts(first[2 * i + 1].timing)) for i in range(len(rows))
-    ]
     cpu = [
         (
             sum(t.cpu_seconds for t in first[2 * i].tests),
@@ -311,38 +292,20 @@ def bench_proxy(data: Path) -> dict[str, Any]:
         for i in range(len(rows))
     ]
 
-    def speedups(weights: CycleWeights, chosen: list[int]) -> list[float]:
-        return [weights.cycles(counts[i][0]) / weights.cycles(counts[i][1]) for i in chosen]
+    def ratios(results: list[Any], measure: str | None = None) -> list[float]:
+        def value(result: Any) -> float:
+            timing = result.timing
+            return float(timing.total if measure is None else timing.measure(measure).total)
 
-    everyone = list(range(len(rows)))
-    wall_speedup = [wall[2 * i].timing.total / wall[2 * i + 1].timing.total for i in everyone]
-    instr = [counts[i][0].instructions / counts[i][1].instructions for i in everyone]
-    default_all = spearman(speedups(CycleWeights(), everyone), pie_speedup)
+        return [value(results[2 * i]) / value(results[2 * i + 1]) for i in range(len(rows))]
+
+    quantity = first[0].timing.quantity
     print(
-        f"  Spearman vs PIE, all rows: instructions {spearman(instr, pie_speedup):.2f}, "
-        f"est. cycles (default weights) {default_all:.2f}, "
-        f"sandbox cpu time {spearman([a / b for a, b in cpu], pie_speedup):.2f}, wall (median "
-        f"of 10) {spearman(wall_speedup, pie_speedup):.2f}"
-    )
-    problems = sorted({r["problem_id"] for r in rows})
-    train_problems = set(problems[::2])
-    train = [i for i in everyone if rows[i]["problem_id"] in train_problems]
-    test = [i for i in everyone if i not in train]
-    grid = [
-        CycleWeights(w_i, w_l1, w_ll, w_b)
-        for w_i in (0.25, 0.5, 1.0)
-        for w_l1 in (0, 6, 12, 25)
-        for w_ll in (0, 50, 100, 200, 400)
-        for w_b in (0, 10, 20)
-    ]
-    best = max(grid, key=lambda w: spearman(speedups(w, train), [pie_speedup[i] for i in train]))
-    held_out = [pie_speedup[i] for i in test]
-    fitted = spearman(speedups(best, test), held_out)
-    default = spearman(speedups(CycleWeights(), test), held_out)
-    print(
-        f"  fitted on {len(train)} rows ({len(train_problems)} problems), weights "
-        f"{attrs.astuple(best)}: Spearman on the other {len(test)} rows {fitted:.2f} "
-        f"(default weights there: {default:.2f})"
+        f"  Spearman vs PIE (11 of these rows are calibration rows): cycles ({quantity.name} "
+        f"v{quantity.version}) {spearman(ratios(first), pie_speedup):.2f}, instructions "
+        f"{spearman(ratios(first, 'instructions'), pie_speedup):.2f}, sandbox cpu time "
+        f"{spearman([a / b for a, b in cpu], pie_speedup):.2f}, wall (median of 10) "
+        f"{spearman(ratios(wall), pie_speedup):.2f}; the calibration itself: bench/calibrate.py"
     )
     return {"programs": len(first), "differ": differ, "cold_s": cold_s, "warm_s": warm_s}
 
