@@ -8,7 +8,9 @@ from __future__ import annotations
 
 import contextlib
 import os
+import shutil
 import socket
+import tempfile
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -36,6 +38,7 @@ class Case:
     memory: int = 512
     escape: frozenset[str] = frozenset()
     check: str = "strict"
+    reason: str = ""
 
 
 def parse_case(path: Path) -> Case:
@@ -56,6 +59,7 @@ def parse_case(path: Path) -> Case:
         memory=int(limits.get("memory", 512)),
         escape=frozenset(fields.get("escape", "none").split("|")) - {"none"},
         check=fields.get("check", "strict"),
+        reason=fields.get("reason", ""),
     )
 
 
@@ -124,13 +128,27 @@ def traps(folder: Path) -> Iterator[Traps]:
             listener.close()
 
 
+@pytest.fixture
+def reachable() -> Iterator[Path]:
+    """A folder every uid may traverse (pytest's tmp_path sits under a 0700 folder, which would
+    stop a sandbox uid by itself): only the sandbox may stand between program and trap."""
+    folder = Path(tempfile.mkdtemp(prefix="pie-hostile-"))
+    os.chmod(folder, 0o755)
+    try:
+        yield folder
+    finally:
+        shutil.rmtree(folder, ignore_errors=True)
+
+
 @pytest.mark.parametrize("anyio_backend", ["asyncio"])
 @pytest.mark.parametrize("case", CASES, ids=[c.name for c in CASES])
-async def test_hostile_program(case: Case, tmp_path: Path, cache_dir: Path) -> None:
+async def test_hostile_program(case: Case, reachable: Path, cache_dir: Path) -> None:
+    tmp_path = reachable
     with traps(tmp_path / "traps") as trap:
         tests = tmp_path / "tests"
         tests.mkdir()
-        (tests / "input.0.txt").write_text(trap.fill(case.input) + "\n")
+        given = trap.fill(case.input).replace("{TESTS}", str(tests))
+        (tests / "input.0.txt").write_text(given + "\n")
         (tests / "output.0.txt").write_text(case.expected_output + "\n")
         os.chmod(tests, 0o755)
         limits = pie.Limits(time=case.time, memory_mib=case.memory, output_mib=16)
@@ -141,6 +159,8 @@ async def test_hostile_program(case: Case, tmp_path: Path, cache_dir: Path) -> N
             f"{case.name}: got {result.verdict.value}, expected {sorted(case.expect)}; "
             f"test={result.tests[0] if result.tests else result.compile.message}"
         )
+        if case.reason:
+            assert case.reason in (result.tests[0].reason or ""), result.tests[0]
         time.sleep(0.1 if "file" not in case.escape else 2.5)  # give a daemon time to act
         assert not trap.canary.exists(), f"{case.name} wrote {trap.canary}"
         assert trap.connections() == [], f"{case.name} reached a listener"

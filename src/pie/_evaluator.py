@@ -292,6 +292,7 @@ class Evaluator:
             exit_code=outcome.exit_code,
             signal=outcome.signal,
             stderr=outcome.stderr.decode("utf-8", errors="replace"),
+            reason=outcome.reason,
         )
         await self._store.put_json("runs", key, compiled.binary_sha256, result.to_json(full=True))
         return result

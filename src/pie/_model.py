@@ -111,6 +111,9 @@ class TestResult:
     signal: int | None
     stderr: str = ""
     cached: bool = False
+    # why the sandbox ended the run, where the signal alone does not say it
+    # (e.g. "system call pause (34) refused by the sandbox")
+    reason: str | None = None
 
     def to_json(self, *, full: bool = False) -> dict[str, Any]:
         data = {
@@ -122,6 +125,7 @@ class TestResult:
             "max_rss_kib": self.max_rss_kib,
             "exit_code": self.exit_code,
             "signal": self.signal,
+            "reason": self.reason,
             "cached": self.cached,
         }
         if full:
@@ -141,6 +145,7 @@ class TestResult:
             signal=data["signal"],
             stderr=data.get("stderr", ""),
             cached=data.get("cached", False),
+            reason=data.get("reason"),
         )
 
 
