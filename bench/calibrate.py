@@ -96,8 +96,10 @@ def counts_key(timing: str) -> str:
 def raw_counts(timing: pie.Timing) -> dict[str, list[float]]:
     """Per test, every raw count the backend reports (derived figures and models left out)."""
     counts = {m.name: list(m.per_test) for m in timing.measures if m.name in RAW_MEASURES}
+    if "instructions" not in counts and timing.unit == "instructions":
+        counts["instructions"] = list(timing.per_test)  # a backend whose primary is instructions
     share = timing.measure("startup_share")
-    if share is not None and "instructions" in counts:
+    if "instructions_in_main" not in counts and share is not None and "instructions" in counts:
         counts["instructions_in_main"] = [
             round(i * (1.0 - s))
             for i, s in zip(counts["instructions"], share.per_test, strict=True)
@@ -107,9 +109,13 @@ def raw_counts(timing: pie.Timing) -> dict[str, list[float]]:
 
 RAW_MEASURES = (
     "instructions",
+    "instructions_in_main",
+    "loads",
+    "stores",
     "l1i_misses",
     "l1d_misses",
     "ll_misses",
+    "branches",
     "mispredicts",
 )
 
@@ -408,6 +414,9 @@ def print_table(results: list[tuple[str, Agreement]], problems: Sequence[str]) -
     head = (f"  {'measure':<44} {'rows':>4} {'Spear':>6} {'in-pb':>6} {'med|log|':>8} "
             f"{'±10%':>6} {'mean':>6} {'PIE':>5} {'%Opt=':>6}")  # fmt: skip
     print(head)
+    print("  (Spear: Spearman of speedups, all rows; in-pb: the lowest Spearman within a problem; "
+          "med|log|: median |log(ours/PIE's)|;\n   ±10%: rows within ±10% of PIE's speedup; "
+          "mean, PIE: mean speedups; %Opt=: rows on PIE's side of 1.1x)")  # fmt: skip
     for name, a in results:
         print(f"  {name:<44} {a.rows:>4} {a.spearman:>6.3f} {a.worst_problem:>6.3f} "
               f"{a.median_abs_log:>8.3f} {a.within_10:>6.1%} {a.mean_ours:>6.2f} "

@@ -70,6 +70,10 @@ def test_run_with_timing(
     assert len(timing["per_test"]) == 3
     assert timing["total"] == pytest.approx(sum(timing["per_test"]))
     assert set(timing[extra]) == {"unit", "total", "per_test"}
+    if backend == "cachegrind":  # the model that made the cycles, and how far to trust them
+        quantity = timing["quantity"]
+        assert (quantity["name"], quantity["unit"]) == ("pie-cycles-cachegrind", "cycles")
+        assert 0 < quantity["agreement"]["spearman"] <= 1
 
 
 def test_run_json_exits_zero_whatever_the_verdict(tmp_path: Path, sum_tests: Path) -> None:
