@@ -48,7 +48,8 @@ sys.path.insert(0, str(REPO))  # the loopback hosts live with the tests
 
 from pie._farm import load_farm  # noqa: E402
 from pie._farm._outcome import Failed, Outcome  # noqa: E402
-from pie._farm._scheduler import Farm, Job  # noqa: E402
+from pie._farm._queue import Job  # noqa: E402
+from pie._farm._scheduler import Farm  # noqa: E402
 from pie._hashing import key_of, sha256_file  # noqa: E402
 from tests.farm.loopback import LoopbackFarm  # noqa: E402
 

@@ -1,10 +1,15 @@
 """The gem5 farm: remote gem5 hosts over SSH, one slot per gem5 process, every result cached.
 
-- ``_config``: the farm YAML (hosts, slots, paths, timeout, retries), validated before any work;
+- ``_config``: the farm YAML (hosts, slots, paths, budget, timeout, retries), validated before
+  any work;
 - ``_stats``: gem5 ``stats.txt`` parsing, strict about what a guest could forge;
 - ``_hosts``: one SSH connection per host, uploads by content hash, one remote gem5 run;
-- ``_outcome``: what a finished remote run means (simulated time or a typed failure);
-- ``_scheduler``: slots, longest jobs first, retries on other hosts, status snapshots.
+- ``_outcome``: what a finished remote run means (simulated time or a typed failure), checked
+  against gem5's exit report;
+- ``_queue``: a job, and the queue a free slot takes the longest expected job from;
+- ``_estimates``: expected host seconds of a job, from the runs that finished;
+- ``_status``: per-host counts and the snapshot file ``pie farm status`` reads;
+- ``_scheduler``: the farm: slots, shared runs, retries on other hosts, host health.
 
 The ``gem5`` timing backend on top of it is ``pie._timing._gem5``; ``pie farm check|status``
 is ``pie.cli._farm``.

@@ -1,8 +1,7 @@
 """Keeping every gem5 slot of the farm busy without losing or repeating a job.
 
 - One task per slot (a slot is one gem5 process on a host) takes the queued job expected to
-  run longest: the mean host time of earlier runs on the same input, else of the same binary,
-  else the larger input first.
+  run longest (``_queue``, ``_estimates``).
 - A (binary, input) pair asked for twice while queued or running is simulated once; the
   callers share the outcome.
 - A job whose attempt failed because of the host (connection lost, disk, SFTP) goes back to
@@ -13,17 +12,13 @@
 - When the last caller of a job is cancelled, the job leaves the queue or its remote gem5 is
   killed; closing the farm stops every remote gem5.
 - A JSON snapshot (queue, busy slots, per-host counts) is rewritten atomically twice a second
-  for ``pie farm status``.
+  for ``pie farm status`` (``_status``).
 """
 
 from __future__ import annotations
 
-import contextlib
-import heapq
 import itertools
-import json
 import math
-import os
 import time
 from collections import Counter
 from collections.abc import Awaitable, Callable, Sequence
@@ -36,40 +31,13 @@ import anyio.abc
 import attrs
 
 from pie._farm._config import FarmConfig, HostConfig
-from pie._farm._hosts import (
-    HostError,
-    HostLink,
-    HostUnusable,
-    Identity,
-    LocalFileError,
-    RemoteRun,
-    Upload,
-)
+from pie._farm._estimates import Estimates
+from pie._farm._hosts import HostError, HostLink, HostUnusable, Identity, LocalFileError, RemoteRun
 from pie._farm._outcome import Failed, Kind, Outcome, outcome_of
+from pie._farm._queue import Entry, Job, JobQueue
+from pie._farm._status import HostTally, StatusFile, snapshot
 
 _BACKOFF_CAP_S = 30.0
-_STATUS_PERIOD_S = 0.5
-
-
-@attrs.frozen
-class Job:
-    """One gem5 run to do: a binary on one test input."""
-
-    binary: Path
-    binary_sha256: str
-    input: Path
-    input_digest: str
-    input_bytes: int = 0
-
-    @property
-    def key(self) -> tuple[str, str]:
-        return (self.binary_sha256, self.input_digest)
-
-    def uploads(self) -> tuple[Upload, Upload]:
-        return (
-            Upload(self.binary, self.binary_sha256, "bin"),
-            Upload(self.input, self.input_digest, "inputs"),
-        )
 
 
 Recorder = Callable[[Job, Outcome], Awaitable[None]]
@@ -92,89 +60,8 @@ class _Signal:
             await event.wait()
 
 
-class _Entry:
-    """A job in the farm: queued or running, with the callers waiting for it."""
-
-    def __init__(self, job: Job, expected: float, seq: int) -> None:
-        self.job = job
-        self.order = (-expected, -job.input_bytes, seq)
-        self.waiters = 0
-        self.attempts = 0
-        self.avoid: set[str] = set()  # hosts on which an attempt failed
-        self.not_before = 0.0
-        self.queued = False
-        self.abandoned = False
-        self.scope: anyio.CancelScope | None = None
-        self.outcome: Outcome | None = None
-        self.done = anyio.Event()
-
-
-class _Queue:
-    """Waiting entries, longest expected first (removal is lazy: a flag on the entry)."""
-
-    def __init__(self) -> None:
-        self._heap: list[tuple[tuple[float, int, int], _Entry]] = []
-        self.waiting = 0
-
-    def put(self, entry: _Entry) -> None:
-        entry.queued = True
-        self.waiting += 1
-        heapq.heappush(self._heap, (entry.order, entry))
-
-    def remove(self, entry: _Entry) -> None:
-        if entry.queued:
-            entry.queued = False
-            self.waiting -= 1
-
-    def entries(self) -> list[_Entry]:
-        return [entry for _, entry in self._heap if entry.queued]
-
-    def take(self, host: str, usable: set[str], now: float) -> tuple[_Entry | None, float]:
-        """The first entry ``host`` may run now, and when a delayed entry becomes due."""
-        skipped = []
-        chosen = None
-        due = math.inf
-        while self._heap:
-            item = heapq.heappop(self._heap)
-            entry = item[1]
-            if not entry.queued:
-                continue
-            if entry.not_before > now:
-                due = min(due, entry.not_before)
-            elif host in entry.avoid and not usable <= entry.avoid:
-                pass  # other hosts first: this one failed it, and others are up
-            else:
-                chosen = entry
-                break
-            skipped.append(item)
-        for item in skipped:
-            heapq.heappush(self._heap, item)
-        if chosen is not None:
-            self.remove(chosen)
-        return chosen, due
-
-
-class _Estimates:
-    """Mean host seconds of finished runs by input and by binary."""
-
-    def __init__(self) -> None:
-        self._sums: dict[str, tuple[float, int]] = {}
-
-    def expected(self, job: Job) -> float:
-        for key in (job.input_digest, job.binary_sha256):
-            if key in self._sums:
-                total, count = self._sums[key]
-                return total / count
-        return 0.0
-
-    def record(self, job: Job, seconds: float) -> None:
-        for key in (job.input_digest, job.binary_sha256):
-            total, count = self._sums.get(key, (0.0, 0))
-            self._sums[key] = (total + seconds, count + 1)
-
-
 class _Host:
-    """A host's link and its bookkeeping.  ``state``: connecting, up, down or out."""
+    """A host's link, its health and its tally.  ``state``: connecting, up, down or out."""
 
     def __init__(self, config: HostConfig, farm: FarmConfig) -> None:
         self.config = config
@@ -183,28 +70,11 @@ class _Host:
         self.reason = ""
         self.failures = 0  # host failures in a row
         self.generation = 0  # connections made so far
-        self.busy = 0
-        self.done = 0
-        self.failed = 0
-        self.host_errors = 0
-        self.busy_seconds = 0.0  # slot time holding a job, from dispatch to its outcome
-        self.first_up: float | None = None
-        # slot time with nothing this host could run: slots waiting now, and the integral so far
-        self._waiting_slots = 0
-        self._waiting_since = time.monotonic()
-        self._waited = 0.0
+        self.tally = HostTally()
 
     @property
     def name(self) -> str:
         return self.config.name
-
-    def waiting(self, change: int) -> None:
-        self._waited = self.waiting_seconds()
-        self._waiting_since = time.monotonic()
-        self._waiting_slots += change
-
-    def waiting_seconds(self) -> float:
-        return self._waited + self._waiting_slots * (time.monotonic() - self._waiting_since)
 
 
 class Farm:
@@ -224,11 +94,11 @@ class Farm:
         self.config = config
         self._hosts = [_Host(host, config) for host in config.hosts]
         self._record = record
-        self._status_file = status_file
-        self._queue = _Queue()
-        self._entries: dict[tuple[str, str], _Entry] = {}
+        self._status = StatusFile(status_file, self.snapshot)
+        self._queue = JobQueue()
+        self._entries: dict[tuple[str, str], Entry] = {}
         self._seq = itertools.count()
-        self._estimates = _Estimates()
+        self._estimates = Estimates()
         self._changed = _Signal()
         self._group: anyio.abc.TaskGroup | None = None
         self.identity: Identity | None = None
@@ -248,8 +118,8 @@ class Farm:
             group.start_soon(self._supervise, host)
             for _ in range(host.config.slots):
                 group.start_soon(self._slot, host)
-        if self._status_file is not None:
-            group.start_soon(self._write_status_periodically)
+        if self._status.path is not None:
+            group.start_soon(self._status.keep_writing)
         return self
 
     async def __aexit__(
@@ -269,7 +139,7 @@ class Farm:
                 for host in self._hosts:
                     await host.link.close()
             self._finished = True
-            self._write_status()
+            self._status.write()
 
     async def _connect_all(self) -> None:
         results: dict[str, Identity | HostError] = {}
@@ -315,7 +185,7 @@ class Farm:
             return Failed(Kind.HOST, self._no_host_left())
         entry = self._entries.get(job.key)
         if entry is None:
-            entry = _Entry(job, self._estimates.expected(job), next(self._seq))
+            entry = Entry(job, self._estimates.expected(job), next(self._seq))
             self._entries[job.key] = entry
             self._queue.put(entry)
             self._changed.fire()
@@ -344,7 +214,7 @@ class Farm:
                 group.start_soon(one, position, job)
         return outcomes
 
-    def _abandon(self, entry: _Entry) -> None:
+    def _abandon(self, entry: Entry) -> None:
         """Nobody waits for ``entry`` any more: dequeue it, or stop its remote run."""
         entry.abandoned = True
         self._entries.pop(entry.job.key, None)
@@ -363,22 +233,22 @@ class Farm:
             if entry is not None:
                 await self._execute(host, entry)
 
-    async def _take(self, host: _Host) -> _Entry | None:
+    async def _take(self, host: _Host) -> Entry | None:
         while host.state == "up":
             now = time.monotonic()
             entry, due = self._queue.take(host.name, self._usable(), now)
             if entry is not None:
                 return entry
-            host.waiting(+1)
+            host.tally.waiting(+1)
             try:
                 await self._changed.wait(None if due == math.inf else due - now)
             finally:
-                host.waiting(-1)
+                host.tally.waiting(-1)
         return None
 
-    async def _execute(self, host: _Host, entry: _Entry) -> None:
+    async def _execute(self, host: _Host, entry: Entry) -> None:
         generation = host.generation
-        host.busy += 1
+        host.tally.busy += 1
         started = time.monotonic()
         binary, given = entry.job.uploads()
         run: RemoteRun | None = None
@@ -396,20 +266,20 @@ class Farm:
                     return
         finally:
             entry.scope = None
-            host.busy -= 1
-            host.busy_seconds += time.monotonic() - started
+            host.tally.busy -= 1
+            host.tally.busy_seconds += time.monotonic() - started
         if run is None:
             return  # abandoned by its callers: the remote gem5 was stopped
         host.failures = 0
         outcome = outcome_of(run, self.config)
         self._estimates.record(entry.job, run.seconds)
         if isinstance(outcome, Failed):
-            host.failed += 1
+            host.tally.failed += 1
         else:
-            host.done += 1
+            host.tally.done += 1
         await self._complete(entry, outcome)
 
-    async def _retry(self, entry: _Entry, host: _Host, error: HostError) -> None:
+    async def _retry(self, entry: Entry, host: _Host, error: HostError) -> None:
         entry.attempts += 1
         entry.avoid.add(host.name)
         if entry.abandoned:
@@ -425,7 +295,7 @@ class Farm:
             self._queue.put(entry)
             self._changed.fire()
 
-    async def _complete(self, entry: _Entry, outcome: Outcome) -> None:
+    async def _complete(self, entry: Entry, outcome: Outcome) -> None:
         if self._record is not None:
             with anyio.CancelScope(shield=True):  # a finished result is kept, even at Ctrl-C
                 await self._record(entry.job, outcome)
@@ -488,7 +358,7 @@ class Farm:
 
     async def _host_trouble(self, host: _Host, generation: int, error: HostError) -> None:
         """A job or the connection failed on ``host``; counted once per connection."""
-        host.host_errors += 1
+        host.tally.host_errors += 1
         if host.state != "up" or host.generation != generation:
             return  # this connection's failure is already counted
         if isinstance(error, HostUnusable):
@@ -510,8 +380,7 @@ class Farm:
         host.state = "up"
         host.generation += 1
         host.reason = ""
-        if host.first_up is None:
-            host.first_up = time.monotonic()
+        host.tally.up()
         self._changed.fire()
 
     async def _take_out(self, host: _Host, reason: str) -> None:
@@ -544,59 +413,17 @@ class Farm:
 
     def snapshot(self) -> dict[str, Any]:
         """What ``pie farm status`` prints: queue, slots, and per-host counts."""
-        now = time.monotonic()
-        hosts = []
-        for host in self._hosts:
-            up_for = now - host.first_up if host.first_up is not None else 0.0
-            finished = host.done + host.failed
-            hosts.append(
-                {
-                    "host": host.name,
-                    "state": host.state,
-                    "reason": host.reason,
-                    "slots": host.config.slots,
-                    "busy": host.busy,
-                    "done": host.done,
-                    "failed": host.failed,
-                    "host_errors": host.host_errors,
-                    "busy_seconds": round(host.busy_seconds, 3),
-                    "waiting_seconds": round(host.waiting_seconds(), 3),
-                    "jobs_per_minute": round(60 * finished / up_for, 2) if up_for > 0 else 0.0,
-                }
-            )
-        live = [host for host in self._hosts if host.state != "out"]
-        return {
-            "pid": os.getpid(),
-            "state": "finished" if self._finished else "running",
-            "started": self._started,
-            "updated": time.time(),
-            "identity": self.identity.key() if self.identity else None,
-            "queue": self._queue.waiting,
-            "busy_slots": sum(host.busy for host in self._hosts),
-            "slots": sum(host.config.slots for host in live),
-            "done": self._counts["done"],
-            "failed": self._counts["failed"],
-            "requeued": self._counts["requeued"],
-            "hosts": hosts,
-        }
-
-    async def _write_status_periodically(self) -> None:
-        while True:
-            self._write_status()
-            await anyio.sleep(_STATUS_PERIOD_S)
-
-    def _write_status(self) -> None:
-        if self._status_file is None:
-            return
-        with contextlib.suppress(OSError):  # status is a courtesy: never fail the batch for it
-            write_atomically(self._status_file, json.dumps(self.snapshot(), indent=1))
-
-
-def write_atomically(path: Path, text: str) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    partial = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    partial.write_text(text, encoding="utf-8")
-    os.replace(partial, path)
+        return snapshot(
+            [
+                host.tally.row(host.name, host.state, host.reason, host.config.slots)
+                for host in self._hosts
+            ],
+            identity=self.identity.key() if self.identity else None,
+            queue=self._queue.waiting,
+            counts=dict(self._counts),
+            started=self._started,
+            finished=self._finished,
+        )
 
 
 def _differs(identity: Identity, farm: Identity | None) -> str:

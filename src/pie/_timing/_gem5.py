@@ -28,7 +28,8 @@ from pie._data import input_digest
 from pie._errors import InputError
 from pie._farm._config import FarmConfig
 from pie._farm._outcome import Failed, Kind, Outcome, Simulated, within_budget
-from pie._farm._scheduler import Farm, Job
+from pie._farm._queue import Job
+from pie._farm._scheduler import Farm
 from pie._hashing import key_of
 from pie._model import Limits, Measure, TestCase, Timing
 from pie._paths import farm_status_path
