@@ -405,8 +405,10 @@ printf 'pie-farm-host %s %s %s %s\\n' "$g" "$c" "$l" "${{v:--}}"
         job = q(f"{self.host.workdir}/jobs/{token}")
         stats = f"{OUTDIR}/{STATS}"
         # The copies in the store are checked against their hashes: every job on a host shares
-        # one uid, so an earlier guest may have replaced them.  gem5's redirections open the
-        # report pipe first, so that the reader below is never left waiting for a writer.
+        # one uid, so an earlier guest may have replaced them.  The shell opens the report
+        # pipe's read end (5, read-write, so that no open blocks, then 6) before gem5 opens its
+        # write end, and drops 5 once gem5 is started: the reader sees the end of the pipe when
+        # gem5 exits, or at once if gem5's shell died before opening it.
         return f"""
 trap '' PIPE
 exec 4<&0
@@ -418,14 +420,18 @@ printf '%s  %s\\n' {binary} {PROGRAM} | sha256sum -c --status 2>/dev/null \
     || {{ rm -f {work}/bin/{binary}; cd / && rm -rf {job}; exit {_NO_BINARY}; }}
 printf '%s  %s\\n' {given_sha256} {work}/inputs/{given} | sha256sum -c --status 2>/dev/null \
     || {{ rm -f {work}/inputs/{given}; cd / && rm -rf {job}; exit {_NO_INPUT}; }}
-mkfifo {REPORT_FIFO} || {{ cd / && rm -rf {job}; exit {_NO_JOBDIR}; }}
+mkfifo {REPORT_FIFO} && exec 5<>{REPORT_FIFO} 6<{REPORT_FIFO} \
+    || {{ cd / && rm -rf {job}; exit {_NO_JOBDIR}; }}
 ulimit -f {_FILE_BLOCKS} 2>/dev/null
-{self._gem5_command(argv0)} {REPORT_FD}>{REPORT_FIFO} <{work}/inputs/{given} >out 2>err 4<&- &
+{self._gem5_command(argv0)} {REPORT_FD}>{REPORT_FIFO} <{work}/inputs/{given} >out 2>err \
+    4<&- 5<&- 6<&- &
 g=$!
-( read -r _ <&4; kill -s KILL -- -$g; kill -s KILL $g; kill -s KILL -- -$g ) >/dev/null 2>&1 &
+exec 5<&-
+( read -r _ <&4; kill -s KILL -- -$g; kill -s KILL $g; kill -s KILL -- -$g ) >/dev/null 2>&1 6<&- &
 w=$!
 exec 4<&-
-r=$(tail -c {_REPORT_TAIL} <{REPORT_FIFO} | tail -n 1 | od -An -v -tx1 | tr -d ' \\n')
+r=$(tail -c {_REPORT_TAIL} <&6 | tail -n 1 | od -An -v -tx1 | tr -d ' \\n')
+exec 6<&-
 wait $g
 rc=$?
 kill $w 2>/dev/null
