@@ -145,6 +145,8 @@ def test_doctor_names_every_mechanism() -> None:
     assert done.returncode == 0
     for mechanism in ("pid namespace", "landlock", "seccomp", "memory cgroup", "pids cgroup"):
         assert mechanism in done.stdout
+    # the qemu timing's emulator and plugin, whose versions name its numbers' config
+    assert "qemu " in done.stdout and "7.2" in done.stdout and "qemu plugin" in done.stdout
 
 
 def test_readme_test_command_is_what_ci_runs() -> None:

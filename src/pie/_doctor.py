@@ -8,9 +8,11 @@ from pathlib import Path
 
 import psutil
 
+from pie._errors import PieError
 from pie._paths import default_cache_dir
 from pie._sandbox import HostCapabilities, Sandbox
 from pie._timing import _noise
+from pie._timing._plugin import emulator
 
 
 def report(cache_dir: Path | None) -> list[tuple[str, str]]:
@@ -39,7 +41,20 @@ def report(cache_dir: Path | None) -> list[tuple[str, str]]:
     rows += [(f"wall noise: {k}", v) for k, v in _noise.facts().items()]
     rows.append(("g++", _version("g++")))
     rows.append(("valgrind", _version("valgrind")))
+    rows += _qemu(cache_dir or default_cache_dir())
     return rows
+
+
+def _qemu(cache: Path) -> list[tuple[str, str]]:
+    """The qemu timing's emulator and plugin: what its numbers' config names."""
+    try:
+        found = emulator(cache)
+    except PieError as error:
+        return [("qemu timing", f"NO: {error}")]
+    return [
+        ("qemu", f"{found.qemu_version} ({found.qemu})"),
+        ("qemu plugin", f"{found.plugin_key} ({found.plugin})"),
+    ]
 
 
 def _cgroup_row(host: HostCapabilities, present: bool) -> str:

@@ -33,7 +33,7 @@ from pie._model import (
 from pie._paths import default_cache_dir
 from pie._sandbox import Sandbox, classify
 from pie._timing import NO_FARM, TimingBackend, make_backend
-from pie._timing._cachegrind import CachegrindConfig
+from pie._timing._qemu import QemuConfig
 from pie._timing._wall import Comparison, WallBackend, WallConfig
 
 Source = str | bytes | os.PathLike[str]
@@ -91,7 +91,7 @@ class Evaluator:
         limits: Limits | None = None,
         check: str | CheckMode = CheckMode.STRICT,
         compile_options: CompileOptions | None = None,
-        timing: str | CachegrindConfig | WallConfig = "none",
+        timing: str | QemuConfig | WallConfig = "none",
         cache: str | os.PathLike[str] | None = None,
         timing_threshold: float | None = None,
         farm: str | os.PathLike[str] | FarmConfig | None = None,
@@ -226,7 +226,11 @@ class Evaluator:
         if self._should_time(verdict, mean_accuracy) and self._timing is not None:
             assert compiled.binary_sha256 is not None
             timing = await self._timing.measure(
-                compiled.binary, compiled.binary_sha256, cases, limits
+                compiled.binary,
+                compiled.binary_sha256,
+                cases,
+                limits,
+                accuracies=[r.accuracy for r in tests_done],
             )
         return Evaluation(
             verdict, mean_accuracy, digest, compiled, tests_done, timing, summary, label

@@ -10,11 +10,12 @@ import functools
 import json
 import os
 import shutil
+import signal
 import subprocess
 import tempfile
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import anyio
 import anyio.abc
@@ -36,7 +37,10 @@ from pie._sandbox._run import (
     run_paths,
 )
 from pie._sandbox._server import LauncherServer
-from pie._sandbox._slots import Slot, SlotPool
+from pie._sandbox._slots import BatchFiles, EmulationFiles, Slot, SlotPool
+
+if TYPE_CHECKING:
+    from pie._timing._qemu import Emulation
 
 __all__ = ["CompileSpec", "HostCapabilities", "OutputJudge", "RunOutcome", "Sandbox", "classify"]
 
@@ -66,6 +70,9 @@ class Sandbox:
     """Runs binaries under the policy; owns the launcher and the run slots."""
 
     def __init__(self, cache_dir: Path, slots: int, compiler: str = "g++") -> None:
+        self.cache_dir = cache_dir
+        self.compiler = compiler
+        self.slots = slots
         self.launcher = _launcher.launcher_path(cache_dir, compiler)
         detected = _host.detect()
         self.host = self._probe(detected)
@@ -227,6 +234,108 @@ class Sandbox:
             data, _ = await anyio.to_thread.run_sync(read_capped, report, limits.output_bytes)
             return outcome, data.decode("utf-8", errors="replace")
 
+    def _emulated(
+        self, emulation: Emulation, slot: Slot, limits: Limits, files: EmulationFiles, **fields: Any
+    ) -> LaunchRequest:
+        """A qemu run's request: the qemu profile, qemu's own stack (the guest's follows -s)
+        and address space for its translation cache and the guest stack."""
+        request = self._limited(
+            Profile.QEMU,
+            [str(emulation.qemu), *fields.pop("arguments")],
+            slot,
+            limits,
+            cwd=str(files.program.parent),
+            execute=run_paths(emulation.qemu, _interpreter(emulation.qemu))["execute"],
+            **fields,
+        )
+        extra = QEMU_ADDRESS_EXTRA_BYTES if request.address_bytes else 0
+        return attrs.evolve(
+            request,
+            stack_bytes=emulation.stack_bytes,
+            address_bytes=request.address_bytes + extra,
+        )
+
+    async def emulate(
+        self, binary: Path, stdin: Path, limits: Limits, emulation: Emulation, judge: OutputJudge
+    ) -> tuple[RunOutcome, bytes | str]:
+        """Run ``binary`` under qemu-user with pie's plugin; returns the outcome and the report
+        (or why it could not be read).
+
+        The binary runs as ``a.out`` from a fixed directory with an empty environment (qemu
+        adds nothing), so its argv, auxv and stack layout, and therefore every count, do not
+        depend on where the cache or the slot lives.  The report is read back as an untrusted
+        file: regular, not a link, bounded; ``judge`` scores the output (``accuracy``).
+        """
+        async with self._pool.acquire() as slot:
+            files = await anyio.to_thread.run_sync(slot.prepare_emulation, binary, emulation.plugin)
+            request = self._emulated(
+                emulation,
+                slot,
+                limits,
+                files,
+                arguments=emulation.arguments(files.plugin, files.report),
+                stdin=str(stdin),
+                read=[*_policy.QEMU_READ_PATHS, str(files.program), str(files.plugin)],
+                write=[*_policy.RUN_WRITE_PATHS, str(files.report)],
+                hide=_hideable(stdin.parent, [emulation.qemu, slot.root]),
+            )
+            outcome = await self._execute(request, slot, limits.output_bytes)
+            report = await anyio.to_thread.run_sync(read_report, files.report)
+            score = await anyio.to_thread.run_sync(
+                judge_output, slot.stdout, limits.output_bytes, judge
+            )
+            return attrs.evolve(outcome, accuracy=score), report
+
+    async def emulate_batch(
+        self,
+        binary: Path,
+        inputs: Sequence[Path],
+        limits: Limits,
+        emulation: Emulation,
+        judges: Sequence[OutputJudge],
+    ) -> list[tuple[RunOutcome, bytes | str]] | str:
+        """Run ``binary`` once under qemu with the plugin as a fork server: the start-up once,
+        then one child per input (``emulation.secrets`` in order).  Returns per input its
+        outcome and report, or why the program could not be forked (then run it per input)."""
+        async with self._pool.acquire() as slot:
+            batch = await anyio.to_thread.run_sync(
+                slot.prepare_batch, binary, emulation.plugin, inputs
+            )
+            files = batch.single
+            wall_ms = _ms(limits.wall)
+            plan = [f"status\t{batch.status}"]
+            for given, out, report, secret in zip(
+                batch.inputs, batch.outputs, batch.reports, emulation.secrets, strict=True
+            ):
+                plan.append(f"{given}\t{out}\t{report}\t{secret}\t{wall_ms}")
+            await anyio.Path(batch.plan).write_text("\n".join(plan) + "\n")
+            os.chmod(batch.plan, 0o600)
+            request = self._emulated(
+                emulation,
+                slot,
+                limits,
+                files,
+                arguments=emulation.batch_arguments(files.plugin),
+                stdin=str(batch.plan),
+                read=[
+                    *_policy.QEMU_READ_PATHS,
+                    str(files.program),
+                    str(files.plugin),
+                    *map(str, batch.inputs),
+                ],
+                write=[
+                    *_policy.RUN_WRITE_PATHS,
+                    str(batch.status),
+                    *map(str, batch.outputs),
+                    *map(str, batch.reports),
+                ],
+                hide=_hideable(inputs[0].parent, [emulation.qemu, slot.root]),
+            )
+            # every test's wall limit in turn, and one more for the shared start-up
+            request = attrs.evolve(request, wall_ms=wall_ms * (len(inputs) + 1))
+            whole = await self._execute(request, slot, limits.output_bytes)
+            return await anyio.to_thread.run_sync(batch_outcomes, whole, batch, limits, judges)
+
     async def compile(
         self, source: bytes, spec: CompileSpec, output: Path
     ) -> tuple[RunOutcome, str | None]:
@@ -309,6 +418,75 @@ def _slot_fields(slot: Slot, processes: int) -> dict[str, Any]:
         # RLIMIT_NPROC counts every process of the uid, so it only fits a uid of our own.
         fields |= {"uid": slot.uid, "gid": slot.uid}
     return fields
+
+
+# qemu-user maps a 1 GiB translation buffer and the guest stack outside the guest's heap.
+QEMU_ADDRESS_EXTRA_BYTES = 2 << 30
+# A timing report is one short line; anything longer is not the plugin's.
+REPORT_LIMIT = 4096
+_STATUS_LIMIT = 1 << 20
+
+
+def read_report(path: Path, limit: int = REPORT_LIMIT) -> bytes | str:
+    """At most ``limit`` + 1 bytes of a file a hostile program could have touched, or why
+    not (a link, a FIFO, a directory in its place): a refusal of the run, never a hang."""
+    try:
+        data, _ = read_capped(path, limit + 1)
+    except SandboxError as error:
+        return f"the timing report is unusable ({error})"
+    return data
+
+
+def batch_outcomes(
+    whole: RunOutcome, files: BatchFiles, limits: Limits, judges: Sequence[OutputJudge]
+) -> list[tuple[RunOutcome, bytes | str]] | str:
+    """Each test's outcome from the fork server's status lines (one per child, in order, after
+    a ``forked at`` line), its output and its report.  Only the server writes the status file
+    (each child's Landlock layer leaves it out); a line that does not parse is a failed test."""
+    status = read_report(files.status, _STATUS_LIMIT)
+    if isinstance(status, str):
+        return status
+    lines = status.decode("ascii", errors="replace").splitlines()
+    if lines and lines[0].startswith("unforkable"):
+        return lines[0]
+    children = lines[1:] if lines and lines[0].startswith("forked at") else []
+    results: list[tuple[RunOutcome, bytes | str]] = []
+    for k, (out, report) in enumerate(zip(files.outputs, files.reports, strict=True)):
+        fields = _status_fields(children[k]) if k < len(children) else {}
+        try:
+            score = judge_output(out, limits.output_bytes, judges[k])
+            _, size = read_capped(out, 0)
+        except SandboxError:  # not a regular file any more: nothing to judge
+            score, size = 0.0, 0
+        exit_code, signal_number = _child_status(fields.get("status"))
+        outcome = attrs.evolve(
+            whole,
+            exit_code=exit_code,
+            signal=signal_number,
+            cpu_seconds=fields.get("cpu_us", 0) / 1e6,
+            max_rss_kib=fields.get("maxrss_kib", 0),
+            wall_exceeded=fields.get("wall_exceeded") == 1 or "status" not in fields,
+            stdout_size=size,
+            stderr=b"",
+            stderr_size=0,
+            accuracy=score,
+        )
+        results.append((outcome, read_report(report)))
+    return results
+
+
+def _status_fields(line: str) -> dict[str, int]:
+    pairs = (item.partition("=")[::2] for item in line.split())
+    return {key: int(value) for key, value in pairs if value.isdigit()}
+
+
+def _child_status(status: int | None) -> tuple[int | None, int | None]:
+    """(exit code, signal) from a child's wait status; no status is a killed child."""
+    if status is None:
+        return None, int(signal.SIGKILL)
+    if os.WIFEXITED(status):
+        return os.WEXITSTATUS(status), None
+    return None, os.WTERMSIG(status)
 
 
 def _hideable(folder: Path, needed: Sequence[Path]) -> tuple[str, ...]:

@@ -102,6 +102,27 @@ def valgrind_rules() -> list[SyscallRule]:
     return [SyscallRule("clone", "allow_if_flag", errno.EAGAIN, 0, CLONE_THREAD), *_denied_rules()]
 
 
+# qemu-user executes the program's system calls itself and needs many of its own (threads for
+# its RCU and the guest's, signals, memory maps), so it gets a deny-list: the run profile's
+# refusals of network, processes, tracing and privileges, and SysV IPC refused, since its
+# objects would outlive the run (there is no IPC namespace: it costs more than a run).  pie's
+# plugin refuses the same calls with a reason before qemu makes them.  Process creation is left
+# to the plugin: it forks the emulator itself (one child per test after a shared start-up),
+# refuses every guest fork before qemu can make it, and puts each child (and a one-test run)
+# under a filter of its own that refuses clone without CLONE_THREAD.  Only programs that
+# already passed every test are timed this way.
+_SYSV_IPC = "shmget shmat shmdt shmctl semget semop semtimedop semctl msgget msgsnd msgrcv msgctl"
+
+
+def qemu_rules() -> list[SyscallRule]:
+    return [
+        *_denied_rules(),
+        *(SyscallRule(name, "errno", errno.EPERM) for name in _names(_SYSV_IPC)),
+        # the launcher starts qemu with execveat; nothing in the run may start another program
+        SyscallRule("execve", "errno", errno.EPERM),
+    ]
+
+
 def compile_rules() -> list[SyscallRule]:
     return [
         SyscallRule(name, "errno", err)
@@ -149,6 +170,8 @@ COMPILE_WRITE_PATHS = ("/dev/null",)
 # valgrind reads its tools and suppressions, and its own maps and executable under /proc/self.
 VALGRIND_EXEC_PATHS = ("/usr/libexec/valgrind", "/usr/lib/x86_64-linux-gnu/valgrind")
 VALGRIND_READ_PATHS = (*RUN_READ_PATHS, "/proc")
+# qemu reads the guest's loader and libraries as the program would, and its own libraries.
+QEMU_READ_PATHS = RUN_READ_PATHS
 
 
 def _render_rules(array: str, rules: list[SyscallRule]) -> str:
@@ -182,6 +205,8 @@ def render_header() -> str:
             "constexpr Action COMPILE_DEFAULT = Action::Allow;",
             _render_rules("VALGRIND_RULES", valgrind_rules()),
             "constexpr Action VALGRIND_DEFAULT = Action::Allow;",
+            _render_rules("QEMU_RULES", qemu_rules()),
+            "constexpr Action QEMU_DEFAULT = Action::Allow;",
             "",
         ]
     )

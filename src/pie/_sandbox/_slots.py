@@ -18,7 +18,7 @@ import secrets
 import shutil
 import stat
 import tempfile
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Iterator, Sequence
 from pathlib import Path
 
 import anyio
@@ -34,6 +34,26 @@ UID_RANGE = 1 << 20
 _PREFIX = "pie-slots-"
 _LIVENESS = ".alive"
 _UID_LEASES = "pie-uid-leases"
+
+
+@attrs.frozen
+class EmulationFiles:
+    program: Path
+    plugin: Path
+    report: Path
+
+
+@attrs.frozen
+class BatchFiles:
+    """One fork-server run: its program and plugin, the plan (the evaluator's alone), the
+    status file and each test's input copy, output and report."""
+
+    single: EmulationFiles
+    plan: Path
+    status: Path
+    inputs: tuple[Path, ...]
+    outputs: tuple[Path, ...]
+    reports: tuple[Path, ...]
 
 
 @attrs.frozen
@@ -77,6 +97,51 @@ class Slot:
             os.chown(work, self.uid, self.uid)
             os.chown(report, self.uid, self.uid)
         return work, program, report
+
+    def prepare_emulation(self, binary: Path, plugin: Path) -> EmulationFiles:
+        """A timing run's folder: the program as ``a.out``, the plugin, an empty report file.
+
+        The folder is the evaluator's and closed to writes by the program's uid; the report is
+        the only file the run may write (Landlock), and the plugin truncates it at exit."""
+        folder = self.root / "timing"
+        shutil.rmtree(folder, ignore_errors=True)
+        folder.mkdir(mode=0o755)
+        files = EmulationFiles(folder / "a.out", folder / "plugin.so", folder / "report")
+        shutil.copyfile(binary, files.program)
+        os.chmod(files.program, 0o755)
+        shutil.copyfile(plugin, files.plugin)
+        os.chmod(files.plugin, 0o644)
+        self._writable(files.report)
+        return files
+
+    def prepare_batch(self, binary: Path, plugin: Path, inputs: Sequence[Path]) -> BatchFiles:
+        """A batch timing run's folder: as ``prepare_emulation``, plus per test a copy of its
+        input (the forked children open it as the slot's uid, which may not reach the test
+        folder), an empty output and report file the run may write, and the status file its
+        fork server appends to."""
+        single = self.prepare_emulation(binary, plugin)
+        folder = single.program.parent
+        count = len(inputs)
+        files = BatchFiles(
+            single,
+            folder / "plan",
+            folder / "status",
+            tuple(folder / f"in.{k}" for k in range(count)),
+            tuple(folder / f"out.{k}" for k in range(count)),
+            tuple(folder / f"report.{k}" for k in range(count)),
+        )
+        for given, copy in zip(inputs, files.inputs, strict=True):
+            shutil.copyfile(given, copy)
+            os.chmod(copy, 0o644)
+        for path in (files.status, *files.outputs, *files.reports):
+            self._writable(path)
+        return files
+
+    def _writable(self, path: Path) -> None:
+        """An empty file the run's uid may write (and nobody else)."""
+        path.touch(mode=0o600)
+        if self.uid is not None:
+            os.chown(path, self.uid, self.uid)
 
     def reset_build(self) -> Path:
         shutil.rmtree(self.build, ignore_errors=True)

@@ -38,8 +38,16 @@ class TimingBackend(Protocol):
     unit: str
 
     async def measure(
-        self, binary: Path, binary_sha256: str, tests: Sequence[TestCase], limits: Limits
-    ) -> Timing | None: ...
+        self,
+        binary: Path,
+        binary_sha256: str,
+        tests: Sequence[TestCase],
+        limits: Limits,
+        accuracies: Sequence[float] | None = None,
+    ) -> Timing | None:
+        """Time ``binary`` on ``tests``; ``accuracies`` are its tests' accuracies in the
+        ordinary runs, which a backend that checks its own runs' output holds them to (all
+        1.0 when not given)."""
 
     async def aclose(self) -> None:
         """Release what the backend holds (the gem5 farm's connections and remote processes)."""
@@ -73,6 +81,10 @@ class Registered:
 REGISTRY: Mapping[str, Registered] = {
     "cachegrind": Registered(
         "pie._timing._cachegrind", "instruction counts and a cycle estimate under valgrind"
+    ),
+    "qemu": Registered(
+        "pie._timing._qemu",
+        "exact counts (instructions, cache misses, mispredicts) under qemu-user, any host alike",
     ),
     "wall": Registered("pie._timing._wall", "wall-clock seconds, median of repeated runs"),
     "gem5": Registered("pie._timing._gem5", "simulated seconds on a farm of gem5 hosts (--farm)"),

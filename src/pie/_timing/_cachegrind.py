@@ -136,7 +136,12 @@ class CachegrindBackend:
         self.config = config or CachegrindConfig()
 
     async def measure(
-        self, binary: Path, binary_sha256: str, tests: Sequence[TestCase], limits: Limits
+        self,
+        binary: Path,
+        binary_sha256: str,
+        tests: Sequence[TestCase],
+        limits: Limits,
+        accuracies: Sequence[float] | None = None,
     ) -> Timing | None:
         scaled = attrs.evolve(
             limits,

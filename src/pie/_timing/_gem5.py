@@ -57,7 +57,12 @@ class Gem5Backend:
         self._waiters: anyio.CapacityLimiter | None = None
 
     async def measure(
-        self, binary: Path, binary_sha256: str, tests: Sequence[TestCase], limits: Limits
+        self,
+        binary: Path,
+        binary_sha256: str,
+        tests: Sequence[TestCase],
+        limits: Limits,
+        accuracies: Sequence[float] | None = None,
     ) -> Timing | None:
         farm = await anyio.to_thread.run_sync(self._started)
         if farm.identity is None:

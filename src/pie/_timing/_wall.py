@@ -66,7 +66,12 @@ class WallBackend:
         return measured
 
     async def measure(
-        self, binary: Path, binary_sha256: str, tests: Sequence[TestCase], limits: Limits
+        self,
+        binary: Path,
+        binary_sha256: str,
+        tests: Sequence[TestCase],
+        limits: Limits,
+        accuracies: Sequence[float] | None = None,
     ) -> Timing | None:
         async with self._lock:
             per_test = [await self.samples(binary, case, limits) for case in tests]

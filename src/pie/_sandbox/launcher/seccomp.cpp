@@ -115,6 +115,8 @@ void install_seccomp(const std::string& profile, int notify_socket) {
     program = filter_for(COMPILE_RULES, std::size(COMPILE_RULES), action_of(COMPILE_DEFAULT, EPERM), -1);
   } else if (profile == "valgrind") {
     program = filter_for(VALGRIND_RULES, std::size(VALGRIND_RULES), action_of(VALGRIND_DEFAULT, EPERM), -1);
+  } else if (profile == "qemu") {
+    program = filter_for(QEMU_RULES, std::size(QEMU_RULES), action_of(QEMU_DEFAULT, EPERM), -1);
   } else if (notify_socket >= 0) {
     program = filter_for(RUN_RULES, std::size(RUN_RULES), SECCOMP_RET_USER_NOTIF, notify_socket);
     int listener = install(program, SPEC | SECCOMP_FILTER_FLAG_NEW_LISTENER);
