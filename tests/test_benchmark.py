@@ -18,6 +18,7 @@ import pytest
 import pie
 from pie._benchmark import Benchmark
 from pie._config import load_config
+from pie._sandbox import Sandbox
 from pie._timing._cycles import CACHEGRIND_MODEL
 from tests.conftest import SUM_OK, make_tests
 from tests.test_cli import pie as cli
@@ -101,7 +102,7 @@ def independent_metrics(rows: list[dict[str, Any]]) -> dict[str, float]:
 
 
 def test_shared_slice_writes_pie_files_whose_metrics_match_an_independent_computation(
-    shared_data: Path, tmp_path: Path
+    shared_data: Path, tmp_path: Path, cache_dir: Path
 ) -> None:
     rows = candidates_rows(shared_data / "problems.jsonl", 3)
     config = write_run(tmp_path, rows, shared_data / "tests", timing="cachegrind")
@@ -136,6 +137,12 @@ def test_shared_slice_writes_pie_files_whose_metrics_match_an_independent_comput
     assert got["mean_speedup_best@2"] >= 1.0
     run = json.loads((out / "run.json").read_text())
     assert run["backend"] == "cachegrind" and run["unit"] == "cycles"
+    # the summary the runs had (with the launcher's probes), as pie doctor shows it
+    probed = Sandbox(cache_dir, slots=1)
+    try:
+        assert run["sandbox"] == probed.host.summary
+    finally:
+        probed.close()
     assert run["verdicts"]["generated"] == {"AC": 6}
     # the runtimes' model, and how far it followed gem5, travel with the numbers
     model = CACHEGRIND_MODEL

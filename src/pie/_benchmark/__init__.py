@@ -30,7 +30,6 @@ from pie._config import BenchmarkConfig, load_config, parse_config
 from pie._errors import InputError, PieError
 from pie._evaluator import Evaluator, Submission
 from pie._model import Evaluation, Limits, Verdict
-from pie._sandbox._host import detect
 from pie._timing import valgrind_available
 from pie._timing._cycles import model_for
 from pie._toolchain import resolve_compiler
@@ -117,6 +116,9 @@ class Benchmark:
         self.plan: Plan | None = None
         self.journal: Journal | None = None
         self.result: BenchmarkResult | None = None
+        # what the evaluator's sandbox (with the launcher's probes) found; None when every
+        # program came from the journal
+        self.sandbox: str | None = None
 
     @property
     def evaluates_src_tgt(self) -> bool:
@@ -196,6 +198,7 @@ class Benchmark:
             pending = [p for p in plan.programs if p.key not in done]
             if pending:
                 async with self.evaluator() as evaluator:
+                    self.sandbox = evaluator.sandbox.host.summary
                     submissions = (
                         Submission(p.code, problem_id=p.problem_id, label=p.key, indices=p.indices)
                         for p in pending
@@ -357,7 +360,7 @@ def run_record(benchmark: Benchmark, plan: Plan, result: BenchmarkResult) -> str
         "python": sys.version.split()[0],
         "platform": platform.platform(),
         "compiler": compiler_version(),
-        "sandbox": detect().summary,
+        "sandbox": benchmark.sandbox or "not started (every program came from the journal)",
         "config": benchmark.config.to_json(),
         "settings": benchmark.settings(),
         "backend": result.backend,
