@@ -10,7 +10,8 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from pie._sandbox import _launcher
+from pie._errors import SandboxError
+from pie._sandbox import Sandbox, _launcher
 from pie._sandbox._request import LaunchRequest, Profile
 
 # anything argv can carry: no NUL; surrogates stand for undecodable bytes of a path
@@ -97,3 +98,14 @@ def test_malformed_requests_are_refused_by_name(
     )
     assert done.returncode == 125
     assert error in json.loads(done.stdout)["setup_error"]
+
+
+def test_a_broken_launcher_is_a_clear_error(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    broken = tmp_path / "pie-launcher-broken"
+    broken.write_text("#!/bin/sh\necho 'cannot run here' >&2\nexit 3\n")
+    broken.chmod(0o755)
+    monkeypatch.setattr(_launcher, "launcher_path", lambda *args: broken)
+    with pytest.raises(SandboxError, match=r"failed its start-up probe \(exit 3\): cannot run"):
+        Sandbox(tmp_path, slots=1)

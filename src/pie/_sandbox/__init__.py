@@ -100,7 +100,14 @@ class Sandbox:
             check=False,
             timeout=_PROBE_TIMEOUT,
         )
-        report: dict[str, Any] = json.loads(done.stdout.decode("utf-8", "surrogateescape"))
+        try:
+            report: dict[str, Any] = json.loads(done.stdout.decode("utf-8", "surrogateescape"))
+        except ValueError:
+            raise SandboxError(
+                f"the sandbox launcher {self.launcher} failed its start-up probe (exit "
+                f"{done.returncode}): {done.stderr.decode(errors='replace')[-500:]}; remove it "
+                "to have it rebuilt"
+            ) from None
         return report
 
     def _probe(self, detected: HostCapabilities) -> HostCapabilities:

@@ -16,11 +16,8 @@ bool is_v1_memory(const std::string& dir) { return exists(dir + "/memory.limit_i
 bool is_v2_memory(const std::string& dir) { return exists(dir + "/memory.max"); }
 
 // Writes a control file only when its value differs: cgroup writes are the slow part of a run.
-bool ensure_value(const std::string& path, long long value, bool max_means_unlimited = false) {
-  long long current = read_counter(path, nullptr);
-  if (current == value) return true;
-  std::string text = max_means_unlimited && value == LLONG_MAX ? "max" : std::to_string(value);
-  return write_file(path, text);
+bool ensure_value(const std::string& path, long long value) {
+  return read_counter(path, nullptr) == value || write_file(path, std::to_string(value));
 }
 
 bool set_v1_memory(const std::string& dir, long long limit) {

@@ -1,6 +1,7 @@
 #include "common.h"
 
 #include <cerrno>
+#include <climits>
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
@@ -74,7 +75,8 @@ long long read_counter(const std::string& path, const char* key) {
   close(fd);
   if (n <= 0) return -1;
   buffer[n] = '\0';
-  if (key == nullptr) return std::atoll(buffer);
+  // cgroup v2 writes "max" for no limit
+  if (key == nullptr) return std::strncmp(buffer, "max", 3) == 0 ? LLONG_MAX : std::atoll(buffer);
   const char* at = std::strstr(buffer, key);
   return at ? std::atoll(at + std::strlen(key)) : -1;
 }
