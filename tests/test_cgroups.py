@@ -32,7 +32,14 @@ def daemon_request(groups: tuple[Path, ...], pid_file: Path) -> LaunchRequest:
     """A compiler-profile run (it may fork) whose child escapes into its own session."""
     return LaunchRequest(
         profile=Profile.COMPILE,
-        program=("/bin/sh", "-c", f"setsid sleep 300 >/dev/null 2>&1 & echo $! > {pid_file}"),
+        # the pid file is written after setsid, and the shell waits for it: the daemon has
+        # left the run's session before the run ends (else killing the session would end it)
+        program=(
+            "/bin/sh",
+            "-c",
+            f"setsid /bin/sh -c 'echo $$ > {pid_file}; exec sleep 300' "
+            f"</dev/null >/dev/null 2>&1 & while [ ! -s {pid_file} ]; do sleep 0.01; done",
+        ),
         cpu_ms=5000,
         wall_ms=10000,
         memory_bytes=256 << 20,
