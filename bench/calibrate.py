@@ -90,6 +90,12 @@ def counts_key(timing: str) -> str:
     file measured under another key is stale."""
     if timing == "cachegrind":
         return pie.CachegrindConfig().simulation_key()
+    if timing == "qemu":
+        from pie._paths import default_cache_dir  # noqa: PLC0415
+        from pie._timing._plugin import emulator  # noqa: PLC0415
+        from pie._timing._qemu import QemuConfig  # noqa: PLC0415
+
+        return QemuConfig.simulation_key(emulator(default_cache_dir()))
     raise SystemExit(f"bench/calibrate.py does not know the counts key of timing {timing!r}")
 
 

@@ -16,11 +16,17 @@ from hypothesis import strategies as st
 import pie
 from pie._benchmark._journal import Outcome
 from pie._benchmark._startup import saved_outside_main
-from pie._timing._cycles import CACHEGRIND_MODEL, model_for
+from pie._timing._cycles import CACHEGRIND_MODEL, QEMU_MODEL, CycleModel, model_for
+from pie._timing._plugin import emulator
+from pie._timing._qemu import QemuConfig
 from tests.conftest import REPO, SUM_OK
 
 pytestmark = pytest.mark.anyio
-COUNTS = REPO / "bench" / "results" / "calibration-cachegrind.jsonl"
+MODELS = {"cachegrind": CACHEGRIND_MODEL, "qemu": QEMU_MODEL}
+
+
+def counts_file(timing: str) -> Path:
+    return REPO / "bench" / "results" / f"calibration-{timing}.jsonl"
 
 
 def calibrate() -> ModuleType:
@@ -32,23 +38,27 @@ def calibrate() -> ModuleType:
     return module
 
 
-def test_the_shipped_model_is_the_fit_of_the_committed_counts(shared_data: Path) -> None:
+@pytest.mark.parametrize("timing", list(MODELS))
+def test_the_shipped_model_is_the_fit_of_the_committed_counts(
+    shared_data: Path, timing: str
+) -> None:
     """_cycles.py holds what bench/calibrate.py fits on bench/results, and the agreement it
     measured: an edited cost or a figure typed in by hand fails here."""
     bench = calibrate()
+    model = MODELS[timing]
     rows, programs = bench.load_rows(shared_data)
-    records = bench.read_counts(COUNTS, bench.counts_key("cachegrind"))
+    records = bench.read_counts(counts_file(timing), bench.counts_key(timing))
     assert {sha for sha in programs} <= set(records), "counts file lacks calibration programs"
     timed = {sha: bench.Program.of(r) for sha, r in records.items() if "counts" in r}
     hello = timed[bench.sha256_bytes(bench.HELLO_WORLD.encode())]
     sample = bench.sample_of(rows, timed, hello)
     fitted = bench.fit(sample)
     costs = {e: float(f"{fitted[i]:.4g}") for i, e in enumerate(bench.EVENTS)}
-    assert costs == dict(CACHEGRIND_MODEL.costs)
+    assert costs == dict(model.costs)
     masks = [mask for _, mask in bench.folds(sample)]
     ours, _ = bench.held_out(sample, masks)
     measured = bench.agreement(ours, sample)
-    shipped = CACHEGRIND_MODEL.agreement
+    shipped = model.agreement
     assert (shipped.rows, shipped.problems) == (measured.rows, len(set(sample.problems)))
     assert shipped.spearman == round(measured.spearman, 3)
     assert shipped.within_10_percent == round(measured.within_10, 3)
@@ -60,32 +70,40 @@ def test_the_shipped_model_is_the_fit_of_the_committed_counts(shared_data: Path)
         p: round(v, 3) for p, v in measured.per_problem.items()
     }
     # the model has no term a problem's identity could feed: only per-event costs
-    assert set(CACHEGRIND_MODEL.costs) == set(bench.EVENTS)
+    assert set(model.costs) == set(bench.EVENTS)
+    assert model.agreement.measured_by == f"python bench/calibrate.py --timing {timing}"
 
 
-def test_the_counts_file_was_measured_under_todays_counts_key() -> None:
-    header = json.loads(COUNTS.read_text().splitlines()[0])
-    assert f"cachegrind {header['counts_key']}" == CACHEGRIND_MODEL.counts
+def test_the_counts_files_were_measured_under_todays_counts_keys(cache_dir: Path) -> None:
+    bench = calibrate()
+    for timing in MODELS:
+        header = json.loads(counts_file(timing).read_text().splitlines()[0])
+        assert header["counts_key"] == bench.counts_key(timing), timing
     assert CACHEGRIND_MODEL.counts == f"cachegrind {pie.CachegrindConfig().simulation_key()}"
+    assert QEMU_MODEL.counts == QemuConfig.counts_key(emulator(cache_dir))
 
 
 @pytest.mark.parametrize("anyio_backend", ["asyncio"])
-async def test_the_primary_quantity_is_the_models_cycles(sum_tests: Path, cache_dir: Path) -> None:
-    result = await pie.evaluate(SUM_OK, sum_tests, cache_dir=cache_dir, timing="cachegrind")
+@pytest.mark.parametrize("backend", list(MODELS))
+async def test_the_primary_quantity_is_the_models_cycles(
+    sum_tests: Path, cache_dir: Path, backend: str
+) -> None:
+    model = MODELS[backend]
+    result = await pie.evaluate(SUM_OK, sum_tests, cache_dir=cache_dir, timing=backend)
     timing = result.timing
     assert timing is not None and timing.error is None
-    assert timing.unit == "cycles" and timing.quantity == CACHEGRIND_MODEL.quantity()
+    assert timing.unit == "cycles" and timing.quantity == model.quantity()
     for position, cycles in enumerate(timing.per_test):
         counts = {}
-        for event in CACHEGRIND_MODEL.costs:
+        for event in model.costs:
             measure = timing.measure(event)
             assert measure is not None, event
             counts[event] = measure.per_test[position]
-        assert cycles == pytest.approx(CACHEGRIND_MODEL.cycles(counts), rel=1e-12)
-    assert CACHEGRIND_MODEL.key in timing.config
+        assert cycles == pytest.approx(model.cycles(counts), rel=1e-12)
+    assert model.key in timing.config
     data = timing.to_json()
-    assert data["quantity"]["name"] == CACHEGRIND_MODEL.name
-    assert data["quantity"]["agreement"]["spearman"] == CACHEGRIND_MODEL.agreement.spearman
+    assert data["quantity"]["name"] == model.name
+    assert data["quantity"]["agreement"]["spearman"] == model.agreement.spearman
     # the raw counts stay available
     assert {"instructions", "l1_misses", "ll_misses", "mispredicts", "startup_share"} <= set(data)
 
@@ -109,8 +127,17 @@ def test_a_model_fitted_on_other_counts_is_refused() -> None:
         pie.CachegrindConfig(ll="8388608,16,64")  # the shipped model read a 2 MiB LL's misses
 
 
+@pytest.mark.parametrize("anyio_backend", ["asyncio"])
+async def test_qemu_refuses_the_cachegrind_model(sum_tests: Path, cache_dir: Path) -> None:
+    wrong = QemuConfig(model=CACHEGRIND_MODEL)
+    with pytest.raises(pie.InputError, match=r"refit it with bench/calibrate\.py --timing qemu"):
+        await pie.evaluate(SUM_OK, sum_tests, cache_dir=cache_dir, timing=wrong)
+
+
 def test_each_deterministic_backend_names_its_model() -> None:
-    assert model_for("cachegrind") is CACHEGRIND_MODEL
+    for backend, model in MODELS.items():
+        assert model_for(backend) is model
+        assert isinstance(model, CycleModel) and model.name.endswith(backend)
     assert model_for("wall") is None and model_for("gem5") is None
 
 

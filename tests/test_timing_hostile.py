@@ -2,7 +2,8 @@
 
 Each program is timed by the ``qemu`` backend directly, as if it had passed its tests (a hostile
 program can behave well natively and differently under timing), and must get at least the count
-of ``honest.cpp``, which does the same work plainly, or a refusal naming the reason listed here.
+of ``honest.cpp``, which does the same work plainly (its instructions, and its cycles but for
+code layout), or a refusal naming the reason listed here.
 """
 
 from __future__ import annotations
@@ -97,6 +98,19 @@ def sysv_objects() -> list[str]:
     ]
 
 
+# The primary number is the cycle model's: it follows misses and mispredicts, which move with
+# code layout, so the same work done another way (in a static initialiser, say) may cost a few
+# cycles fewer.  Instructions must never be fewer; cycles not more than LAYOUT below (a forgery
+# takes orders of magnitude off: 1,679 instructions against 45 M in issue 14).
+LAYOUT = 0.001
+
+
+def not_below_honest(hostile: Timing, honest: Timing) -> bool:
+    counted, honest_count = (t.measure("instructions") for t in (hostile, honest))
+    assert counted is not None and honest_count is not None
+    return counted.total >= honest_count.total and hostile.total >= (1 - LAYOUT) * honest.total
+
+
 @pytest.mark.anyio
 @pytest.mark.parametrize("name", sorted(EXPECTED))
 async def test_hostile_program_gets_its_honest_count_or_a_refusal(
@@ -111,7 +125,7 @@ async def test_hostile_program_gets_its_honest_count_or_a_refusal(
         assert hostile.error is not None and expected.reason in hostile.error, hostile.error
     else:
         assert hostile.error is None, hostile.error
-        assert hostile.total >= honest.total
+        assert not_below_honest(hostile, honest)
         if expected.work:
             work, honest_work = (t.measure("instructions_in_main") for t in (hostile, honest))
             assert work is not None and honest_work is not None

@@ -28,9 +28,11 @@ import attrs
 from pie._cache import ResultCache
 from pie._check import CheckMode, check_output
 from pie._data import input_digest
+from pie._errors import InputError
 from pie._hashing import key_of
 from pie._model import MIB, Limits, Measure, TestCase, Timing
 from pie._sandbox import OutputJudge, RunOutcome, Sandbox, classify
+from pie._timing._cycles import QEMU_MODEL, CycleModel
 from pie._timing._plugin import Emulator, emulator
 
 if TYPE_CHECKING:
@@ -115,27 +117,14 @@ class Counts:
     def startup_instructions(self) -> int:
         return self.instructions - self.instructions_in_main
 
-
-@attrs.frozen
-class CycleWeights:
-    """cycles ≈ instruction·(instructions) + l1_miss·(L1 misses) + ll_miss·(LL misses) +
-    mispredict·(mispredictions).
-
-    The interim estimate (IPC 2, a heavy memory penalty), which ranked PIE's recorded gem5
-    speedups best among the weights measured in ``../shared/gem5/PROXY.md``."""
-
-    instruction: float = 0.5
-    l1_miss: float = 12.0
-    ll_miss: float = 200.0
-    mispredict: float = 20.0
-
-    def cycles(self, counts: Counts) -> float:
-        return (
-            self.instruction * counts.instructions
-            + self.l1_miss * counts.l1_misses
-            + self.ll_miss * counts.ll_misses
-            + self.mispredict * counts.mispredicts
-        )
+    def events(self) -> dict[str, float]:
+        """The counts a cycle model reads, by event name."""
+        return {
+            "instructions": self.instructions,
+            "l1_misses": self.l1_misses,
+            "ll_misses": self.ll_misses,
+            "mispredicts": self.mispredicts,
+        }
 
 
 @attrs.frozen
@@ -144,11 +133,12 @@ class QemuConfig:
     with the plugin runs compute-bound code some 10-40 times slower than the CPU) and
     ``memory_extra_mib`` for qemu's own translation cache; the instruction budget (20 G per
     test by default, far past what gem5 simulates in PIE's 120 s) is part of the timing's
-    configuration."""
+    configuration.  ``model`` turns the counts into the primary quantity, cycles; a model
+    fitted on other counts (another plugin, CPU model or layout) is refused."""
 
     backend: ClassVar[str] = "qemu"
 
-    weights: CycleWeights = CycleWeights()
+    model: CycleModel = QEMU_MODEL
     # simulate the start-up once per binary and fork per test (counts identical to a fresh
     # process per test: see plugin.c); off runs one qemu process per test
     fork_server: bool = True
@@ -158,15 +148,21 @@ class QemuConfig:
 
     @staticmethod
     def simulation_key(emulator: Emulator) -> str:
-        """What decides the counts (the cache key); the weights only read them."""
+        """What decides the counts (the cache key); the cycle model only reads them."""
         return key_of("qemu-v1", emulator.identity(), CPU_MODEL, PROGRAM, str(GUEST_STACK_MIB))
+
+    @staticmethod
+    def counts_key(emulator: Emulator) -> str:
+        """What a cycle model's costs were fitted on: the mechanism, its CPU model and layout,
+        and the plugin's source (not the host's qemu build, which must count alike)."""
+        cpu = key_of(CPU_MODEL, PROGRAM, str(GUEST_STACK_MIB))[:12]
+        return f"qemu qemu-v1;cpu={cpu};plugin={emulator.plugin_key}"
 
     def key(self) -> str:
         """This configuration's part of the timing's config (the emulator adds its own)."""
-        w = self.weights
-        weights = f"w={w.instruction},{w.l1_miss},{w.ll_miss},{w.mispredict}"
-        model = key_of(CPU_MODEL, PROGRAM, str(GUEST_STACK_MIB))[:12]
-        return f"qemu-v1;cpu={model};{weights};budget={self.instruction_budget}"
+        cpu = key_of(CPU_MODEL, PROGRAM, str(GUEST_STACK_MIB))[:12]
+        model = self.model.key
+        return f"qemu-v1;cpu={cpu};model={model};budget={self.instruction_budget}"
 
 
 @attrs.frozen
@@ -246,7 +242,7 @@ def parse_report(report: bytes, secret: str) -> Counts | str:
 
 class QemuBackend:
     name = "qemu"
-    unit = "instructions"
+    unit = "cycles"
 
     def __init__(
         self,
@@ -258,6 +254,13 @@ class QemuBackend:
         self._store = store
         self.config = config or QemuConfig()
         self.emulator = emulator(sandbox.cache_dir, sandbox.compiler)
+        fitted_on = QemuConfig.counts_key(self.emulator)
+        if self.config.model.counts != fitted_on:
+            raise InputError(
+                f"cycle model {self.config.model.key} was fitted on counts of "
+                f"{self.config.model.counts!r}, not on this emulator's {fitted_on!r}; refit it "
+                "with bench/calibrate.py --timing qemu"
+            )
         self._config_key = f"{self.config.key()};{self.emulator.identity()}"
 
     async def measure(
@@ -330,16 +333,18 @@ class QemuBackend:
             1.0 - m / i if i else 0.0 for m, i in zip(in_main, instructions, strict=True)
         )
         total = sum(instructions)
+        model = self.config.model
+        cycles = tuple(model.cycles(c.events()) for c in counts)
         return Timing(
             backend=self.name,
             unit=self.unit,
-            total=total,
-            per_test=instructions,
+            total=sum(cycles),
+            per_test=cycles,
             config=self._config_key,
             cached=cached,
+            quantity=model.quantity(),
             measures=(
-                measure("estimated_cycles", "cycles",
-                        tuple(self.config.weights.cycles(c) for c in counts)),
+                measure("instructions", "instructions", instructions),
                 Measure("startup_share", "fraction of instructions before the program's code",
                         1.0 - sum(in_main) / total if total else 0.0, startup),
                 events("instructions_in_main", "instructions"),
@@ -438,6 +443,7 @@ class QemuBackend:
             per_test=(math.inf,) * count,
             config=self._config_key,
             error=reason,
+            quantity=self.config.model.quantity(),
         )
 
     async def aclose(self) -> None:
