@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import contextlib
 import csv
 import json
 import math
 import os
+import shutil
 import signal
 import subprocess
 import sys
@@ -364,3 +366,42 @@ def test_rows_without_candidates_are_reported_and_still_summarised(
     assert "no candidates in column 'gen'" in done.stderr
     assert "verdicts src" in done.stdout and "AC 1" in done.stdout
     assert cli("report", str(tmp_path / "out")).returncode == 0
+
+
+def scratch_folders_of(pid: int) -> set[Path]:
+    """The sandbox pool folders a process holds open (their liveness lock): its own only."""
+    held = set()
+    for fd in Path(f"/proc/{pid}/fd").iterdir():
+        with contextlib.suppress(OSError):
+            target = Path(os.readlink(fd))
+            if target.parent.name.startswith("pie-slots-"):
+                held.add(target.parent)
+    return held
+
+
+def test_a_vanished_scratch_folder_stops_the_run_resumably(demo_run: Path, tmp_path: Path) -> None:
+    """An infrastructure failure mid-run: the affected programs are IE with the reason, the
+    run stops with the resume hint (no traceback), and running again finishes it."""
+    cache = tmp_path / "cold"
+    process = start(demo_run, cache)
+    journal = demo_run.parent / "out" / ".pie" / "journal.jsonl"
+    wait_for_journal_lines(journal, 2, process)
+    folders = scratch_folders_of(process.pid)
+    assert folders, "the run holds no sandbox folder"
+    for folder in folders:
+        shutil.rmtree(folder)
+    _, stderr = process.communicate(timeout=300)
+    assert "Traceback" not in stderr and "ExceptionGroup" not in stderr, stderr
+    assert process.returncode == 75, stderr
+    assert "pie: IE " in stderr and "infrastructure failure" in stderr
+    assert "again to resume" in stderr
+    records = [json.loads(line) for line in journal.read_text().splitlines()[1:]]
+    assert all(r["outcome"]["verdict"] != "IE" for r in records), "an IE was kept"
+
+    resumed = start(demo_run, cache)
+    _, stderr = resumed.communicate(timeout=600)
+    assert resumed.returncode == 0, stderr
+    records = [json.loads(line) for line in journal.read_text().splitlines()[1:]]
+    assert {r["outcome"]["verdict"] for r in records} == {"AC"}
+    for name in PIE_FILES:
+        assert (demo_run.parent / "out" / name).exists()

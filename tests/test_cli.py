@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import math
 import signal
 import subprocess
 import sys
@@ -11,6 +12,8 @@ from pathlib import Path
 
 import pytest
 
+from pie._json import dumps
+from pie._model import Timing
 from tests.conftest import SUM_OK, live_processes_named
 
 REPO = Path(__file__).resolve().parent.parent
@@ -182,3 +185,43 @@ def test_a_signal_stops_pie_run_cleanly(
     assert len(live_processes_named(launchers)) == servers_before
     assert process.returncode == 130, stderr
     assert "pie: interrupted" in stderr and "Traceback" not in stderr
+
+
+@pytest.mark.parametrize(
+    "command",
+    [
+        ["run", "{source}", "--tests", "{tests}", "--json"],
+        ["run", "{source}", "--tests", "{tests}"],
+        ["demo", "--json"],
+        ["demo"],
+        ["doctor"],
+        ["cache", "stats"],
+    ],
+    ids=["run-json", "run", "demo-json", "demo", "doctor", "cache-stats"],
+)
+def test_a_reader_that_closes_the_pipe_gets_no_traceback(
+    command: list[str], source: Path, sum_tests: Path
+) -> None:
+    """``pie ... | head -c 10``: the reader is gone before pie writes."""
+    args = [a.format(source=source, tests=sum_tests) for a in command]
+    process = subprocess.Popen(
+        [sys.executable, "-m", "pie.cli", *args],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    assert process.stdout is not None
+    process.stdout.close()
+    _, stderr = process.communicate(timeout=600)
+    assert "Traceback" not in stderr and "BrokenPipeError" not in stderr, stderr
+    assert process.returncode == 141, stderr
+
+
+def test_run_json_is_strict_json_even_for_a_failed_timing() -> None:
+    failed = Timing("gem5", "seconds", math.inf, (1.5, math.inf), error="gem5 failed: x")
+    data = json.loads(dumps(failed.to_json()))
+    assert data["total"] is None and data["per_test"] == [1.5, None]
+    assert data["error"] == "gem5 failed: x"
+    unmeasured = Timing("wall", "seconds", math.nan, (math.nan,)).to_json()
+    assert unmeasured["total"] is None and unmeasured["error"] == "not measured"
+    assert dumps({"a": [math.inf, -math.inf, math.nan, 1.0]}) == '{"a": [null, null, null, 1.0]}'

@@ -854,3 +854,30 @@ async def test_a_replaced_file_in_a_hosts_store_is_uploaded_again(
     assert writes[digest] == 2 and writes[given.name] == 2, writes  # each sent again, once
     outputs = {detail.split()[0] for kind, _, detail in farm.events() if kind == "end"}
     assert outputs == {"0"}
+
+
+def strict_json(text: str) -> Any:
+    """Parse as JavaScript, Go and Rust parsers do: NaN and Infinity are not JSON."""
+
+    def refuse(name: str) -> None:
+        raise ValueError(f"{name} is not JSON (RFC 8259)")
+
+    return json.loads(text, parse_constant=refuse)
+
+
+def test_a_failed_gem5_timing_is_null_beside_its_error_in_strict_json(
+    loopback: Loopback, tmp_path: Path, sum_tests: Path
+) -> None:
+    farm = loopback(1)
+    config = farm.write_config(slots=1)
+    farm.set_env(0, PIE_STANDIN_FAULT="crash")
+    source = tmp_path / "sum.cpp"
+    source.write_text(SUM_OK)
+    run = pie_cli(
+        "run", str(source), "--tests", str(sum_tests), "--json", "--timing", "gem5",
+        "--farm", str(config),
+    )  # fmt: skip
+    assert run.returncode == 0, run.stderr
+    timing = strict_json(run.stdout)["timing"]
+    assert timing["total"] is None and timing["per_test"] == [None, None, None]
+    assert timing["error"].startswith("gem5 failed: killed by SIGABRT")

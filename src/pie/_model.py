@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import enum
+import math
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
@@ -159,7 +160,8 @@ class Measure:
     per_test: tuple[float, ...]
 
     def to_json(self) -> dict[str, Any]:
-        return {"unit": self.unit, "total": self.total, "per_test": list(self.per_test)}
+        total, per_test = _finite(self.total), _finites(self.per_test)
+        return {"unit": self.unit, "total": total, "per_test": per_test}
 
 
 @attrs.frozen
@@ -189,7 +191,8 @@ class Timing:
 
     ``total``/``per_test`` are the backend's primary quantity (in ``unit``; ``quantity`` names
     the model that made it, when one did); ``measures`` holds the others it reports.  ``error``
-    says why a measurement failed (``total`` is then inf).
+    says why a measurement failed (``total`` is then inf, and null in JSON, which has no
+    infinity).
     """
 
     backend: str
@@ -209,8 +212,8 @@ class Timing:
         data: dict[str, Any] = {
             "backend": self.backend,
             "unit": self.unit,
-            "total": self.total,
-            "per_test": list(self.per_test),
+            "total": _finite(self.total),
+            "per_test": _finites(self.per_test),
             "config": self.config,
             "cached": self.cached,
         }
@@ -219,7 +222,18 @@ class Timing:
         data.update({m.name: m.to_json() for m in self.measures})
         if self.error:
             data["error"] = self.error
+        elif data["total"] is None or None in data["per_test"]:
+            data["error"] = "not measured"
         return data
+
+
+def _finite(value: float) -> float | None:
+    """A number as JSON can hold it: None for inf and NaN (RFC 8259 has neither)."""
+    return value if math.isfinite(value) else None
+
+
+def _finites(values: Sequence[float]) -> list[float | None]:
+    return [_finite(v) for v in values]
 
 
 def speedup(baseline: Timing, candidate: Timing) -> float:

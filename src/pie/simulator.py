@@ -33,7 +33,6 @@ import contextlib
 import difflib
 import functools
 import inspect
-import json
 import math
 import os
 import shlex
@@ -53,6 +52,7 @@ from pie._compile import CompileOptions
 from pie._data import load_test_cases
 from pie._errors import InputError
 from pie._evaluator import Evaluator
+from pie._json import dumps
 from pie._model import Evaluation, Limits, TestCase, Timing
 from pie._timing._cachegrind import CachegrindConfig
 from pie._timing._wall import WallBackend, WallConfig
@@ -104,7 +104,8 @@ class PieSingleResult:
         return {k: v for k, v in attrs.asdict(self, recurse=False).items() if k != "evaluation"}
 
     def to_json(self) -> str:
-        return json.dumps(self.to_dict())
+        """Strict JSON: PIE's ``inf`` runtimes (failed or untimed programs) become null."""
+        return dumps(self.to_dict())
 
 
 @attrs.frozen
@@ -156,7 +157,8 @@ class PiePairResult:
         return {k: v for k, v in attrs.asdict(self, recurse=False).items() if k not in skip}
 
     def to_json(self) -> str:
-        return json.dumps(self.to_dict())
+        """Strict JSON: PIE's ``inf`` runtimes (failed or untimed programs) become null."""
+        return dumps(self.to_dict())
 
 
 @attrs.frozen

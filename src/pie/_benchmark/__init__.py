@@ -9,7 +9,6 @@ same files as one that never stopped.
 from __future__ import annotations
 
 import collections
-import json
 import math
 import platform
 import subprocess
@@ -23,12 +22,13 @@ import attrs
 
 from pie import _metrics
 from pie._benchmark._journal import FOLDER, Journal, Outcome
-from pie._benchmark._outputs import Results, metrics_of, plain, write_atomically, write_outputs
+from pie._benchmark._outputs import Results, metrics_of, write_atomically, write_outputs
 from pie._benchmark._plan import Issue, Plan, PlannedRow, make_plan
 from pie._benchmark._startup import startup_dominated
 from pie._config import BenchmarkConfig, load_config, parse_config
-from pie._errors import InputError, PieError
+from pie._errors import InputError, PieError, RunStopped
 from pie._evaluator import Evaluator, Submission
+from pie._json import dumps
 from pie._model import Evaluation, Limits, Verdict
 from pie._timing import valgrind_available
 from pie._timing._cycles import model_for
@@ -158,7 +158,7 @@ class Benchmark:
         self.config.output_dir.mkdir(parents=True, exist_ok=True)
         self.journal = Journal(self.config.output_dir, settings)
         done = self.journal.open()
-        write_atomically(self.journal.path.parent / CONFIG_FILE, json.dumps(self.absolute_config()))
+        write_atomically(self.journal.path.parent / CONFIG_FILE, dumps(self.absolute_config()))
         return self.plan, done
 
     def absolute_config(self) -> dict[str, Any]:
@@ -196,24 +196,33 @@ class Benchmark:
             for row in waiting.ready_rows():
                 yield self.row_result(row, done)
             pending = [p for p in plan.programs if p.key not in done]
+            # (program, reason) of infrastructure failures: once there is one, no new program
+            # starts; those in flight finish (and are kept), then the run stops, resumable
+            failures: list[tuple[str, str]] = []
             if pending:
                 async with self.evaluator() as evaluator:
                     self.sandbox = evaluator.sandbox.host.summary
                     submissions = (
                         Submission(p.code, problem_id=p.problem_id, label=p.key, indices=p.indices)
                         for p in pending
+                        if not failures
                     )
                     async for evaluation in evaluator.stream(submissions):
                         assert evaluation.label is not None
                         outcome = outcome_of(evaluation)
+                        if self.progress is not None:
+                            self.progress(outcome)
+                        if evaluation.infrastructure:  # not kept: evaluated again on resume
+                            failures.append((evaluation.label, evaluation.error or ""))
+                            continue
                         if evaluation.verdict is Verdict.IE:
                             done[evaluation.label] = outcome  # input problem: retried on resume
                         else:
                             self.journal.record(evaluation.label, outcome)
-                        if self.progress is not None:
-                            self.progress(outcome)
                         for row in waiting.finished(evaluation.label):
                             yield self.row_result(row, done)
+            if failures:
+                raise RunStopped(failures)
         finally:
             self.journal.close()
         self.result = self.finish(plan, done)
@@ -376,7 +385,7 @@ def run_record(benchmark: Benchmark, plan: Plan, result: BenchmarkResult) -> str
         "intervals_95": {k: list(v) for k, v in result.intervals.items()},
         "issues": [str(i) for i in plan.issues],
     }
-    return json.dumps(plain(record), indent=2, allow_nan=False) + "\n"
+    return dumps(record, indent=2) + "\n"
 
 
 async def evaluate_benchmark(

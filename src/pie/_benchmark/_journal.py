@@ -15,6 +15,7 @@ from typing import Any
 import attrs
 
 from pie._errors import InputError
+from pie._json import dumps
 
 FOLDER = ".pie"
 NAME = "journal.jsonl"
@@ -67,7 +68,7 @@ class Journal:
 
     def _start(self) -> None:
         temporary = self.path.with_suffix(".tmp")
-        temporary.write_text(json.dumps({"settings": self.settings}) + "\n", encoding="utf-8")
+        temporary.write_text(dumps({"settings": self.settings}) + "\n", encoding="utf-8")
         os.replace(temporary, self.path)
 
     def _load(self, *, repair: bool = True) -> None:
@@ -90,7 +91,7 @@ class Journal:
 
     def record(self, key: str, outcome: Outcome) -> None:
         self.done[key] = outcome
-        self._handle.write(json.dumps({"key": key, "outcome": outcome.to_json()}) + "\n")
+        self._handle.write(dumps({"key": key, "outcome": outcome.to_json()}) + "\n")
         self._handle.flush()
         os.fsync(self._handle.fileno())
 

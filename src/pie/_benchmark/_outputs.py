@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import csv
 import io
-import json
 import math
 import os
 from collections.abc import Iterable, Iterator, Mapping, Sequence
@@ -24,22 +23,12 @@ from pie import _metrics
 from pie._benchmark._journal import Outcome
 from pie._benchmark._plan import Entry, Plan, PlannedRow
 from pie._config import BenchmarkConfig
+from pie._json import dumps
 
 MELTED = "melted_test_results.jsonl"
 UNMELTED = "test_results.jsonl"
 ADDITIONAL = "addtl_stats.jsonl"
 AGGREGATED = "aggregated_results.csv"
-
-
-def plain(value: Any) -> Any:
-    """JSON as pandas writes it: non-finite floats become null."""
-    if isinstance(value, float) and not math.isfinite(value):
-        return None
-    if isinstance(value, dict):
-        return {k: plain(v) for k, v in value.items()}
-    if isinstance(value, (list, tuple)):
-        return [plain(v) for v in value]
-    return value
 
 
 def write_atomically(path: Path, text: str) -> None:
@@ -52,7 +41,7 @@ def write_atomically(path: Path, text: str) -> None:
 
 
 def jsonl(rows: Iterable[Mapping[str, Any]]) -> str:
-    return "".join(json.dumps(plain(dict(row)), allow_nan=False) + "\n" for row in rows)
+    return "".join(dumps(dict(row)) + "\n" for row in rows)
 
 
 class Results:

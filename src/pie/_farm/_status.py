@@ -7,7 +7,6 @@ more when it ends; ``pie farm status`` reads every such file.
 from __future__ import annotations
 
 import contextlib
-import json
 import os
 import time
 from collections.abc import Callable, Sequence
@@ -15,6 +14,8 @@ from pathlib import Path
 from typing import Any
 
 import anyio
+
+from pie._json import dumps
 
 PERIOD_S = 0.5
 
@@ -102,7 +103,7 @@ class StatusFile:
         if self.path is None:
             return
         with contextlib.suppress(OSError):  # status is a courtesy: never fail the batch for it
-            write_atomically(self.path, json.dumps(self._take(), indent=1))
+            write_atomically(self.path, dumps(self._take(), indent=1))
 
     async def keep_writing(self) -> None:
         while True:

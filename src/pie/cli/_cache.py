@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import argparse
-import json
 from pathlib import Path
 from typing import Any
 
 from pie._cache import FILE_NAME as CACHE_FILE
 from pie._cache import ResultCache
 from pie._cache import clear as clear_cache
+from pie._json import dumps
 from pie._paths import default_cache_dir
 from pie.cli._exit import EXIT_OK
 
@@ -40,7 +40,7 @@ def _cache_command(args: argparse.Namespace) -> int:
             with args.file.open("w", encoding="utf-8") as handle:
                 count = 0
                 for row in store.export():
-                    handle.write(json.dumps(row) + "\n")
+                    handle.write(dumps(row) + "\n")
                     count += 1
             print(f"wrote {count} rows to {args.file}")
     finally:

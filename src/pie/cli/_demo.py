@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import json
 from collections.abc import Iterable
 from typing import Any
 
@@ -12,6 +11,7 @@ import anyio
 from pie._data import demo_root, read_jsonl
 from pie._evaluator import Evaluator, Submission
 from pie._interrupt import until_signalled
+from pie._json import dumps
 from pie._model import Evaluation
 from pie._timing import valgrind_available
 from pie.cli._exit import EXIT_FAILED, EXIT_OK
@@ -51,7 +51,7 @@ async def _demo(args: argparse.Namespace) -> int:
             }
         )
     if args.json:
-        print(json.dumps(results))
+        print(dumps(results))
         return EXIT_OK if all(r["verdict"] == "AC" for r in results) else EXIT_FAILED
     print(_demo_table(results))
     if timing == "none":

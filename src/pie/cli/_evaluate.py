@@ -11,11 +11,12 @@ import anyio
 
 from pie._benchmark import Benchmark
 from pie._config import load_config
+from pie._errors import RunStopped, SandboxError
 from pie._interrupt import until_signalled
 from pie._paths import default_cache_dir, farm_status_path
 from pie._progress import make_progress
 from pie._report import report
-from pie.cli._exit import EXIT_INTERRUPTED
+from pie.cli._exit import EXIT_INTERRUPTED, EXIT_STOPPED
 
 SHOWN_ISSUES = 10
 
@@ -62,17 +63,30 @@ def evaluate_command(args: argparse.Namespace) -> int:
     )
     progress = make_progress(len(plan.programs), already, quiet=args.quiet, farm_status=farm_status)
     benchmark.progress = progress
+
+    def resume_hint(why: str) -> str:
+        finished = sum(p.key in done for p in plan.programs)
+        return (
+            f"pie: {why}; {finished}/{len(plan.programs)} programs are saved in "
+            f"{benchmark.config.output_dir}; run 'pie evaluate {args.config}' again to resume"
+        )
+
     try:
         with progress:
             anyio.run(until_signalled, lambda: _drain(benchmark))
     except KeyboardInterrupt:
-        finished = sum(p.key in done for p in plan.programs)
-        print(
-            f"pie: interrupted; {finished}/{len(plan.programs)} programs are saved in "
-            f"{benchmark.config.output_dir}; run 'pie evaluate {args.config}' again to resume",
-            file=sys.stderr,
-        )
+        print(resume_hint("interrupted"), file=sys.stderr)
         return EXIT_INTERRUPTED
+    except RunStopped as stopped:
+        for program, reason in stopped.failures[:SHOWN_ISSUES]:
+            print(f"pie: IE {program}: {reason}", file=sys.stderr)
+        print(resume_hint(str(stopped)), file=sys.stderr)
+        return EXIT_STOPPED
+    except (OSError, SandboxError) as error:  # the run's own files or the sandbox itself
+        print(
+            resume_hint(f"infrastructure failure: {type(error).__name__}: {error}"), file=sys.stderr
+        )
+        return EXIT_STOPPED
     if not args.quiet:
         text, _ = report([benchmark.config.output_dir])
         print(text)

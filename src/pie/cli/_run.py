@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 from pathlib import Path
 from typing import Any
@@ -14,6 +13,7 @@ from pie._check import CheckMode
 from pie._data import parse_indices
 from pie._evaluator import Evaluator
 from pie._interrupt import until_signalled
+from pie._json import dumps
 from pie._model import Evaluation, Limits, Timing
 from pie._timing import TIMINGS
 from pie.cli._exit import EXIT_FAILED, EXIT_OK, EXIT_USAGE
@@ -54,7 +54,7 @@ async def _run(args: argparse.Namespace) -> int:
     ) as evaluator:
         result = await evaluator.evaluate(args.source, args.tests, indices=args.indices)
     if args.json:
-        print(json.dumps(result.to_json()))
+        print(dumps(result.to_json()))
         return EXIT_OK
     print(_summary(result))
     return EXIT_OK if result.ok else EXIT_FAILED
