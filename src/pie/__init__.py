@@ -6,7 +6,7 @@ The public API; everything else lives in private modules, one per pipeline stage
 from pie._benchmark import Benchmark, BenchmarkResult, RowResult, evaluate_benchmark
 from pie._check import CheckMode
 from pie._compile import CompileOptions
-from pie._errors import CompilerError, InputError, PieError, SandboxError
+from pie._errors import CompilerError, InputError, PieError, RunStopped, SandboxError
 from pie._evaluator import Evaluator, Submission, evaluate, evaluate_many, evaluate_sync
 from pie._metrics import Candidate as MetricCandidate
 from pie._metrics import Row as MetricRow
@@ -49,6 +49,7 @@ __all__ = [
     "PieError",
     "Quantity",
     "RowResult",
+    "RunStopped",
     "SandboxError",
     "Submission",
     "TestCase",
