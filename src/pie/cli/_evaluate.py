@@ -82,6 +82,8 @@ def evaluate_command(args: argparse.Namespace) -> int:
             print(f"pie: IE {program}: {reason}", file=sys.stderr)
         print(resume_hint(str(stopped)), file=sys.stderr)
         return EXIT_STOPPED
+    except BrokenPipeError:
+        raise  # the reader left: the command's own concern (pie.cli.main)
     except (OSError, SandboxError) as error:  # the run's own files or the sandbox itself
         print(
             resume_hint(f"infrastructure failure: {type(error).__name__}: {error}"), file=sys.stderr
