@@ -273,6 +273,7 @@ def test_a_report_is_read_only_from_the_plugins_line() -> None:
     counts = parse_report(GOOD, SECRET)
     assert isinstance(counts, Counts) and counts.instructions == 10
     assert counts.instructions_in_main == 6 and counts.startup_instructions == 4
+    assert counts.events()["l1_misses"] == 2 and counts.events()["mispredicts"] == 1
     forged = GOOD.replace(SECRET.encode(), b"f" * 32)
     assert parse_report(forged, SECRET) == (
         "the timing report is not the plugin's (the program wrote into it)"
