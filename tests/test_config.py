@@ -55,7 +55,7 @@ def test_pie_keys_extend_it() -> None:
     ("extra", "message"),
     [
         ("timming: wall\n", "config.yaml:4: unknown key 'timming'"),
-        ("timing: fast\n", "config.yaml:4: timing must be one of none, cachegrind, wall, gem5"),
+        ("timing: fast\n", "timing must be one of none, cachegrind, qemu, wall, gem5"),
         ("time_limit: soon\n", "config.yaml:4: time_limit must be a number, got 'soon'"),
         ("memory_limit: 4\n", "config.yaml:4: memory_limit must be at least 16, got 4"),
         ("concurrency: true\n", "config.yaml:4: concurrency must be a whole number"),
