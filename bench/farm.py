@@ -1,6 +1,6 @@
 """The gem5 farm's scheduler under load: printed figures.
 
-    python bench/farm.py [--jobs 2000] [--hosts 4] [--slots 4] [--sleep 0.05] [--repeat 3]
+    python -m bench.farm [--jobs 2000] [--hosts 4] [--slots 4] [--sleep 0.05] [--repeat 3]
 
 Loopback hosts (real SSH servers on 127.0.0.1, in a separate process so that they do not
 share this process's interpreter lock) run the gem5 STAND-IN, which sleeps ``--sleep`` seconds
@@ -43,15 +43,14 @@ from typing import Any
 
 import anyio
 
-REPO = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(REPO))  # the loopback hosts live with the tests
+from pie._farm import load_farm
+from pie._farm._outcome import Failed, Outcome
+from pie._farm._queue import Job
+from pie._farm._scheduler import Farm
+from pie._hashing import key_of, sha256_file
+from tests.farm.loopback import LoopbackFarm  # run as a module from the checkout: -m bench.farm
 
-from pie._farm import load_farm  # noqa: E402
-from pie._farm._outcome import Failed, Outcome  # noqa: E402
-from pie._farm._queue import Job  # noqa: E402
-from pie._farm._scheduler import Farm  # noqa: E402
-from pie._hashing import key_of, sha256_file  # noqa: E402
-from tests.farm.loopback import LoopbackFarm  # noqa: E402
+CHECKOUT = Path(__file__).resolve().parent.parent
 
 TINY = "int main(void) { return 0; }\n"
 VICTIM = 1  # the host killed halfway
@@ -85,9 +84,9 @@ class Hosts:
     def __init__(self, folder: Path, hosts: int, slots: int, sleep: float) -> None:
         self.folder = folder
         self.process = subprocess.Popen(
-            [sys.executable, __file__, "--serve", str(folder), "--hosts", str(hosts),
+            [sys.executable, "-m", "bench.farm", "--serve", str(folder), "--hosts", str(hosts),
              "--slots", str(slots), "--sleep", str(sleep)],
-            stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True,
+            stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True, cwd=CHECKOUT,
         )  # fmt: skip
         assert self.process.stdout is not None
         self.config = Path(self.process.stdout.readline().strip())

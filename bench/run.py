@@ -173,7 +173,7 @@ async def _overhead(runs: int) -> dict[str, Any]:
             compiled = await ev.compile(TRIVIAL)
             assert compiled.binary is not None
             binary = compiled.binary
-            limits = pie.Limits(time=2)
+            limits = pie.Limits(time_limit=2)
 
             async def sandboxed() -> None:
                 await ev.sandbox.run(binary, stdin, limits)

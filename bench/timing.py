@@ -149,7 +149,7 @@ async def corpus(cache: Path) -> list[Verdict]:
 
         async def timed(name: str) -> Timing:
             binary = build(CORPUS / f"{name}.cpp", cache / name)
-            timing = await backend.measure(binary, f"corpus-{name}", cases, Limits(time=5))
+            timing = await backend.measure(binary, f"corpus-{name}", cases, Limits(time_limit=5))
             assert timing is not None
             return timing
 

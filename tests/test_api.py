@@ -84,7 +84,7 @@ async def test_stream_yields_as_results_finish(
     ]
     order = []
     fresh_results = tmp_path / "results.sqlite3"  # runs must really happen, not come cached
-    async with pie.Evaluator(cache=fresh_results, **evaluator_options) as ev:  # type: ignore[arg-type]
+    async with pie.Evaluator(cache_file=fresh_results, **evaluator_options) as ev:  # type: ignore[arg-type]
         # Compile first so that run time, not compile time, decides the order.
         await ev.compile(slow)
         await ev.compile(SUM_OK)
@@ -157,9 +157,9 @@ async def test_two_evaluators_in_one_process_keep_their_limits(
         "int main(){ for(;;){ char* p = (char*)std::malloc(16 << 20);"
         " std::memset(p, 1, 16 << 20); } }"
     )
-    limits = pie.Limits(time=2, memory_mib=128)
-    first = pie.Evaluator(cache_dir=cache_dir, cache=tmp_path / "a.sqlite3", concurrency=1)
-    second = pie.Evaluator(cache_dir=cache_dir, cache=tmp_path / "b.sqlite3", concurrency=1)
+    limits = pie.Limits(time_limit=2, memory_limit=128)
+    first = pie.Evaluator(cache_dir=cache_dir, cache_file=tmp_path / "a.sqlite3", concurrency=1)
+    second = pie.Evaluator(cache_dir=cache_dir, cache_file=tmp_path / "b.sqlite3", concurrency=1)
     async with first:
         async with second:
             pass  # closing the second must not take the first one's cgroups away

@@ -15,6 +15,7 @@ import time
 from pathlib import Path
 from typing import Any
 
+import anyio
 import pytest
 
 import pie
@@ -336,9 +337,17 @@ async def test_streaming_api_yields_every_row_and_the_same_metrics(
 
 def test_report_prints_the_headline_and_compares_two_runs(tmp_path: Path, sum_tests: Path) -> None:
     row = {"problem_id": "sum", "src_code": SUM_OK, "tgt_code": SUM_OK + "//t"}
-    first = write_run(tmp_path / "a", [{**row, "generated_answers": [SUM_OK]}], sum_tests.parent)
+    first = write_run(
+        tmp_path / "a",
+        [{**row, "generated_answers": [SUM_OK]}],
+        sum_tests.parent,
+        timing="cachegrind",
+    )
     second = write_run(
-        tmp_path / "b", [{**row, "generated_answers": ["int main(){}"]}], sum_tests.parent
+        tmp_path / "b",
+        [{**row, "generated_answers": ["int main(){}"]}],
+        sum_tests.parent,
+        timing="cachegrind",
     )
     for config in (first, second):
         assert cli("evaluate", str(config), "--quiet").returncode == 0
@@ -346,10 +355,13 @@ def test_report_prints_the_headline_and_compares_two_runs(tmp_path: Path, sum_te
     assert done.returncode == 0, done.stderr
     lines = {line.split("  ")[0]: line for line in done.stdout.splitlines()}
     assert "100.0%" in lines["%correct best@1"] and "0.0%" in lines["%correct best@1"]
-    report = (tmp_path / "a" / "out" / "report.md").read_text()
+    report = (tmp_path / "a" / "out" / "report-vs-b_out.md").read_text()
     assert "| %correct best@1 |" in report
-    for image in ("speedup_hist.png", "speedup_cdf.png", "best_at_k.png"):
-        assert (tmp_path / "a" / "out" / image).read_bytes()[:4] == b"\x89PNG"
+    for image in ("speedup_hist", "speedup_cdf", "best_at_k"):
+        assert f"![{image}-vs-b_out.png]" in report
+        png = tmp_path / "a" / "out" / f"{image}-vs-b_out.png"
+        assert png.read_bytes()[:4] == b"\x89PNG"
+        assert (tmp_path / "a" / "out" / f"{image}.png").read_bytes()[:4] == b"\x89PNG"  # own
     missing = cli("report", str(tmp_path / "nowhere"))
     assert missing.returncode == 2 and "is not a folder" in missing.stderr
 
@@ -358,14 +370,77 @@ def test_rows_without_candidates_are_reported_and_still_summarised(
     tmp_path: Path, sum_tests: Path
 ) -> None:
     row = {"problem_id": "sum", "src_code": SUM_OK, "tgt_code": SUM_OK + "//t"}
+    rows = [row, {**row, "tgt_code": SUM_OK + "//u", "gen": [SUM_OK]}]
+    config = write_run(
+        tmp_path, rows, sum_tests.parent, model_generated_potentially_faster_code_col="gen"
+    )
+    done = cli("evaluate", str(config))
+    assert done.returncode == 0, done.stderr
+    assert "generated.jsonl:1: no candidates in column 'gen'" in done.stderr
+    assert "verdicts src" in done.stdout and "AC 2" in done.stdout
+    assert cli("report", str(tmp_path / "out")).returncode == 0
+
+
+def test_a_candidate_column_no_row_has_stops_the_run_before_any_work(
+    tmp_path: Path, sum_tests: Path
+) -> None:
+    row = {"problem_id": "sum", "src_code": SUM_OK, "tgt_code": SUM_OK + "//t"}
     config = write_run(
         tmp_path, [row], sum_tests.parent, model_generated_potentially_faster_code_col="gen"
     )
     done = cli("evaluate", str(config))
+    assert done.returncode == 2
+    assert "no row has the candidate column 'gen'" in done.stderr
+    assert not (tmp_path / "out").exists()  # nothing was started, not even the journal
+
+
+def test_a_resumed_run_and_its_files_say_what_the_first_part_did(
+    tmp_path: Path, sum_tests: Path
+) -> None:
+    row = {"problem_id": "sum", "src_code": SUM_OK, "tgt_code": SUM_OK + "//t"}
+    first = write_run(tmp_path, [{**row, "generated_answers": [SUM_OK]}], sum_tests.parent)
+    assert cli("evaluate", str(first), "--quiet").returncode == 0  # 2 programs, both AC
+    rows = [
+        {**row, "generated_answers": [SUM_OK]},
+        {**row, "problem_id": "nowhere", "tgt_code": "//x", "generated_answers": [SUM_OK]},
+    ]
+    config = write_run(tmp_path, rows, sum_tests.parent)
+    done = cli("evaluate", str(config))
     assert done.returncode == 0, done.stderr
-    assert "no candidates in column 'gen'" in done.stderr
-    assert "verdicts src" in done.stdout and "AC 1" in done.stdout
-    assert cli("report", str(tmp_path / "out")).returncode == 0
+    # the resumed part's progress counts the programs finished before it too, and once
+    final = [line for line in done.stderr.splitlines() if "4/4 programs" in line]
+    assert len(final) == 1, done.stderr
+    assert "AC 2" in final[0] and "IE 2" in final[0]
+    # a missing test folder is named on stderr, in run.json and in the melted results
+    assert "generated.jsonl:2: no test folder" in done.stderr
+    run = json.loads((tmp_path / "out" / "run.json").read_text())
+    assert any("no test folder" in issue for issue in run["issues"])
+    melted = read_jsonl(tmp_path / "out" / "melted_test_results.jsonl")
+    errors = [m["error"] for m in melted if m["problem_id"] == "nowhere"]
+    assert len(errors) == 3 and all(e and "nowhere" in e for e in errors)  # src, tgt, candidate
+
+
+def test_quiet_still_writes_the_report_and_run_json_names_the_real_sandbox(
+    tmp_path: Path, sum_tests: Path
+) -> None:
+    row = {"problem_id": "sum", "src_code": SUM_OK, "tgt_code": SUM_OK + "//t"}
+    config = write_run(tmp_path, [{**row, "generated_answers": [SUM_OK]}], sum_tests.parent)
+    done = cli("evaluate", str(config), "--quiet")
+    assert done.returncode == 0, done.stderr
+    assert done.stdout == ""
+    assert (tmp_path / "out" / "report.md").is_file()
+    (tmp_path / "out" / "report.md").unlink()
+    again = cli("evaluate", str(config), "--quiet")  # all done before: no evaluator starts
+    assert again.returncode == 0, again.stderr
+    assert (tmp_path / "out" / "report.md").is_file()
+
+    async def summary() -> str:
+        async with pie.Evaluator() as evaluator:
+            return evaluator.sandbox.host.summary
+
+    # with the launcher's probe, as pie doctor and the evaluator see it (pidns where it works)
+    run = json.loads((tmp_path / "out" / "run.json").read_text())
+    assert run["sandbox"] == anyio.run(summary)
 
 
 def scratch_folders_of(pid: int) -> set[Path]:

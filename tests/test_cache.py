@@ -61,7 +61,9 @@ async def test_same_binary_from_another_source_runs_once(sum_tests: Path, tmp_pa
 async def test_limits_and_checker_are_part_of_the_key(sum_tests: Path, tmp_path: Path) -> None:
     cache = tmp_path / "cache"
     await pie.evaluate(SUM_OK, sum_tests, cache_dir=cache)
-    other_limits = await pie.evaluate(SUM_OK, sum_tests, cache_dir=cache, limits=pie.Limits(time=3))
+    other_limits = await pie.evaluate(
+        SUM_OK, sum_tests, cache_dir=cache, limits=pie.Limits(time_limit=3)
+    )
     other_check = await pie.evaluate(SUM_OK, sum_tests, cache_dir=cache, check="pie")
     assert not any(t.cached for t in other_limits.tests)
     assert not any(t.cached for t in other_check.tests)

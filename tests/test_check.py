@@ -19,7 +19,7 @@ from hypothesis import assume, example, given, settings
 from hypothesis import strategies as st
 
 import pie
-from pie._check import FLOAT_TOLERANCE, CheckMode, accuracy, check, check_output
+from pie._check import CheckMode, accuracy, check, check_output
 
 
 def pie_accuracy(output: str, expected: str) -> float:
@@ -412,8 +412,10 @@ def test_reference_divides_by_zero_on_empty_expected() -> None:
     assert pie_accuracy("", "") == 1.0
 
 
-def test_tolerance_constant_is_pie_s() -> None:
-    assert FLOAT_TOLERANCE == 1e-3
+def test_the_float_tolerance_is_pie_s_on_both_sides_of_it() -> None:
+    # PIE: abs(a - b) < 1e-3, strictly
+    assert pie_accuracy("1.0009", "1") == pie_accuracy("0.9991", "1") == 1.0
+    assert pie_accuracy("1.0011", "1") == pie_accuracy("0.9989", "1") == 0.0
 
 
 def test_crlf_examples() -> None:

@@ -93,13 +93,36 @@ def test_run_json_exits_zero_whatever_the_verdict(tmp_path: Path, sum_tests: Pat
     assert result["verdict"] == "CE" and result["tests"] == [] and result["timing"] is None
 
 
-def test_run_options(source: Path, sum_tests: Path) -> None:
+def test_run_options(source: Path, sum_tests: Path, tmp_path: Path) -> None:
     done = pie(
         "run", str(source), "--tests", str(sum_tests), "--json",
         "--time-limit", "0.5", "--memory-limit", "128", "--indices", "0,2",
     )  # fmt: skip
     assert done.returncode == 0, done.stderr
     assert [t["index"] for t in json.loads(done.stdout)["tests"]] == [0, 2]
+    # and the limits are the ones given: 0.5 s of CPU, 128 MiB
+    spinner = tmp_path / "spin.cpp"
+    spinner.write_text("int main(){ volatile unsigned long i = 0; for (;;) ++i; }")
+    hog = tmp_path / "hog.cpp"
+    hog.write_text(  # 192 MiB touched page by page (volatile: g++ may not elide it)
+        "#include <cstdlib>\nint main(){ volatile char* p = (volatile char*)std::malloc"
+        "(192u << 20); for (unsigned i = 0; i < (192u << 20); i += 4096) p[i] = 1;"
+        " return p[4096] - 1; }"
+    )
+    for program, limits, wanted in (
+        (spinner, ("--time-limit", "0.5"), "TLE"),
+        (hog, ("--memory-limit", "128"), "MLE"),
+    ):
+        done = pie("run", str(program), "--tests", str(sum_tests), "--json", "--indices", "0",
+                   *limits)  # fmt: skip
+        result = json.loads(done.stdout)
+        verdict = wanted
+        if wanted == "MLE" and "memory" not in result["sandbox"]:
+            verdict = "RE"  # no memory cgroup: the limit is an address-space rlimit (doctor)
+        assert result["verdict"] == verdict, result
+    fits = pie("run", str(hog), "--tests", str(sum_tests), "--json", "--indices", "0",
+               "--memory-limit", "512")  # fmt: skip
+    assert json.loads(fits.stdout)["verdict"] == "WA"  # it ran to its (wrong) output
 
 
 @pytest.mark.parametrize(

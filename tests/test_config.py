@@ -137,7 +137,11 @@ def test_any_jsonl_rows_give_a_plan_with_issues_never_an_exception(
             f"model_generated_outputs_path: {generated}\noutput_dir: {scratch}\n"
             f"reference_file_path: {generated}\n"
         )
-        plan = make_plan(config, evaluate_src_tgt=True)
+        try:
+            plan = make_plan(config, evaluate_src_tgt=True)
+        except InputError as error:  # the one error for the whole file: no candidates at all
+            assert "no row has the candidate column 'generated_answers'" in str(error)
+            return
     assert len(plan.rows) + len(plan.issues) + plan.skipped_same >= 0
     for row in plan.rows:
         assert row.problem_id and all(e.code_type for e in row.entries())
@@ -149,3 +153,45 @@ def test_odd_yaml_shapes_are_config_errors_too() -> None:
         parse_config("? [a]\n: 1\n")  # a key that is a list
     with pytest.raises(InputError, match="not valid YAML"):
         parse_config("a: " + "[" * 5000)  # nesting past Python's recursion limit
+
+
+def test_keys_of_pie_perf_are_all_reported_at_once_with_what_to_write_instead() -> None:
+    text = MINIMAL + "num_trials: 5\nignore_first_k: 1\nmax_time_per_run: 10\ncpu_number: 3\n"
+    with pytest.raises(InputError) as caught:
+        parse_config(text, "config.yaml")
+    message = str(caught.value)
+    assert "config.yaml: 4 problems with keys" in message
+    for line, key in ((4, "num_trials"), (5, "ignore_first_k"), (7, "cpu_number")):
+        assert f"config.yaml:{line}: unknown key {key!r}" in message
+    assert "config.yaml:6: unknown key 'max_time_per_run'; pie's name for it is 'time_limit'" in (
+        message
+    )
+
+
+def write_rows(folder: Path, rows: list[dict[str, object]]) -> BenchmarkConfig:
+    generated = folder / "g.jsonl"
+    generated.write_text("".join(json.dumps(r) + "\n" for r in rows))
+    (folder / "tests" / "p1").mkdir(parents=True)
+    return parse_config(
+        f"model_generated_outputs_path: {generated}\noutput_dir: {folder / 'out'}\n"
+        f"reference_file_path: {generated}\ntestcases_dir: {folder / 'tests'}\n"
+        "model_generated_potentially_faster_code_col: generated_answer\n"
+    )
+
+
+def test_a_candidate_column_that_no_row_has_stops_the_run_before_any_work(
+    tmp_path: Path,
+) -> None:
+    row = {"problem_id": "p1", "src_code": "a", "tgt_code": "b", "generated_answers": ["c"]}
+    config = write_rows(tmp_path, [row, {**row, "tgt_code": "d"}])
+    with pytest.raises(InputError, match="did you mean 'generated_answers'"):
+        make_plan(config, evaluate_src_tgt=True)
+    assert not (tmp_path / "out").exists()
+
+
+def test_a_row_whose_problem_has_no_test_folder_says_so(tmp_path: Path) -> None:
+    row = {"problem_id": "p_gone", "src_code": "a", "tgt_code": "b", "generated_answer": ["c"]}
+    config = write_rows(tmp_path, [row, {**row, "problem_id": "p1", "tgt_code": "d"}])
+    plan = make_plan(config, evaluate_src_tgt=True)
+    (issue,) = plan.issues
+    assert issue.line == 1 and f"no test folder {tmp_path / 'tests' / 'p_gone'}" in issue.message

@@ -82,6 +82,6 @@ def test_demo_data_is_small_and_complete() -> None:
 
 def test_limits_validate() -> None:
     with pytest.raises(ValueError, match="time limit"):
-        pie.Limits(time=0)
+        pie.Limits(time_limit=0)
     with pytest.raises(ValueError, match="memory limit"):
-        pie.Limits(memory_mib=1)
+        pie.Limits(memory_limit=1)

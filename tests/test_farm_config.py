@@ -151,7 +151,7 @@ def test_structure_errors(text: str, line: int, message: str) -> None:
         ("timeout: 0", "timeout: must be a number of seconds"),
         ("timeout: .inf", "timeout: must be a number of seconds"),
         ("retries: -1", "retries: must be an integer from 0 to 20"),
-        ("accuracy_threshold: 1.5", "accuracy_threshold: must be a fraction in"),
+        ("threshold_accuracy: 1.5", "threshold_accuracy: must be a fraction in"),
         ("host_failures: 0", "host_failures: must be an integer"),
         ("max_ticks: 0", "max_ticks: must be an integer from 1 to 9223372036854775807, got 0"),
         ("max_ticks: 1.5e10", "max_ticks: must be an integer from 1 to"),
@@ -183,9 +183,9 @@ def test_the_tick_budget_and_the_safety_net(keys: Path) -> None:
 
 
 def test_optional_settings(keys: Path) -> None:
-    text = farm_text(keys, pythonpath="/opt/extra") + "accuracy_threshold: 0.95\nbackoff: 0\n"
+    text = farm_text(keys, pythonpath="/opt/extra") + "threshold_accuracy: 0.95\nbackoff: 0\n"
     config = parse_farm(text, "farm.yaml")
-    assert config.accuracy_threshold == 0.95 and config.backoff == 0.0
+    assert config.threshold_accuracy == 0.95 and config.backoff == 0.0
     assert config.hosts[0].gem5_pythonpath == "/opt/extra"
 
 
@@ -237,7 +237,7 @@ def test_a_bad_farm_file_stops_the_evaluator_before_it_starts(tmp_path: Path) ->
 
 
 def test_the_farm_threshold_decides_which_programs_are_timed(keys: Path) -> None:
-    config = parse_farm(farm_text(keys) + "accuracy_threshold: 0.95\n", "farm.yaml")
-    assert pie.Evaluator(timing="gem5", farm=config).timing_threshold == 0.95
-    explicit = pie.Evaluator(timing="gem5", farm=config, timing_threshold=1.0)
-    assert explicit.timing_threshold == 1.0
+    config = parse_farm(farm_text(keys) + "threshold_accuracy: 0.95\n", "farm.yaml")
+    assert pie.Evaluator(timing="gem5", farm=config).threshold_accuracy == 0.95
+    explicit = pie.Evaluator(timing="gem5", farm=config, threshold_accuracy=1.0)
+    assert explicit.threshold_accuracy == 1.0

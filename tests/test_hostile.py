@@ -151,7 +151,7 @@ async def test_hostile_program(case: Case, reachable: Path, cache_dir: Path) -> 
         (tests / "input.0.txt").write_text(given + "\n")
         (tests / "output.0.txt").write_text(case.expected_output + "\n")
         os.chmod(tests, 0o755)
-        limits = pie.Limits(time=case.time, memory_mib=case.memory, output_mib=16)
+        limits = pie.Limits(time_limit=case.time, memory_limit=case.memory, output_mib=16)
         result = await pie.evaluate(
             case.source, tests, limits=limits, cache_dir=cache_dir, concurrency=1, check=case.check
         )

@@ -9,18 +9,18 @@ from hypothesis import strategies as st
 
 from pie._metrics import (
     SPEEDUP_THRESHOLDS,
-    Candidate,
-    Row,
-    aggregate,
+    MetricCandidate,
+    MetricRow,
+    aggregate_metrics,
     best_at,
     bootstrap_interval,
 )
 
 runtimes = st.one_of(st.none(), st.floats(0.001, 100.0))
 accuracies = st.one_of(st.none(), st.sampled_from([0.0, 0.5, 0.95, 1.0]))
-candidates = st.builds(Candidate, runtimes, accuracies)
+candidates = st.builds(MetricCandidate, runtimes, accuracies)
 rows = st.builds(
-    Row,
+    MetricRow,
     problem_id=st.sampled_from(["p1", "p2", "p3"]),
     src_runtime=st.floats(0.001, 100.0),
     tgt_runtime=st.floats(0.001, 100.0),
@@ -29,7 +29,7 @@ rows = st.builds(
 
 
 @given(rows, st.sampled_from([1.0, 0.95]))
-def test_best_at_k_only_improves_with_k(row: Row, threshold: float) -> None:
+def test_best_at_k_only_improves_with_k(row: MetricRow, threshold: float) -> None:
     previous = None
     for k in range(1, len(row.candidates) + 1):
         best = best_at(row, k, threshold)
@@ -45,14 +45,14 @@ def test_best_at_k_only_improves_with_k(row: Row, threshold: float) -> None:
 
 def test_correct_means_equal_to_the_threshold() -> None:
     # PIE compares accuracy_best@k == threshold_accuracy: at 0.95, accuracy 1.0 is "incorrect"
-    row = Row("p1", 1.0, 1.0, (Candidate(1.0, 0.95), Candidate(1.0, 1.0)))
+    row = MetricRow("p1", 1.0, 1.0, (MetricCandidate(1.0, 0.95), MetricCandidate(1.0, 1.0)))
     assert best_at(row, 1, 0.95).correct
     assert not best_at(row, 2, 0.95).correct
 
 
 @given(st.lists(rows, min_size=1, max_size=8))
-def test_aggregates_are_shares_and_thresholds_nest(table: list[Row]) -> None:
-    result = aggregate(table)
+def test_aggregates_are_shares_and_thresholds_nest(table: list[MetricRow]) -> None:
+    result = aggregate_metrics(table)
     for k in range(1, 5):
         shares = [
             result[f"percent_programs_speedup_best@{k}>=speedup_threshold_{t}"]
@@ -65,7 +65,7 @@ def test_aggregates_are_shares_and_thresholds_nest(table: list[Row]) -> None:
 
 
 def test_column_names_are_pies() -> None:
-    result = aggregate([Row("p1", 2.0, 1.0, (Candidate(1.0, 1.0),))])
+    result = aggregate_metrics([MetricRow("p1", 2.0, 1.0, (MetricCandidate(1.0, 1.0),))])
     assert "percent_programs_speedup_best@1>=speedup_threshold_1.1" in result
     assert "percent_programs_speedup_tgt_over_src>=speedup_threshold_10.0" in result
     assert "percent_programs_speedup_fastest_generated_over_src>=speedup_threshold_1.5" in result
@@ -78,11 +78,11 @@ def test_column_names_are_pies() -> None:
 def test_worked_example() -> None:
     table = [
         # candidate 0 is fast but wrong; candidate 1 is correct and 2x faster than src
-        Row("p1", 4.0, 1.0, (Candidate(0.5, 0.5), Candidate(2.0, 1.0))),
+        MetricRow("p1", 4.0, 1.0, (MetricCandidate(0.5, 0.5), MetricCandidate(2.0, 1.0))),
         # nothing correct: speedup floors at 1.0, runtime inf
-        Row("p2", 3.0, 1.5, (Candidate(None, None), Candidate(1.0, 0.0))),
+        MetricRow("p2", 3.0, 1.5, (MetricCandidate(None, None), MetricCandidate(1.0, 0.0))),
     ]
-    result = aggregate(table)
+    result = aggregate_metrics(table)
     assert result["mean_accuracy_best@1"] == 0.25  # (0.5 + 0.0) / 2
     assert result["mean_accuracy_best@2"] == 0.5  # (1.0 + 0.0) / 2
     assert result["is_correct_best@1"] == 0.0
@@ -96,7 +96,7 @@ def test_worked_example() -> None:
 
 
 def test_failed_source_gives_infinite_speedup_as_pie_does() -> None:
-    row = Row("p1", math.inf, 1.0, (Candidate(1.0, 1.0),))
+    row = MetricRow("p1", math.inf, 1.0, (MetricCandidate(1.0, 1.0),))
     assert best_at(row, 1, 1.0).speedup == math.inf
 
 

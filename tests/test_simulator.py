@@ -16,7 +16,7 @@ import pie
 from pie import simulator
 from pie._data import demo_root
 from pie._model import Measure, TestCase
-from pie.simulator import _from_gem5_timing
+from pie._simulator_results import from_gem5_timing
 
 DEMO = demo_root()
 TESTS = DEMO / "tests"
@@ -192,7 +192,7 @@ def test_gem5_timing_maps_to_pie_fields() -> None:
         measures=(Measure("sim_ticks", "ticks", math.inf, (1.2e9, math.inf)),),
         error="test 3: cannot be simulated",
     )
-    half = _from_gem5_timing(timing, cases)
+    half = from_gem5_timing(timing, cases)
     assert half.agg_runtime == math.inf and half.agg_stdev == 0.0
     assert half.tc2time == {0: 0.0012, 3: math.inf}
     assert half.tc2success == {0: True, 3: False}

@@ -85,7 +85,7 @@ async def timed(backend: QemuBackend, name: str, folder: Path) -> Timing:
     tests = make_tests(folder / f"tests-{name}", pairs)
     binary = build(name, folder)
     cases = load_test_cases(tests)
-    timing = await backend.measure(binary, f"hostile-{name}", cases, Limits(time=5))
+    timing = await backend.measure(binary, f"hostile-{name}", cases, Limits(time_limit=5))
     assert timing is not None
     return timing
 

@@ -225,7 +225,7 @@ async def test_the_fork_server_counts_what_fresh_processes_count(
         cases = load_test_cases(folder)[:12]
         if len(cases) < 2:  # one test: run it twice, as two tests of the server
             cases = (cases[0], attrs.evolve(cases[0], index=1))
-        limits = Limits(time=50)
+        limits = Limits(time_limit=50)
         floors = [0.0] * len(cases)
         served = await backend.count_many(binary, cases, limits, floors)
         fresh = [await backend.count(binary, case, limits, 0.0) for case in cases]

@@ -11,7 +11,7 @@ from tests.conftest import SUM_OK, make_tests
 
 pytestmark = pytest.mark.anyio
 
-LIMITS = pie.Limits(time=1.0, memory_mib=256, output_mib=4)
+LIMITS = pie.Limits(time_limit=1.0, memory_limit=256, output_mib=4)
 
 PROGRAMS = {
     "AC": SUM_OK,
@@ -76,7 +76,7 @@ async def test_sleeping_program_hits_the_wall_clock(
     sum_tests: Path, evaluator_options: dict[str, object]
 ) -> None:
     source = "#include <unistd.h>\nint main(){ sleep(100); }"
-    limits = pie.Limits(time=0.5, wall_factor=1.0, wall_extra=0.5)
+    limits = pie.Limits(time_limit=0.5, wall_factor=1.0, wall_extra=0.5)
     result = await pie.evaluate(source, sum_tests, indices=[0], limits=limits, **evaluator_options)
     assert result.verdict is pie.Verdict.TLE
     assert result.tests[0].wall_seconds < 5

@@ -1,21 +1,23 @@
 """pie: is this edited C++ program correct, and how much faster is it?
 
-The public API; everything else lives in private modules, one per pipeline stage.
+The public API; everything else lives in private modules, one per pipeline stage.  Every name
+here says ``pie.<Name>`` in reprs and tracebacks, wherever it is defined.  The benchmark and
+farm names load on first use, so that ``import pie`` (and a warm ``pie run``) stays quick.
 """
 
-from pie._benchmark import Benchmark, BenchmarkResult, RowResult, evaluate_benchmark
+import importlib
+from typing import TYPE_CHECKING, Any
+
 from pie._check import CheckMode
 from pie._compile import CompileOptions
 from pie._errors import CompilerError, InputError, PieError, RunStopped, SandboxError
 from pie._evaluator import Evaluator, Submission, evaluate, evaluate_many, evaluate_sync
-from pie._metrics import Candidate as MetricCandidate
-from pie._metrics import Row as MetricRow
-from pie._metrics import aggregate as aggregate_metrics
-from pie._metrics import bootstrap_interval
+from pie._metrics import MetricCandidate, MetricRow, aggregate_metrics, bootstrap_interval
 from pie._model import (
     CompileResult,
     Evaluation,
     Limits,
+    Measure,
     Quantity,
     TestCase,
     TestResult,
@@ -23,15 +25,40 @@ from pie._model import (
     Verdict,
     speedup,
 )
+from pie._timing import TIMINGS
 from pie._timing._cachegrind import CachegrindConfig
 from pie._timing._cycles import Agreement, CycleModel
 from pie._timing._wall import Comparison, WallConfig
 
+if TYPE_CHECKING:
+    from pie._benchmark import Benchmark, BenchmarkResult, RowResult, evaluate_benchmark
+    from pie._benchmark._journal import Outcome
+    from pie._benchmark._plan import Issue
+    from pie._config import BenchmarkConfig, load_config
+    from pie._farm import FarmConfig, FarmConfigError, HostConfig, load_farm
+
+_LAZY = {
+    "Benchmark": "pie._benchmark",
+    "BenchmarkResult": "pie._benchmark",
+    "RowResult": "pie._benchmark",
+    "evaluate_benchmark": "pie._benchmark",
+    "Outcome": "pie._benchmark._journal",
+    "Issue": "pie._benchmark._plan",
+    "BenchmarkConfig": "pie._config",
+    "load_config": "pie._config",
+    "FarmConfig": "pie._farm",
+    "FarmConfigError": "pie._farm",
+    "HostConfig": "pie._farm",
+    "load_farm": "pie._farm",
+}
+
 __version__ = "0.1.0"
 
 __all__ = [
+    "TIMINGS",
     "Agreement",
     "Benchmark",
+    "BenchmarkConfig",
     "BenchmarkResult",
     "CachegrindConfig",
     "CheckMode",
@@ -42,10 +69,16 @@ __all__ = [
     "CycleModel",
     "Evaluation",
     "Evaluator",
+    "FarmConfig",
+    "FarmConfigError",
+    "HostConfig",
     "InputError",
+    "Issue",
     "Limits",
+    "Measure",
     "MetricCandidate",
     "MetricRow",
+    "Outcome",
     "PieError",
     "Quantity",
     "RowResult",
@@ -63,5 +96,32 @@ __all__ = [
     "evaluate_benchmark",
     "evaluate_many",
     "evaluate_sync",
+    "load_config",
+    "load_farm",
     "speedup",
 ]
+
+
+def _made_public(value: Any) -> Any:
+    """``pie.Evaluation`` rather than ``pie._model.Evaluation`` in reprs, tracebacks and
+    pickles, as anyio, httpx and trio do."""
+    if getattr(value, "__module__", "").startswith("pie._"):
+        value.__module__ = __name__
+    return value
+
+
+def __getattr__(name: str) -> Any:
+    if name not in _LAZY:
+        raise AttributeError(f"module 'pie' has no attribute {name!r}")
+    value = _made_public(getattr(importlib.import_module(_LAZY[name]), name))
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(__all__))
+
+
+for _name in __all__:
+    if _name not in _LAZY:
+        _made_public(globals()[_name])

@@ -66,11 +66,15 @@ class Compiler:
 
     async def compile(self, source: bytes) -> CompileResult:
         key = key_of(source, self.options.key())
-        while key in self._in_flight:
-            await self._in_flight[key].wait()
-        cached = await self._load(key)
-        if cached is not None:
-            return cached
+        while True:
+            while key in self._in_flight:
+                await self._in_flight[key].wait()
+            cached = await self._load(key)
+            if cached is not None:
+                return cached
+            # another task may have started this very compile while we looked in the store
+            if key not in self._in_flight:
+                break
         done = self._in_flight[key] = anyio.Event()
         try:
             async with async_file_lock(self._dir / "locks" / key[:16]):

@@ -17,10 +17,13 @@ import yaml
 
 from pie._check import CheckMode
 from pie._errors import InputError
+from pie._model import Limits
+from pie._public import public
 from pie._timing import TIMINGS
 from pie._yaml import YamlReader, read_text
 
 
+@public
 @attrs.frozen
 class BenchmarkConfig:
     """One benchmark run.  Relative paths are resolved against the working directory, as PIE
@@ -44,10 +47,10 @@ class BenchmarkConfig:
     testcases_dir: Path | None = None
     timing: str | None = None  # None: cachegrind where valgrind exists, else wall
     farm: Path | None = None
-    time_limit: float = 10.0
-    memory_limit: int = 1024
+    time_limit: float = Limits().time_limit  # one default, the API's
+    memory_limit: int = Limits().memory_limit
     checker: str = "pie"
-    cache: Path | None = None
+    cache_dir: Path | None = None
     concurrency: int | None = None
 
     def to_json(self) -> dict[str, Any]:
@@ -149,8 +152,17 @@ _KEYS: Mapping[str, Check] = {
     "time_limit": _at_least(_number, 0.001),
     "memory_limit": _at_least(_integer, 16),
     "checker": _choice(tuple(mode.value for mode in CheckMode)),
-    "cache": _optional(_path),
+    "cache_dir": _optional(_path),
     "concurrency": _optional(_at_least(_integer, 1)),
+}
+# keys of PIE's other tools (pie-perf's run settings) and what pie reads instead
+ADVICE: Mapping[str, str] = {
+    "max_time_per_run": "pie's name for it is 'time_limit' (CPU seconds per test)",
+    "num_trials": "pie's deterministic timing needs no repeated trials; for wall timing use "
+    "'timing: wall' (pie.WallConfig(repetitions=...) in the API)",
+    "ignore_first_k": "pie discards warm-up runs itself (pie.WallConfig(warmup=...) in the API)",
+    "cpu_number": "pie picks the CPUs itself; 'concurrency' sets how many run at once",
+    "cache": "pie's name for it is 'cache_dir' (the cache directory)",
 }
 _REQUIRED = ("model_generated_outputs_path", "output_dir", "reference_file_path")
 
@@ -162,7 +174,7 @@ def parse_config(text: str, source: str = "<config>") -> BenchmarkConfig:
     if not isinstance(root, yaml.MappingNode):
         raise InputError(f"{source}: expected a mapping of config keys (key: value lines)")
     values: dict[str, Any] = {}
-    for key, field in reader.mapping(root, "", tuple(_KEYS)).items():
+    for key, field in reader.mapping(root, "", tuple(_KEYS), ADVICE).items():
         try:
             values[key] = _KEYS[key](field.value)
         except (TypeError, ValueError) as error:
@@ -176,5 +188,6 @@ def parse_config(text: str, source: str = "<config>") -> BenchmarkConfig:
     return BenchmarkConfig(**values)
 
 
+@public
 def load_config(path: Path) -> BenchmarkConfig:
     return parse_config(read_text(path, "config", "", InputError), str(path))

@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import asyncio
+import concurrent.futures
 import functools
 import os
+import sys
 from collections.abc import AsyncIterator, Iterable, Sequence
 from pathlib import Path
 from types import TracebackType
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import anyio
 import anyio.abc
@@ -19,7 +22,6 @@ from pie._check import CheckMode, check_output
 from pie._compile import CompileOptions, Compiler
 from pie._data import load_test_cases, test_digest
 from pie._errors import CompilerError, InputError, SandboxError
-from pie._farm import FarmConfig, load_farm
 from pie._hashing import key_of, sha256_bytes
 from pie._model import (
     CompileResult,
@@ -35,6 +37,9 @@ from pie._sandbox import Sandbox, classify
 from pie._timing import NO_FARM, TimingBackend, make_backend
 from pie._timing._qemu import QemuConfig
 from pie._timing._wall import Comparison, WallBackend, WallConfig
+
+if TYPE_CHECKING:
+    from pie._farm import FarmConfig
 
 Source = str | bytes | os.PathLike[str]
 Tests = str | os.PathLike[str] | Sequence[TestCase]
@@ -68,8 +73,20 @@ def _source_bytes(source: Source) -> bytes:
         raise InputError(f"cannot read source file {path}: {error.strerror}") from None
 
 
+def _load_farm(path: str | os.PathLike[str]) -> FarmConfig:
+    from pie._farm import load_farm  # noqa: PLC0415 (the farm's modules load only for a farm)
+
+    return load_farm(path)
+
+
 def _outside_context() -> RuntimeError:
     return RuntimeError("use the Evaluator inside 'async with Evaluator() as ev:'")
+
+
+def _depends_on_load(wall_exceeded: bool, result: TestResult) -> bool:
+    """A TLE by the wall clock alone may be the host's load, not the program: run it again
+    next time rather than serve it from the cache (as the timing backends do with failures)."""
+    return result.verdict is Verdict.TLE and wall_exceeded
 
 
 def _default_concurrency() -> int:
@@ -92,8 +109,8 @@ class Evaluator:
         check: str | CheckMode = CheckMode.STRICT,
         compile_options: CompileOptions | None = None,
         timing: str | QemuConfig | WallConfig = "none",
-        cache: str | os.PathLike[str] | None = None,
-        timing_threshold: float | None = None,
+        cache_file: str | os.PathLike[str] | None = None,
+        threshold_accuracy: float | None = None,
         farm: str | os.PathLike[str] | FarmConfig | None = None,
     ) -> None:
         self.tests_root = Path(tests_root) if tests_root is not None else None
@@ -106,15 +123,17 @@ class Evaluator:
         self.compile_options = compile_options or CompileOptions()
         self._timing_name = timing
         # the farm YAML is checked here, before any process starts or host is contacted
-        self.farm = load_farm(farm) if isinstance(farm, (str, os.PathLike)) else farm
+        self.farm = _load_farm(farm) if isinstance(farm, (str, os.PathLike)) else farm
         if timing == "gem5" and self.farm is None:
             raise InputError(NO_FARM)
-        if timing == "gem5" and timing_threshold is None and self.farm is not None:
-            timing_threshold = self.farm.accuracy_threshold
-        if timing_threshold is not None and not 0.0 <= timing_threshold <= 1.0:
-            raise InputError(f"timing_threshold must lie in [0, 1], got {timing_threshold}")
-        self.timing_threshold = timing_threshold
-        self.cache_path = Path(cache) if cache is not None else self.cache_dir / CACHE_FILE
+        if timing == "gem5" and threshold_accuracy is None and self.farm is not None:
+            threshold_accuracy = self.farm.threshold_accuracy
+        if threshold_accuracy is not None and not 0.0 <= threshold_accuracy <= 1.0:
+            raise InputError(f"threshold_accuracy must lie in [0, 1], got {threshold_accuracy}")
+        self.threshold_accuracy = threshold_accuracy
+        self.cache_file = (
+            Path(cache_file) if cache_file is not None else self.cache_dir / CACHE_FILE
+        )
         self._store: ResultCache | None = None
         self._sandbox: Sandbox | None = None
         self._group: anyio.abc.TaskGroup | None = None
@@ -124,7 +143,7 @@ class Evaluator:
     async def __aenter__(self) -> Evaluator:
         self.cache_dir.mkdir(parents=True, exist_ok=True)
         # first, so that a broken cache file stops us before any process starts
-        self._store = await anyio.to_thread.run_sync(ResultCache, self.cache_path)
+        self._store = await anyio.to_thread.run_sync(ResultCache, self.cache_file)
         sandbox = await anyio.to_thread.run_sync(
             lambda: Sandbox(self.cache_dir, self.concurrency, self.compile_options.compiler)
         )
@@ -187,6 +206,15 @@ class Evaluator:
         folder = root / problem_id if problem_id else root
         return load_test_cases(folder, indices)
 
+    @staticmethod
+    def _some_tests(cases: tuple[TestCase, ...]) -> tuple[TestCase, ...]:
+        if not cases:
+            raise InputError(
+                "no tests selected (an empty tests= list or indices=[]): "
+                "pass at least one test, or indices=None for every test"
+            )
+        return cases
+
     async def compile(self, source: Source) -> CompileResult:
         if self._compiler is None:
             raise _outside_context()
@@ -204,7 +232,7 @@ class Evaluator:
     ) -> Evaluation:
         """Compile ``source``, run it on every test, check outputs, time it if all pass."""
         code = _source_bytes(source)
-        cases = self._resolve_tests(tests, problem_id, indices)
+        cases = self._some_tests(self._resolve_tests(tests, problem_id, indices))
         limits = limits or self.limits
         compiled = await self.compile(code)
         digest = sha256_bytes(code)
@@ -239,9 +267,9 @@ class Evaluator:
     def _should_time(self, verdict: Verdict, mean_accuracy: float) -> bool:
         """PIE times a program only when it is correct enough: every test AC by default, or a
         mean accuracy at the threshold (PIE's ``gem5_acc_threshold``, 0.95 in its driver)."""
-        if self.timing_threshold is None:
+        if self.threshold_accuracy is None:
             return verdict is Verdict.AC
-        return mean_accuracy >= self.timing_threshold
+        return mean_accuracy >= self.threshold_accuracy
 
     async def compare_wall(
         self,
@@ -256,7 +284,7 @@ class Evaluator:
     ) -> Comparison:
         """Is ``candidate`` faster than ``baseline`` by the wall clock?  Runs are interleaved
         and judged with a Mann-Whitney U test (``Comparison.p_value``)."""
-        cases = self._resolve_tests(tests, problem_id, indices)
+        cases = self._some_tests(self._resolve_tests(tests, problem_id, indices))
         binaries = []
         for role, source in (("baseline", baseline), ("candidate", candidate)):
             built = await self.compile(source)
@@ -298,7 +326,10 @@ class Evaluator:
             stderr=outcome.stderr.decode("utf-8", errors="replace"),
             reason=outcome.reason,
         )
-        await self._store.put_json("runs", key, compiled.binary_sha256, result.to_json(full=True))
+        if not _depends_on_load(outcome.wall_exceeded, result):
+            await self._store.put_json(
+                "runs", key, compiled.binary_sha256, result.to_json(full=True)
+            )
         return result
 
     async def stream(
@@ -370,19 +401,31 @@ async def evaluate_many(
 ) -> list[Evaluation]:
     """Evaluate a batch with bounded concurrency; results in the order of ``submissions``."""
     items = [_as_submission(s) for s in submissions]
-    indexed = [attrs.evolve(s, label=s.label or str(i)) for i, s in enumerate(items)]
+    # results come back in completion order: key them by position, whatever the labels are
+    by_position = [attrs.evolve(s, label=str(i)) for i, s in enumerate(items)]
     results: dict[str, Evaluation] = {}
     async with Evaluator(tests_root=tests, **options) as evaluator:
-        async for result in evaluator.stream(indexed):
+        async for result in evaluator.stream(by_position):
             assert result.label is not None
             results[result.label] = result
-    return [
-        attrs.evolve(results[s.label], label=o.label)
-        for s, o in zip(indexed, items, strict=True)
-        if s.label is not None
-    ]
+    return [attrs.evolve(results[str(i)], label=s.label) for i, s in enumerate(items)]
 
 
 def evaluate_sync(source: Source, tests: Tests | None = None, **options: Any) -> Evaluation:
-    """Blocking ``evaluate`` for scripts and notebooks without an event loop."""
-    return anyio.run(lambda: evaluate(source, tests, **options))
+    """Blocking ``evaluate`` for scripts and notebooks.
+
+    Inside a running event loop (a Jupyter cell) the evaluation runs on a loop of its own in a
+    worker thread, since a thread cannot start a second loop beside the one it runs."""
+    if not _loop_running():
+        return anyio.run(lambda: evaluate(source, tests, **options))
+    with concurrent.futures.ThreadPoolExecutor(1, thread_name_prefix="pie-sync") as pool:
+        return pool.submit(anyio.run, lambda: evaluate(source, tests, **options)).result()
+
+
+def _loop_running() -> bool:
+    try:
+        asyncio.get_running_loop()
+    except RuntimeError:
+        trio = sys.modules.get("trio")
+        return trio is not None and bool(trio.lowlevel.in_trio_run())
+    return True

@@ -24,17 +24,17 @@ SPEEDUP_THRESHOLDS = (1.10, 1.25, 1.50, 1.75, 2.0, 2.5, 3.0, 4.0, 5.0, 10.0)
 
 
 @attrs.frozen
-class Candidate:
+class MetricCandidate:
     runtime: float | None  # None: not timed (failed, incorrect, or missing)
     accuracy: float | None
 
 
 @attrs.frozen
-class Row:
+class MetricRow:
     problem_id: str
     src_runtime: float
     tgt_runtime: float
-    candidates: tuple[Candidate, ...]
+    candidates: tuple[MetricCandidate, ...]
 
 
 def divide(numerator: float, denominator: float) -> float:
@@ -49,7 +49,7 @@ def floor_at_one(speedup: float) -> float:
     return speedup if speedup > 1.0 else 1.0
 
 
-def adjusted_runtime(candidate: Candidate, threshold_accuracy: float) -> float:
+def adjusted_runtime(candidate: MetricCandidate, threshold_accuracy: float) -> float:
     if candidate.runtime is None or candidate.accuracy is None:
         return math.inf
     return candidate.runtime if candidate.accuracy >= threshold_accuracy else math.inf
@@ -63,7 +63,7 @@ class BestAt:
     speedup: float
 
 
-def best_at(row: Row, k: int, threshold_accuracy: float) -> BestAt:
+def best_at(row: MetricRow, k: int, threshold_accuracy: float) -> BestAt:
     """The best of the first ``k`` candidates of ``row``."""
     first = row.candidates[:k]
     runtime = min(adjusted_runtime(c, threshold_accuracy) for c in first)
@@ -86,7 +86,7 @@ def _mean(values: Sequence[float]) -> float:
     return statistics.fmean(present) if present else math.nan
 
 
-def fastest_per_problem(rows: Sequence[Row], threshold_accuracy: float) -> dict[str, float]:
+def fastest_per_problem(rows: Sequence[MetricRow], threshold_accuracy: float) -> dict[str, float]:
     """The fastest correct candidate of every row of a problem (PIE's "over all submissions")."""
     fastest: dict[str, float] = {}
     for row in rows:
@@ -97,7 +97,7 @@ def fastest_per_problem(rows: Sequence[Row], threshold_accuracy: float) -> dict[
     return fastest
 
 
-def row_columns(rows: Sequence[Row], threshold_accuracy: float = 1.0) -> list[dict[str, Any]]:
+def row_columns(rows: Sequence[MetricRow], threshold_accuracy: float = 1.0) -> list[dict[str, Any]]:
     """PIE's per-row metric columns (``addtl_stats.jsonl``), one dict per row."""
     fastest = fastest_per_problem(rows, threshold_accuracy)
     k_max = max((len(r.candidates) for r in rows), default=0)
@@ -128,7 +128,9 @@ def row_columns(rows: Sequence[Row], threshold_accuracy: float = 1.0) -> list[di
     return table
 
 
-def aggregate(rows: Sequence[Row], threshold_accuracy: float = 1.0) -> dict[str, float]:
+def aggregate_metrics(
+    rows: Sequence[MetricRow], threshold_accuracy: float = 1.0
+) -> dict[str, float]:
     """PIE's ``aggregated_results.csv`` row, column for column."""
     return aggregate_columns(row_columns(rows, threshold_accuracy))
 

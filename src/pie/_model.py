@@ -33,30 +33,32 @@ class Verdict(str, enum.Enum):
 
 @attrs.frozen
 class Limits:
-    """Resource limits of one test run.  ``time`` is CPU seconds; the wall limit follows it."""
+    """Resource limits of one test run: ``time_limit`` CPU seconds and ``memory_limit`` MiB (the
+    names of ``pie run --time-limit/--memory-limit`` and of the YAML keys).  The wall-clock limit
+    follows the CPU limit: ``wall_limit = time_limit * wall_factor + wall_extra``."""
 
-    time: float = 10.0
-    memory_mib: int = 1024
+    time_limit: float = 10.0
+    memory_limit: int = 1024
     output_mib: int = 64
     processes: int = 64
     wall_factor: float = 2.0
     wall_extra: float = 1.0
 
     def __attrs_post_init__(self) -> None:
-        if not self.time > 0:
-            raise InputError(f"time limit must be positive, got {self.time!r}")
-        if self.memory_mib < 16:
-            raise InputError(f"memory limit must be at least 16 MiB, got {self.memory_mib!r}")
+        if not self.time_limit > 0:
+            raise InputError(f"time limit must be positive, got {self.time_limit!r}")
+        if self.memory_limit < 16:
+            raise InputError(f"memory limit must be at least 16 MiB, got {self.memory_limit!r}")
         if self.output_mib < 1:
             raise InputError(f"output limit must be at least 1 MiB, got {self.output_mib!r}")
 
     @property
-    def wall(self) -> float:
-        return self.time * self.wall_factor + self.wall_extra
+    def wall_limit(self) -> float:
+        return self.time_limit * self.wall_factor + self.wall_extra
 
     @property
     def memory_bytes(self) -> int:
-        return self.memory_mib * MIB
+        return self.memory_limit * MIB
 
     @property
     def output_bytes(self) -> int:
@@ -64,7 +66,10 @@ class Limits:
 
     def key(self) -> str:
         """A stable text form, part of cache keys."""
-        return f"t={self.time};m={self.memory_mib};o={self.output_mib};p={self.processes}"
+        return (
+            f"t={self.time_limit};m={self.memory_limit};o={self.output_mib};p={self.processes};"
+            f"wf={self.wall_factor};we={self.wall_extra}"
+        )
 
 
 @attrs.frozen

@@ -3,7 +3,8 @@
 A finished run is read from PIE's own files (``aggregated_results.csv``, ``addtl_stats.jsonl``)
 so folders written by PIE's ``gem5_eval.py`` can be reported too; a run still in progress or
 interrupted is read from its journal, with unfinished programs counted as failed and the
-report marked partial.  Plots need matplotlib (``pip install 'pie[plot]'``).
+report marked partial.  Plots need matplotlib (the ``plot`` extra); without it the report says
+they were skipped and how to get them.
 """
 
 from __future__ import annotations
@@ -23,6 +24,10 @@ from pie._benchmark._outputs import ADDITIONAL, AGGREGATED, write_atomically
 from pie._errors import InputError
 
 REPORT = "report.md"
+NO_MATPLOTLIB = (
+    "plots skipped: matplotlib is not installed (pip install matplotlib; from a clone of pie: "
+    "pip install '.[plot]')"
+)
 
 
 @attrs.frozen
@@ -32,6 +37,11 @@ class RunSummary:
     speedups: dict[int, list[float]]  # k -> per-row speedup_best@k
     info: dict[str, Any]  # run.json, when pie wrote the run
     partial: str | None = None  # "412/1000 programs", when unfinished
+
+    @property
+    def timed(self) -> bool:
+        """False for a run made with ``timing: none``: it has no speedups to show."""
+        return self.info.get("backend") != "none"
 
     @property
     def k_max(self) -> int:
@@ -130,7 +140,18 @@ def startup_text(marked: dict[str, Any]) -> str:
     return text + (f" (rows {shown})" if rows else "")
 
 
+UNTIMED = "n/a (timing: none)"
+
+
 def headline_rows(run: RunSummary) -> list[tuple[str, str]]:
+    rows = _headline_rows(run)
+    if run.timed:
+        return rows
+    speed_words = ("speedup", "%Opt", "fastest")
+    return [(k, UNTIMED if any(w in k for w in speed_words) else v) for k, v in rows]
+
+
+def _headline_rows(run: RunSummary) -> list[tuple[str, str]]:
     agg = run.aggregated
     rows: list[tuple[str, str]] = []
     if run.partial:
@@ -213,52 +234,127 @@ def _new_axes() -> tuple[Any, Any]:
     return figure, figure.subplots()
 
 
-def _save(figure: Any, axes: Any, path: Path) -> str:
-    axes.legend()
+def _save(figure: Any, path: Path) -> str:
     figure.tight_layout()
     figure.savefig(path, dpi=100)
     return path.name
 
 
-def plots(runs: Sequence[RunSummary], folder: Path) -> list[str]:
-    """PNG files: speedup histogram, CDF of speedups, best@k curve; [] without matplotlib."""
-    if importlib.util.find_spec("matplotlib") is None:
-        return []
+SPEEDUP_AXIS = "speedup (x; src runtime / program runtime, floored at 1.0 as PIE)"
+
+
+def _histogram(runs: Sequence[RunSummary]) -> Any:
+    from matplotlib.ticker import MaxNLocator, PercentFormatter  # noqa: PLC0415
+
     figure, axes = _new_axes()
+    shares = len(runs) > 1  # runs of different sizes compare by shares, not counts
     for run in runs:
         finite = [s for s in run.speedups.get(run.k_max, []) if math.isfinite(s)]
-        axes.hist(finite, bins=30, alpha=0.6, label=f"{run.name} best@{run.k_max}")
-    axes.set(xlabel="speedup (floored at 1.0, as PIE)", ylabel="rows", title="Speedups")
-    made = [_save(figure, axes, folder / "speedup_hist.png")]
+        weights = [1.0 / len(finite)] * len(finite) if shares and finite else None
+        axes.hist(finite, bins=30, alpha=0.6, weights=weights, label=_label(run))
+    if shares:
+        axes.yaxis.set_major_formatter(PercentFormatter(1.0))
+        axes.set(ylabel="share of rows (%)")
+    else:
+        axes.yaxis.set_major_locator(MaxNLocator(integer=True))  # whole rows only
+        axes.set(ylabel="rows (count)")
+    axes.set(xlabel=SPEEDUP_AXIS, title="Speedups")
+    axes.legend()
+    return figure
+
+
+def _cdf(runs: Sequence[RunSummary]) -> Any:
+    from matplotlib.ticker import NullFormatter, PercentFormatter  # noqa: PLC0415
+
     figure, axes = _new_axes()
     for run in runs:
         values = sorted(run.speedups.get(run.k_max, []))
         shares = [(i + 1) / len(values) for i in range(len(values))]
-        axes.step(values, shares, where="post", label=f"{run.name} best@{run.k_max}")
-    axes.set(xscale="log", xlabel="speedup", ylabel="share of rows", title="CDF of speedups")
-    made.append(_save(figure, axes, folder / "speedup_cdf.png"))
+        axes.step(values, shares, where="post", label=_label(run))
+    axes.set(xscale="log", xlabel=SPEEDUP_AXIS, ylabel="share of rows (%)", title="CDF")
+    axes.xaxis.set_minor_formatter(NullFormatter())  # minor labels of a log axis overlap
+    axes.yaxis.set_major_formatter(PercentFormatter(1.0))
+    axes.legend()
+    return figure
+
+
+def _best_at_k(runs: Sequence[RunSummary]) -> Any:
+    from matplotlib.ticker import MaxNLocator  # noqa: PLC0415
+
     figure, axes = _new_axes()
+    highest = 1.0
     for run in runs:
         ks = list(range(1, run.k_max + 1))
         means = [run.aggregated[f"mean_speedup_best@{k}"] for k in ks]
+        highest = max([highest, *(m for m in means if math.isfinite(m))])
         axes.plot(ks, means, marker="o", label=run.name)
-    axes.set(xlabel="k (candidates)", ylabel="mean speedup best@k", title="best@k")
-    made.append(_save(figure, axes, folder / "best_at_k.png"))
-    return made
+    # speedups are floored at 1: the axis starts there, so a flat line is not blown up
+    axes.set_ylim(1.0 - 0.02 * highest, highest * 1.1)
+    axes.xaxis.set_major_locator(MaxNLocator(integer=True))
+    axes.set(
+        xlabel="k (candidates per row)",
+        ylabel="mean speedup best@k (x)",
+        title="best@k",
+    )
+    axes.legend()
+    return figure
 
 
-def report(directories: Sequence[Path]) -> tuple[str, Path]:
-    """Print-ready table, and ``report.md`` (with plots) written into the first folder."""
-    runs = [load_run(d) for d in directories]
+def _label(run: RunSummary) -> str:
+    return f"{run.name} best@{run.k_max}"
+
+
+def plots(runs: Sequence[RunSummary], folder: Path, stem: str = "") -> list[str]:
+    """PNG files: speedup histogram, CDF of speedups, best@k curve; [] without matplotlib or
+    without timings (a ``timing: none`` run has no speedups)."""
+    if importlib.util.find_spec("matplotlib") is None or not all(r.timed for r in runs):
+        return []
+    return [
+        _save(_histogram(runs), folder / f"speedup_hist{stem}.png"),
+        _save(_cdf(runs), folder / f"speedup_cdf{stem}.png"),
+        _save(_best_at_k(runs), folder / f"best_at_k{stem}.png"),
+    ]
+
+
+@attrs.frozen
+class Written:
+    """What ``report`` printed and wrote."""
+
+    text: str
+    path: Path
+    images: tuple[str, ...]
+    note: str | None  # why there are no plots
+
+
+def _names(directories: Sequence[Path]) -> list[str]:
+    """Column names: the folder names, or parent/name where two runs share a name."""
+    names = [d.name for d in directories]
+    if len(set(names)) == len(names):
+        return names
+    return [f"{d.resolve().parent.name}/{d.name}" for d in directories]
+
+
+def report(directories: Sequence[Path]) -> Written:
+    """Print-ready table, and ``report.md`` (with plots) written into the first folder; two
+    runs side by side go to ``report-vs-<second>.md``, so a run's own report stays."""
+    runs = [
+        attrs.evolve(load_run(d), name=name)
+        for d, name in zip(directories, _names(directories), strict=True)
+    ]
     rows = table(runs)
     target = directories[0]
-    images = plots(runs, target)
+    stem = "" if len(runs) == 1 else "-vs-" + "+".join(r.name for r in runs[1:]).replace("/", "_")
+    images = plots(runs, target, stem)
+    note = None
+    if not images:
+        note = NO_MATPLOTLIB if all(r.timed for r in runs) else "plots skipped: no timings"
     body = ["# pie report", "", markdown_table(rows), ""]
     rules = {str(run.info["startup_dominated"].get("rule")) for run in runs
              if run.info.get("startup_dominated")}  # fmt: skip
     body += [f"mostly start-up: {rule}." for rule in sorted(rules)] + ([""] if rules else [])
     body += [f"![{name}]({name})" for name in images]
-    if not images:
-        body.append("(plots need matplotlib: pip install 'pie[plot]')")
-    write_atomically(target / REPORT, "\n".join(body) + "\n")
-    return text_table(rows), target / REPORT
+    if note:
+        body.append(f"({note})")
+    path = target / (REPORT if not stem else f"report{stem}.md")
+    write_atomically(path, "\n".join(body) + "\n")
+    return Written(text_table(rows), path, tuple(images), note)

@@ -4,6 +4,7 @@ config and the farm file read their keys through one reader."""
 from __future__ import annotations
 
 import difflib
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
@@ -68,23 +69,37 @@ class YamlReader:
             raise self.error(0, "", f"not valid YAML ({error})") from None
         return node
 
-    def mapping(self, node: yaml.Node, where: str, known: tuple[str, ...]) -> dict[str, Field]:
-        """``key: value`` lines of ``node``; unknown and repeated keys are errors."""
+    def mapping(
+        self,
+        node: yaml.Node,
+        where: str,
+        known: tuple[str, ...],
+        advice: Mapping[str, str] | None = None,
+    ) -> dict[str, Field]:
+        """``key: value`` lines of ``node``.  Unknown and repeated keys are errors, all of them
+        in one message (a user fixes them in one go); ``advice`` says what to write instead of
+        a key another tool uses."""
         line = node.start_mark.line + 1
         if not isinstance(node, yaml.MappingNode):
             raise self.error(line, where, "must be a mapping of 'key: value' lines")
         fields: dict[str, Field] = {}
+        problems: list[InputError] = []
         for key_node, value_node in node.value:
             key_line = key_node.start_mark.line + 1
             key = key_node.value if isinstance(key_node, yaml.ScalarNode) else None
             if not isinstance(key, str) or key not in known:
-                hint = difflib.get_close_matches(str(key), known, n=1)
-                fix = f"did you mean '{hint[0]}'?" if hint else f"known keys: {', '.join(known)}"
-                raise self.error(key_line, where, f"unknown key {key!r}; {fix}")
-            if key in fields:
-                raise self.error(key_line, where, f"key {key!r} is given twice; keep one")
-            path = f"{where}.{key}" if where else key
-            fields[key] = Field(self.value(value_node, path), key_line, value_node)
+                problems.append(self.error(key_line, where, _unknown(key, known, advice or {})))
+            elif key in fields:
+                twice = f"key {key!r} is given twice; keep one"
+                problems.append(self.error(key_line, where, twice))
+            else:
+                path = f"{where}.{key}" if where else key
+                fields[key] = Field(self.value(value_node, path), key_line, value_node)
+        if len(problems) == 1:
+            raise problems[0]
+        if problems:
+            listed = "\n".join(f"  {problem}" for problem in problems)
+            raise self._error(f"{self.source}: {len(problems)} problems with keys:\n{listed}")
         return fields
 
     def value(self, node: yaml.Node, where: str) -> Any:
@@ -96,3 +111,11 @@ class YamlReader:
         except (yaml.YAMLError, ValueError, TypeError) as error:
             line = node.start_mark.line + 1
             raise self.error(line, where, f"unreadable value ({error})") from None
+
+
+def _unknown(key: object, known: tuple[str, ...], advice: Mapping[str, str]) -> str:
+    if isinstance(key, str) and key in advice:
+        return f"unknown key {key!r}; {advice[key]}"
+    hint = difflib.get_close_matches(str(key), known, n=1)
+    fix = f"did you mean '{hint[0]}'?" if hint else f"known keys: {', '.join(known)}"
+    return f"unknown key {key!r}; {fix}"

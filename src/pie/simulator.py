@@ -33,10 +33,8 @@ import contextlib
 import difflib
 import functools
 import inspect
-import math
 import os
 import shlex
-import statistics
 import threading
 from collections.abc import Awaitable, Callable, Sequence
 from pathlib import Path
@@ -52,12 +50,25 @@ from pie._compile import CompileOptions
 from pie._data import load_test_cases
 from pie._errors import InputError
 from pie._evaluator import Evaluator
-from pie._json import dumps
-from pie._model import Evaluation, Limits, TestCase, Timing
+from pie._model import Evaluation, Limits, TestCase
+from pie._simulator_results import (
+    BINARY_SKIPPED,
+    UNMEASURED,
+    PiePairResult,
+    PieSingleResult,
+    Timed,
+    from_local_timing,
+    from_samples,
+    gem5_half,
+    single_result,
+)
+from pie._timing import NONE, REGISTRY
 from pie._timing._cachegrind import CachegrindConfig
 from pie._timing._wall import WallBackend, WallConfig
 
 __all__ = ["PieEnvironment", "PiePairResult", "PieSingleResult", "make"]
+for _result in (PieSingleResult, PiePairResult):
+    _result.__module__ = __name__  # pie.simulator.PieSingleResult, where users import it
 
 TimingEnv = Literal["gem5", "binary", "both"]
 TIMING_ENVS: tuple[str, ...] = ("gem5", "binary", "both")
@@ -66,217 +77,8 @@ PIE_BINARY_TIMING = WallConfig(repetitions=10, warmup=5)
 TESTCASES_ENV = "PIE_TESTCASES_DIR"
 FARM_ENV = "PIE_FARM"
 
-# per test: the gem5 half holds a dict of statistics, the binary half the list of run times
-Stats = dict[str, float] | list[float] | None
 LocalTiming = str | WallConfig | CachegrindConfig
 T = TypeVar("T")
-
-
-@attrs.frozen
-class PieSingleResult:
-    """One program's result with PIE's field names and types.
-
-    ``agg_runtime`` is ``inf`` when the program failed or was below the accuracy threshold and
-    ``nan`` when it passed but nothing timed it (``timing="none"``).  ``runtime_unit`` (pie's
-    addition) names the unit of ``agg_runtime``/``tc2time``; ``evaluation`` is pie's full result
-    (verdicts, per-test details).  The ``*_binary`` fields are set only for ``timing_env="both"``.
-    """
-
-    compilation: bool
-    accs: dict[str, float]
-    mean_acc: float
-    agg_runtime: float
-    agg_stdev: float
-    tc2time: dict[int, float]
-    tc2success: dict[int, bool]
-    tc2stats: dict[int, Stats]
-    agg_runtime_binary: float | None = None
-    agg_stdev_binary: float | None = None
-    tc2time_binary: dict[int, float] | None = None
-    tc2success_binary: dict[int, bool] | None = None
-    tc2stats_binary: dict[int, Stats] | None = None
-    runtime_unit: str | None = None
-    runtime_unit_binary: str | None = None
-    evaluation: Evaluation | None = attrs.field(default=None, repr=False, eq=False)
-
-    def to_dict(self) -> dict[str, Any]:
-        """PIE's fields (and the units) as a plain dict; ``evaluation`` is left out."""
-        return {k: v for k, v in attrs.asdict(self, recurse=False).items() if k != "evaluation"}
-
-    def to_json(self) -> str:
-        """Strict JSON: PIE's ``inf`` runtimes (failed or untimed programs) become null."""
-        return dumps(self.to_dict())
-
-
-@attrs.frozen
-class PiePairResult:
-    """Two programs on the same tests: every ``PieSingleResult`` field suffixed ``_v0``/``_v1``."""
-
-    compilation_v0: bool
-    compilation_v1: bool
-    accs_v0: dict[str, float]
-    accs_v1: dict[str, float]
-    mean_acc_v0: float
-    mean_acc_v1: float
-    agg_runtime_v0: float
-    agg_runtime_v1: float
-    agg_stdev_v0: float
-    agg_stdev_v1: float
-    tc2time_v0: dict[int, float]
-    tc2time_v1: dict[int, float]
-    tc2success_v0: dict[int, bool]
-    tc2success_v1: dict[int, bool]
-    tc2stats_v0: dict[int, Stats]
-    tc2stats_v1: dict[int, Stats]
-    agg_runtime_binary_v0: float | None = None
-    agg_runtime_binary_v1: float | None = None
-    agg_stdev_binary_v0: float | None = None
-    agg_stdev_binary_v1: float | None = None
-    tc2time_binary_v0: dict[int, float] | None = None
-    tc2time_binary_v1: dict[int, float] | None = None
-    tc2success_binary_v0: dict[int, bool] | None = None
-    tc2success_binary_v1: dict[int, bool] | None = None
-    tc2stats_binary_v0: dict[int, Stats] | None = None
-    tc2stats_binary_v1: dict[int, Stats] | None = None
-    runtime_unit_v0: str | None = None
-    runtime_unit_v1: str | None = None
-    runtime_unit_binary_v0: str | None = None
-    runtime_unit_binary_v1: str | None = None
-    evaluation_v0: Evaluation | None = attrs.field(default=None, repr=False, eq=False)
-    evaluation_v1: Evaluation | None = attrs.field(default=None, repr=False, eq=False)
-
-    @classmethod
-    def of(cls, v0: PieSingleResult, v1: PieSingleResult) -> PiePairResult:
-        fields: dict[str, Any] = {}
-        for suffix, single in (("_v0", v0), ("_v1", v1)):
-            fields.update({k + suffix: v for k, v in attrs.asdict(single, recurse=False).items()})
-        return cls(**fields)
-
-    def to_dict(self) -> dict[str, Any]:
-        skip = ("evaluation_v0", "evaluation_v1")
-        return {k: v for k, v in attrs.asdict(self, recurse=False).items() if k not in skip}
-
-    def to_json(self) -> str:
-        """Strict JSON: PIE's ``inf`` runtimes (failed or untimed programs) become null."""
-        return dumps(self.to_dict())
-
-
-@attrs.frozen
-class _Timed:
-    """One timing of one program in PIE's shapes: the gem5 half or the binary half."""
-
-    agg_runtime: float
-    agg_stdev: float
-    tc2time: dict[int, float] = attrs.field(factory=dict)
-    tc2success: dict[int, bool] = attrs.field(factory=dict)
-    tc2stats: dict[int, Stats] = attrs.field(factory=dict)
-    unit: str | None = None
-
-
-# PIE: the gem5 half of a skipped program is inf with stdev 0; its binary half (where PIE's
-# parser does not crash on it) inf with stdev inf.
-_GEM5_SKIPPED = _Timed(math.inf, 0.0)
-_BINARY_SKIPPED = _Timed(math.inf, math.inf)
-_UNMEASURED = _Timed(math.nan, math.nan)
-
-
-def _from_samples(samples: dict[int, list[float]], unit: str) -> _Timed:
-    """PIE's hyperfine arithmetic: per test the mean; the runtime is the mean over runs of the
-    sum over tests, its stdev the population stdev of those sums."""
-    runs = min(len(s) for s in samples.values())
-    totals = [sum(s[r] for s in samples.values()) for r in range(runs)]
-    return _Timed(
-        agg_runtime=statistics.fmean(totals),
-        agg_stdev=statistics.pstdev(totals),
-        tc2time={i: statistics.fmean(s) for i, s in samples.items()},
-        tc2success={i: True for i in samples},
-        tc2stats={i: list(s) for i, s in samples.items()},
-        unit=unit,
-    )
-
-
-def _per_test(timing: Timing, cases: Sequence[TestCase]) -> dict[int, float]:
-    """Per-test numbers by test number; a test the backend did not reach counts as failed."""
-    values = list(timing.per_test) + [math.inf] * (len(cases) - len(timing.per_test))
-    return {case.index: value for case, value in zip(cases, values, strict=True)}
-
-
-def _gem5_stats(timing: Timing, position: int) -> dict[str, float]:
-    """Per test: PIE's key for simulated seconds, plus whatever else the backend measured."""
-    stats = {"sim_seconds_precise": timing.per_test[position]}
-    stats.update({m.name: m.per_test[position] for m in timing.measures})
-    return stats
-
-
-def _from_gem5_timing(timing: Timing, cases: Sequence[TestCase]) -> _Timed:
-    times = _per_test(timing, cases)
-    ok = {i: math.isfinite(t) for i, t in times.items()}
-    return _Timed(
-        agg_runtime=timing.total,
-        agg_stdev=0.0,  # deterministic, as PIE reports it
-        tc2time=times,
-        tc2success=ok,
-        tc2stats={i: _gem5_stats(timing, p) for p, i in enumerate(times) if ok[i]},
-        unit=timing.unit,
-    )
-
-
-def _gem5_half(evaluation: Evaluation, cases: Sequence[TestCase], timed: bool) -> _Timed:
-    if not timed:
-        return _GEM5_SKIPPED
-    if evaluation.timing is None:
-        return _UNMEASURED
-    return _from_gem5_timing(evaluation.timing, cases)
-
-
-def _from_local_timing(timing: Timing, cases: Sequence[TestCase]) -> _Timed:
-    """A deterministic local backend standing in for PIE's binary timing: one "run" per test."""
-    times = _per_test(timing, cases)
-    ok = {i: math.isfinite(t) for i, t in times.items()}
-    return _Timed(
-        agg_runtime=timing.total,
-        agg_stdev=0.0 if math.isfinite(timing.total) else math.inf,
-        tc2time=times,
-        tc2success=ok,
-        tc2stats={i: [t] if ok[i] else None for i, t in times.items()},
-        unit=timing.unit,
-    )
-
-
-def _accs(evaluation: Evaluation, cases: Sequence[TestCase]) -> dict[str, float]:
-    """PIE's ``accs``: test number (as text, the way PIE's results arrive) -> accuracy, 0 for
-    every test when the program does not compile."""
-    scores = {t.index: t.accuracy for t in evaluation.tests}
-    return {str(case.index): scores.get(case.index, 0.0) for case in cases}
-
-
-def _single(
-    evaluation: Evaluation, cases: Sequence[TestCase], main: _Timed, binary: _Timed | None
-) -> PieSingleResult:
-    accs = _accs(evaluation, cases)
-    extra: dict[str, Any] = {}
-    if binary is not None:
-        extra = {
-            "agg_runtime_binary": binary.agg_runtime,
-            "agg_stdev_binary": binary.agg_stdev,
-            "tc2time_binary": binary.tc2time,
-            "tc2success_binary": binary.tc2success,
-            "tc2stats_binary": binary.tc2stats,
-            "runtime_unit_binary": binary.unit,
-        }
-    return PieSingleResult(
-        compilation=evaluation.compile.ok,
-        accs=accs,
-        mean_acc=statistics.fmean(accs.values()),
-        agg_runtime=main.agg_runtime,
-        agg_stdev=main.agg_stdev,
-        tc2time=main.tc2time,
-        tc2success=main.tc2success,
-        tc2stats=main.tc2stats,
-        runtime_unit=main.unit,
-        evaluation=evaluation,
-        **extra,
-    )
 
 
 @attrs.frozen
@@ -321,12 +123,14 @@ def _local_timing(timing: LocalTiming) -> WallConfig | CachegrindConfig | str:
         return timing
     if timing == "wall":
         return PIE_BINARY_TIMING
-    if timing in ("cachegrind", "none"):
+    if timing == NONE or (timing in REGISTRY and REGISTRY[timing].local):
         return timing
+    local = [NONE, *(name for name, entry in REGISTRY.items() if entry.local)]
     raise ValueError(
         f"timing={timing!r}: choose the backend that stands in for PIE's binary timing, one of "
-        "'wall' (default), 'cachegrind', 'none', or a pie.WallConfig / pie.CachegrindConfig; "
-        "gem5 is chosen per call with timing_env='gem5' and needs make(farm=...)"
+        f"{', '.join(repr(n) for n in local)} ('wall' is the default), or a pie.WallConfig / "
+        "pie.CachegrindConfig; gem5 is chosen per call with timing_env='gem5' and needs "
+        "make(farm=...)"
     )
 
 
@@ -372,7 +176,7 @@ class PieEnvironment:
     ``testcases_dir`` (alias ``tests_root``; default ``$PIE_TESTCASES_DIR``), the folder of
     ``<problem_id>/input.N.txt|output.N.txt``; ``timing``, the backend behind ``"binary"``;
     ``farm`` (default ``$PIE_FARM``), the gem5 farm, needed by ``"gem5"`` and ``"both"``;
-    ``cache_dir``, ``cache``, ``limits``, ``check``.
+    ``cache_dir``, ``cache_file``, ``limits``, ``check``.
     """
 
     supported_modes = TIMING_ENVS
@@ -403,7 +207,7 @@ class PieEnvironment:
         timing: LocalTiming = "wall",
         farm: Any = None,
         cache_dir: str | os.PathLike[str] | None = None,
-        cache: str | os.PathLike[str] | None = None,
+        cache_file: str | os.PathLike[str] | None = None,
         limits: Limits | None = None,
         check: str | CheckMode = CheckMode.PIE,
         **unknown: object,
@@ -430,11 +234,11 @@ class PieEnvironment:
         self._flags = _compile_flags(cstd, optimization_flag)
         self._options: dict[str, Any] = {
             "cache_dir": cache_dir,
-            "cache": cache,
+            "cache_file": cache_file,
             "concurrency": None if workers == -1 else workers,
             "limits": self._limits(limits, timeout_seconds_binary),
             "check": CheckMode(check),
-            "timing_threshold": gem5_acc_threshold,
+            "threshold_accuracy": gem5_acc_threshold,
         }
         if farm is not None:  # given explicitly: say at once if it cannot be used
             self._check_farm_support()
@@ -470,7 +274,7 @@ class PieEnvironment:
             return limits
         if limits is not None:
             raise TypeError("pass limits= or timeout_seconds_binary=, not both")
-        return Limits(time=timeout_seconds_binary)
+        return Limits(time_limit=timeout_seconds_binary)
 
     def _check_farm_support(self, timing_env: str = "gem5") -> None:
         if self.farm is None:
@@ -687,8 +491,8 @@ class PieEnvironment:
             binary = await self._binary(plan, code, cases, evaluation, timed)
         if plan.mode == "binary":
             assert binary is not None
-            return _single(evaluation, cases, binary, None)  # PIE: unsuffixed fields
-        return _single(evaluation, cases, _gem5_half(evaluation, cases, timed), binary)
+            return single_result(evaluation, cases, binary, None)  # PIE: unsuffixed fields
+        return single_result(evaluation, cases, gem5_half(evaluation, cases, timed), binary)
 
     async def _binary(
         self,
@@ -697,18 +501,18 @@ class PieEnvironment:
         cases: Sequence[TestCase],
         evaluation: Evaluation,
         timed: bool,
-    ) -> _Timed:
+    ) -> Timed:
         """The binary half: pie's stand-in for PIE's hyperfine timing of the native binary."""
         if not timed:
-            return _BINARY_SKIPPED
+            return BINARY_SKIPPED
         if isinstance(self.timing, WallConfig):
             samples = await self._wall_samples(plan.checker, evaluation, cases, self.timing)
-            return _from_samples(samples, WallBackend.unit)
+            return from_samples(samples, WallBackend.unit)
         if plan.local is not None:  # 'both': the checker timed with gem5, time locally too
             evaluation = await plan.local.evaluate(code, cases)
         if evaluation.timing is None:
-            return _UNMEASURED
-        return _from_local_timing(evaluation.timing, cases)
+            return UNMEASURED
+        return from_local_timing(evaluation.timing, cases)
 
     async def _wall_samples(
         self,

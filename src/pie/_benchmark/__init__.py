@@ -30,6 +30,9 @@ from pie._errors import InputError, PieError, RunStopped
 from pie._evaluator import Evaluator, Submission
 from pie._json import dumps
 from pie._model import Evaluation, Limits, Verdict
+from pie._paths import default_cache_dir
+from pie._public import public
+from pie._sandbox import Sandbox
 from pie._timing import valgrind_available
 from pie._timing._cycles import model_for
 from pie._toolchain import resolve_compiler
@@ -45,6 +48,7 @@ HEADLINE = (
 ProgressHook = Callable[[Outcome], None]
 
 
+@public
 @attrs.frozen
 class RowResult:
     """One row, as soon as all its programs are done (for RL pipelines that stream)."""
@@ -57,6 +61,7 @@ class RowResult:
     speedup_best: tuple[float, ...]  # best@1, best@2, ... (PIE's floored speedup)
 
 
+@public
 @attrs.frozen
 class BenchmarkResult:
     aggregated: dict[str, float]
@@ -104,6 +109,7 @@ def outcome_of(evaluation: Evaluation) -> Outcome:
     )
 
 
+@public
 class Benchmark:
     """``async for row in Benchmark(config).rows(): ...``; ``result`` once exhausted."""
 
@@ -177,12 +183,12 @@ class Benchmark:
             options["farm"] = cfg.farm
         return Evaluator(
             tests_root=self.tests_root(),
-            cache_dir=cfg.cache,
+            cache_dir=cfg.cache_dir,
             concurrency=cfg.concurrency,
-            limits=Limits(time=cfg.time_limit, memory_mib=cfg.memory_limit),
+            limits=Limits(time_limit=cfg.time_limit, memory_limit=cfg.memory_limit),
             check=cfg.checker,
             timing=self.backend,
-            timing_threshold=cfg.threshold_accuracy,
+            threshold_accuracy=cfg.threshold_accuracy,
             **options,
         )
 
@@ -362,6 +368,16 @@ def compiler_version(compiler: str = "g++") -> str:
     return done.stdout.splitlines()[0] if done.stdout else str(path)
 
 
+def sandbox_summary(cache_dir: Path | None) -> str:
+    """What the sandbox of this host does, probed with the launcher as the evaluator and
+    ``pie doctor`` do (a resumed run that had nothing left to evaluate started none)."""
+    sandbox = Sandbox(cache_dir or default_cache_dir(), slots=1)
+    try:
+        return sandbox.host.summary
+    finally:
+        sandbox.close()
+
+
 def run_record(benchmark: Benchmark, plan: Plan, result: BenchmarkResult) -> str:
     """``run.json``: how the numbers were obtained, so a result can be cited."""
     record = {
@@ -369,7 +385,7 @@ def run_record(benchmark: Benchmark, plan: Plan, result: BenchmarkResult) -> str
         "python": sys.version.split()[0],
         "platform": platform.platform(),
         "compiler": compiler_version(),
-        "sandbox": benchmark.sandbox or "not started (every program came from the journal)",
+        "sandbox": benchmark.sandbox or sandbox_summary(benchmark.config.cache_dir),
         "config": benchmark.config.to_json(),
         "settings": benchmark.settings(),
         "backend": result.backend,
@@ -388,6 +404,7 @@ def run_record(benchmark: Benchmark, plan: Plan, result: BenchmarkResult) -> str
     return dumps(record, indent=2) + "\n"
 
 
+@public
 async def evaluate_benchmark(
     config: BenchmarkConfig | str | Path, *, progress: ProgressHook | None = None
 ) -> BenchmarkResult:

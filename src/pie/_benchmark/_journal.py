@@ -16,11 +16,13 @@ import attrs
 
 from pie._errors import InputError
 from pie._json import dumps
+from pie._public import public
 
 FOLDER = ".pie"
 NAME = "journal.jsonl"
 
 
+@public
 @attrs.frozen
 class Outcome:
     """What a benchmark needs of one program's evaluation."""

@@ -62,14 +62,14 @@ class Results:
             return math.nan
         return outcome.runtime
 
-    def candidate(self, entry: Entry) -> _metrics.Candidate:
+    def candidate(self, entry: Entry) -> _metrics.MetricCandidate:
         outcome = self.of(entry)
         if outcome is None:
-            return _metrics.Candidate(None, None)
-        return _metrics.Candidate(outcome.runtime, outcome.accuracy)
+            return _metrics.MetricCandidate(None, None)
+        return _metrics.MetricCandidate(outcome.runtime, outcome.accuracy)
 
-    def metric_row(self, row: PlannedRow) -> _metrics.Row:
-        return _metrics.Row(
+    def metric_row(self, row: PlannedRow) -> _metrics.MetricRow:
+        return _metrics.MetricRow(
             problem_id=row.problem_id,
             src_runtime=self.runtime(row.src),
             tgt_runtime=self.runtime(row.tgt),
@@ -93,7 +93,10 @@ def melted_rows(plan: Plan, results: Results) -> Iterator[dict[str, Any]]:
     for row in plan.rows:
         for entry in row.entries():
             if entry.program is not None:
-                yield {**row.fields, **_entry_columns(entry, results.of(entry))}
+                outcome = results.of(entry)
+                # why an IE could not be evaluated (PIE has no such column; pie adds it)
+                error = outcome.error if outcome else None
+                yield {**row.fields, **_entry_columns(entry, outcome), "error": error}
 
 
 def unmelted_row(row: PlannedRow, results: Results, config: BenchmarkConfig) -> dict[str, Any]:

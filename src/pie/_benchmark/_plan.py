@@ -10,6 +10,7 @@ reports them and goes on.
 from __future__ import annotations
 
 import ast
+import difflib
 import json
 import math
 from collections.abc import Iterator
@@ -21,6 +22,7 @@ import attrs
 from pie._config import BenchmarkConfig
 from pie._errors import InputError
 from pie._hashing import key_of
+from pie._public import public
 
 
 @attrs.frozen
@@ -67,6 +69,7 @@ class PlannedRow:
         yield from self.candidates
 
 
+@public
 @attrs.frozen
 class Issue:
     """A row that could not be used, or a part of one that could not be evaluated."""
@@ -147,6 +150,18 @@ class _Planner:
         self.evaluate_src_tgt = evaluate_src_tgt
         self.issues: list[Issue] = []
         self.programs: dict[str, Program] = {}
+        self._has_tests: dict[str, bool] = {}
+
+    def missing_tests(self, problem_id: str) -> str | None:
+        """Why a problem's programs will be IE: its test folder is missing (checked once)."""
+        root = self.config.testcases_dir
+        if root is None:
+            return None
+        if problem_id not in self._has_tests:
+            self._has_tests[problem_id] = (root / problem_id).is_dir()
+        if self._has_tests[problem_id]:
+            return None
+        return f"no test folder {root / problem_id}: the row's programs are IE (not evaluated)"
 
     def program(self, problem_id: str, code: str, indices: tuple[int, ...] | None) -> Program:
         made = Program.of(problem_id, code, indices)
@@ -213,7 +228,10 @@ def make_plan(config: BenchmarkConfig, evaluate_src_tgt: bool) -> Plan:
     rows: list[PlannedRow] = []
     seen: set[tuple[str, str]] = set()
     skipped_same = 0
+    column = config.model_generated_potentially_faster_code_col
+    columns_seen: set[str] = set()
     for line, row in read_rows(config.model_generated_outputs_path, planner.issues):
+        columns_seen.update(row)
         if 0 <= config.num_problems_to_evaluate <= len(rows):
             break
         pair = _pair_key(row, config)
@@ -232,12 +250,16 @@ def make_plan(config: BenchmarkConfig, evaluate_src_tgt: bool) -> Plan:
             continue
         seen.add(pair)
         rows.append(planned)
+        missing_tests = planner.missing_tests(planned.problem_id)
+        if missing_tests is not None:
+            planner.issues.append(Issue(source, line, missing_tests))
         if not planned.candidates:
-            column = config.model_generated_potentially_faster_code_col
             planner.issues.append(Issue(source, line, f"no candidates in column {column!r}"))
         for entry in planned.entries():
             if entry.missing is not None and entry.code_type != config.reference_code_col:
                 planner.issues.append(Issue(source, line, f"{entry.code_type}: {entry.missing}"))
+    if rows and column not in columns_seen:
+        raise _no_candidate_column(column, columns_seen)
     rows.extend(_padding_rows(config, seen, len(rows), planner.issues))
     num_generated = max((len(r.candidates) for r in rows), default=0)
     return Plan(
@@ -246,6 +268,16 @@ def make_plan(config: BenchmarkConfig, evaluate_src_tgt: bool) -> Plan:
         issues=tuple(planner.issues),
         num_generated=num_generated,
         skipped_same=skipped_same,
+    )
+
+
+def _no_candidate_column(column: str, columns: set[str]) -> InputError:
+    """No row has the candidates: a wrong column name, not a row problem; nothing runs."""
+    close = difflib.get_close_matches(column, sorted(columns), n=1)
+    hint = f"did you mean {close[0]!r}? " if close else ""
+    return InputError(
+        f"no row has the candidate column {column!r} (model_generated_potentially_faster_code_col)"
+        f"; {hint}the rows have: {', '.join(sorted(columns))}"
     )
 
 

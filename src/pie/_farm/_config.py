@@ -14,11 +14,11 @@ from collections.abc import Callable
 from pathlib import Path, PurePosixPath
 from typing import Any
 
-import asyncssh
 import attrs
 import yaml
 
 from pie._errors import InputError
+from pie._public import public
 from pie._yaml import Field, YamlReader, read_text
 
 # The simulated-time budget per test: 20 ms simulated (70 M cycles at 3.5 GHz, 20 times PIE's
@@ -33,10 +33,12 @@ MAX_TICKS_LIMIT = 2**63 - 1
 MAX_SLOTS = 1024
 
 
+@public
 class FarmConfigError(InputError):
     """The farm YAML is malformed: the message says where and how to fix it."""
 
 
+@public
 @attrs.frozen
 class HostConfig:
     """One gem5 host: how to reach it and where gem5, its config and the scratch space are."""
@@ -65,6 +67,7 @@ class HostConfig:
         return str(PurePosixPath(self.config).parent / "system")
 
 
+@public
 @attrs.frozen
 class FarmConfig:
     """The whole farm.  ``max_ticks`` is the simulated-time budget per gem5 run (a program
@@ -77,7 +80,7 @@ class FarmConfig:
     max_ticks: int = MAX_TICKS
     timeout: float = SAFETY_TIMEOUT_S
     retries: int = 2
-    accuracy_threshold: float | None = None
+    threshold_accuracy: float | None = None
     connect_timeout: float = 20.0
     keepalive_interval: float = 15.0
     host_failures: int = 3
@@ -89,6 +92,7 @@ class FarmConfig:
         return sum(host.slots for host in self.hosts)
 
 
+@public
 def load_farm(path: str | os.PathLike[str]) -> FarmConfig:
     """Read and validate a farm YAML file."""
     file = Path(path).expanduser()
@@ -109,7 +113,7 @@ _FARM_KEYS = (
     "max_ticks",
     "timeout",
     "retries",
-    "accuracy_threshold",
+    "threshold_accuracy",
     "connect_timeout",
     "keepalive_interval",
     "host_failures",
@@ -159,10 +163,10 @@ class _Reader(YamlReader):
             options["retries"] = self.integer(top["retries"], "retries", 0, 20)
         if "host_failures" in top:
             options["host_failures"] = self.integer(top["host_failures"], "host_failures", 1, 100)
-        if "accuracy_threshold" in top and top["accuracy_threshold"].value is not None:
-            options["accuracy_threshold"] = self.number(
-                top["accuracy_threshold"],
-                "accuracy_threshold",
+        if "threshold_accuracy" in top and top["threshold_accuracy"].value is not None:
+            options["threshold_accuracy"] = self.number(
+                top["threshold_accuracy"],
+                "threshold_accuracy",
                 lambda v: 0 <= v <= 1,
                 "a fraction in [0, 1] (PIE's gem5_acc_threshold is 0.95)",
             )
@@ -263,6 +267,8 @@ class _Reader(YamlReader):
     def check_known_hosts(
         self, path: Path, address: str, port: int, field: Field, where: str
     ) -> None:
+        import asyncssh  # noqa: PLC0415 (0.1 s to import: only for farm files, not import pie)
+
         try:
             known = asyncssh.read_known_hosts(str(path))
         except (ValueError, OSError) as error:
@@ -282,6 +288,8 @@ class _Reader(YamlReader):
             )
 
     def check_private_key(self, path: Path, field: Field, where: str) -> None:
+        import asyncssh  # noqa: PLC0415 (0.1 s to import: only for farm files, not import pie)
+
         try:
             asyncssh.read_private_key(str(path))
         except (asyncssh.KeyImportError, asyncssh.KeyEncryptionError) as error:

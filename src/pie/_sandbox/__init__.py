@@ -151,8 +151,8 @@ class Sandbox:
         return LaunchRequest(
             profile=profile,
             program=tuple(program),
-            cpu_ms=_ms(limits.time),
-            wall_ms=_ms(limits.wall),
+            cpu_ms=_ms(limits.time_limit),
+            wall_ms=_ms(limits.wall_limit),
             memory_bytes=memory,
             memory_by_rss=by_rss,
             address_bytes=memory * ADDRESS_CAP_FACTOR if by_rss else 0,
@@ -309,7 +309,7 @@ class Sandbox:
                 slot.prepare_batch, binary, emulation.plugin, inputs
             )
             files = batch.single
-            wall_ms = _ms(limits.wall)
+            wall_ms = _ms(limits.wall_limit)
             plan = [f"status\t{batch.status}"]
             for given, out, report, secret in zip(
                 batch.inputs, batch.outputs, batch.reports, emulation.secrets, strict=True
@@ -360,7 +360,7 @@ class Sandbox:
                 profile=Profile.COMPILE,
                 program=tuple(program),
                 cpu_ms=_ms(spec.time_limit),
-                wall_ms=_ms(spec.time_limit * 2),
+                wall_ms=_ms(Limits(time_limit=spec.time_limit).wall_limit),  # the runs' formula
                 memory_bytes=memory,
                 memory_by_rss=by_rss,
                 address_bytes=memory if by_rss else 0,

@@ -149,7 +149,7 @@ def classify(outcome: RunOutcome, limits: Limits) -> Verdict | None:
         return Verdict.OLE
     if (
         outcome.wall_exceeded
-        or outcome.cpu_seconds > limits.time
+        or outcome.cpu_seconds > limits.time_limit
         or outcome.signal == signal.SIGXCPU
     ):
         return Verdict.TLE

@@ -72,10 +72,12 @@ class BackendContext:
 
 @attrs.frozen
 class Registered:
-    """One backend: the module that makes it and what it is, for help texts."""
+    """One backend: the module that makes it, what it is (for help texts), and whether it
+    measures on this host (the simulator's ``binary`` half) or elsewhere."""
 
     module: str
     summary: str
+    local: bool = True
 
 
 REGISTRY: Mapping[str, Registered] = {
@@ -87,7 +89,9 @@ REGISTRY: Mapping[str, Registered] = {
         "exact counts (instructions, cache misses, mispredicts) under qemu-user, any host alike",
     ),
     "wall": Registered("pie._timing._wall", "wall-clock seconds, median of repeated runs"),
-    "gem5": Registered("pie._timing._gem5", "simulated seconds on a farm of gem5 hosts (--farm)"),
+    "gem5": Registered(
+        "pie._timing._gem5", "simulated seconds on a farm of gem5 hosts (--farm)", local=False
+    ),
 }
 
 TIMINGS = (NONE, *REGISTRY)

@@ -145,8 +145,8 @@ class CachegrindBackend:
     ) -> Timing | None:
         scaled = attrs.evolve(
             limits,
-            time=limits.time * self.config.time_factor,
-            memory_mib=limits.memory_mib + self.config.memory_extra_mib,
+            time_limit=limits.time_limit * self.config.time_factor,
+            memory_limit=limits.memory_limit + self.config.memory_extra_mib,
         )
         rows: list[Counts | str] = [""] * len(tests)
         hits = [False] * len(tests)

@@ -39,5 +39,10 @@ def facts() -> dict[str, str]:
     }
 
 
+# Settings of the host, part of a wall timing's config; the load average is left out because it
+# changes from one minute to the next and two timings taken minutes apart must still compare.
+TRANSIENT = ("load",)
+
+
 def summary() -> str:
-    return ",".join(f"{key}={value}" for key, value in facts().items())
+    return ",".join(f"{key}={value}" for key, value in facts().items() if key not in TRANSIENT)

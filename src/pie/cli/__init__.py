@@ -1,5 +1,5 @@
 """The ``pie`` command: ``run``, ``evaluate``, ``report``, ``demo``, ``doctor``, ``cache``,
-``farm``."""
+``farm``; a client of the ``pie`` library."""
 
 from __future__ import annotations
 
@@ -9,29 +9,54 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
-from pie._errors import PieError
+import pie
 from pie.cli import _cache, _demo, _doctor, _evaluate, _farm, _run
 from pie.cli._exit import EXIT_INTERRUPTED, EXIT_PIPE, EXIT_USAGE
 
+DESCRIPTION = (
+    "Is this C++ program correct, and how much faster is it? The PIE benchmark's evaluator: "
+    "sandboxed runs, PIE's output check, deterministic timing, a result cache."
+)
+EPILOG = (
+    "exit status: 0 done (accepted, for run and demo), 1 evaluated but not accepted, "
+    "2 could not run (bad arguments or input; the reason is on stderr), 130 interrupted. "
+    "'pie COMMAND --help' describes each command."
+)
+
 # one module per command group; each adds its parser and the handler that runs it
-_GROUPS = (_run, _demo, _doctor, _evaluate, _farm, _cache)
+_GROUPS = (_run, _evaluate, _demo, _doctor, _cache, _farm)
 
 
-def _parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="pie", description=__doc__)
-    parser.add_argument("--cache", type=Path, help="cache directory (default ~/.cache/pie)")
-    commands = parser.add_subparsers(dest="command", required=True)
+def _add_cache_dir(parser: argparse.ArgumentParser, default: object) -> None:
+    parser.add_argument(
+        "--cache-dir",
+        type=Path,
+        default=default,
+        metavar="DIR",
+        help="cache directory (default: $PIE_CACHE_DIR, else ~/.cache/pie)",
+    )
+
+
+def parser() -> argparse.ArgumentParser:
+    # options every command takes before or after its name (pie --cache-dir D cache stats, and
+    # pie cache stats --cache-dir D); after it they must not reset what was given before it
+    common = argparse.ArgumentParser(add_help=False)
+    _add_cache_dir(common, argparse.SUPPRESS)
+    top = argparse.ArgumentParser(prog="pie", description=DESCRIPTION, epilog=EPILOG)
+    _add_cache_dir(top, None)
+    top.add_argument("--version", action="version", version=f"pie {pie.__version__}")
+    commands = top.add_subparsers(dest="command", required=True, metavar="COMMAND")
     for group in _GROUPS:
-        group.add_parser(commands)
-    return parser
+        group.add_parser(commands, common)
+    return top
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    args = _parser().parse_args(argv)
+    args = parser().parse_args(argv)
     try:
         code: int = args.handler(args)
         sys.stdout.flush()  # here, where a reader that left is handled, not at exit
-    except PieError as error:
+    except pie.PieError as error:
         print(f"pie: {error}", file=sys.stderr)
         return EXIT_USAGE
     except KeyboardInterrupt:

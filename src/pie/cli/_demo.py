@@ -17,9 +17,17 @@ from pie._timing import valgrind_available
 from pie.cli._exit import EXIT_FAILED, EXIT_OK
 
 
-def add_parser(commands: Any) -> None:
-    demo = commands.add_parser("demo", help="evaluate the bundled demo problems end to end")
-    demo.add_argument("--json", action="store_true")
+def add_parser(commands: Any, common: argparse.ArgumentParser) -> None:
+    demo = commands.add_parser(
+        "demo",
+        help="evaluate the bundled demo problems end to end",
+        description="Compile, check and time the slow and fast program of each bundled PIE "
+        "problem and print them side by side. Exit status 0 when every program is accepted.",
+        parents=[common],
+    )
+    demo.add_argument(
+        "--json", action="store_true", help="print the results as one JSON list on stdout"
+    )
     demo.set_defaults(handler=lambda args: anyio.run(until_signalled, lambda: _demo(args)))
 
 
@@ -33,7 +41,7 @@ async def _demo(args: argparse.Namespace) -> int:
     ]
     by_label: dict[str, Evaluation] = {}
     timing = "cachegrind" if valgrind_available() else "none"
-    async with Evaluator(tests_root=root / "tests", cache_dir=args.cache, timing=timing) as ev:
+    async with Evaluator(tests_root=root / "tests", cache_dir=args.cache_dir, timing=timing) as ev:
         async for result in ev.stream(submissions):
             by_label[str(result.label)] = result
         sandbox = ev.sandbox.host.summary

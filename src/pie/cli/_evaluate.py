@@ -9,32 +9,53 @@ from typing import Any
 
 import anyio
 
-from pie._benchmark import Benchmark
-from pie._config import load_config
+import pie
 from pie._errors import RunStopped, SandboxError
 from pie._interrupt import until_signalled
 from pie._paths import default_cache_dir, farm_status_path
-from pie._progress import make_progress
-from pie._report import report
 from pie.cli._exit import EXIT_INTERRUPTED, EXIT_STOPPED
+from pie.cli._progress import make_progress
 
 SHOWN_ISSUES = 10
 
 
-def add_parser(commands: Any) -> None:
+def add_parser(commands: Any, common: argparse.ArgumentParser) -> None:
     evaluate = commands.add_parser(
-        "evaluate", help="PIE benchmark run from a gem5_eval.py-style YAML config (resumable)"
+        "evaluate",
+        help="PIE benchmark run from a gem5_eval.py-style YAML config (resumable)",
+        description="Evaluate every program of a PIE run (src, tgt, generated candidates) and "
+        "write PIE's files (test_results.jsonl, melted_test_results.jsonl, "
+        "aggregated_results.csv, addtl_stats.jsonl) plus run.json and report.md to output_dir. "
+        "Run the same command again to resume an interrupted run.",
+        epilog="config keys: PIE's EvaluationConfig keys (model_generated_outputs_path, "
+        "reference_file_path, output_dir, threshold_accuracy, ...) and pie's own (testcases_dir, "
+        "timing, farm, time_limit, memory_limit, checker, cache_dir, concurrency); the README's "
+        "'pie evaluate' section lists them with their defaults. Exit status: 0 done, 2 bad "
+        "config or input, 130 interrupted (resumable).",
+        parents=[common],
     )
     evaluate.add_argument("config", type=Path, help="YAML config (PIE's keys plus pie's)")
-    evaluate.add_argument("--quiet", action="store_true", help="no progress, no table")
+    evaluate.add_argument(
+        "--quiet",
+        action="store_true",
+        help="no progress display and no table on stdout (report.md and the plots are still "
+        "written)",
+    )
     evaluate.set_defaults(handler=evaluate_command)
-    rep = commands.add_parser("report", help="headline table and plots of one or two runs")
-    rep.add_argument("output_dir", type=Path)
+    rep = commands.add_parser(
+        "report",
+        help="headline table and plots of one or two runs",
+        description="The headline numbers of a finished or partial run (%%correct, mean "
+        "speedup, %%Opt, best@k), with report.md and plots; with a second run, both side by "
+        "side, written to report-vs-OTHER.md so that neither run's own report is replaced.",
+        parents=[common],
+    )
+    rep.add_argument("output_dir", type=Path, help="the output_dir of a 'pie evaluate' run")
     rep.add_argument("other", type=Path, nargs="?", help="a second run, shown side by side")
     rep.set_defaults(handler=report_command)
 
 
-def _print_issues(benchmark: Benchmark) -> None:
+def _print_issues(benchmark: pie.Benchmark) -> None:
     assert benchmark.plan is not None
     issues = benchmark.plan.issues
     if not issues:
@@ -46,18 +67,18 @@ def _print_issues(benchmark: Benchmark) -> None:
         print(f"  ... all {len(issues)} are listed in run.json", file=sys.stderr)
 
 
-async def _drain(benchmark: Benchmark) -> None:
+async def _drain(benchmark: pie.Benchmark) -> None:
     async for _ in benchmark.rows():
         pass
 
 
 def evaluate_command(args: argparse.Namespace) -> int:
-    benchmark = Benchmark(load_config(args.config))
+    benchmark = pie.Benchmark(pie.load_config(args.config))
     plan, done = benchmark.prepare()
     _print_issues(benchmark)
-    already = sum(p.key in done for p in plan.programs)
+    already = [done[p.key] for p in plan.programs if p.key in done]
     farm_status = (
-        farm_status_path(benchmark.config.cache or default_cache_dir())
+        farm_status_path(benchmark.config.cache_dir or default_cache_dir())
         if benchmark.backend == "gem5"
         else None
     )
@@ -89,16 +110,24 @@ def evaluate_command(args: argparse.Namespace) -> int:
             resume_hint(f"infrastructure failure: {type(error).__name__}: {error}"), file=sys.stderr
         )
         return EXIT_STOPPED
+    from pie._report import report  # noqa: PLC0415 (the report's modules load only here)
+
+    written = report([benchmark.config.output_dir])  # --quiet too: report.md is a result
     if not args.quiet:
-        text, _ = report([benchmark.config.output_dir])
-        print(text)
+        print(written.text)
+    if written.note:
+        print(f"pie: {written.note}", file=sys.stderr)
     print(f"results written to {benchmark.config.output_dir}", file=sys.stderr)
     return 0
 
 
 def report_command(args: argparse.Namespace) -> int:
+    from pie._report import report  # noqa: PLC0415 (the report's modules load only here)
+
     folders = [args.output_dir] + ([args.other] if args.other else [])
-    text, written = report(folders)
-    print(text)
-    print(f"report written to {written}", file=sys.stderr)
+    written = report(folders)
+    print(written.text)
+    if written.note:
+        print(f"pie: {written.note}", file=sys.stderr)
+    print(f"report written to {written.path}", file=sys.stderr)
     return 0

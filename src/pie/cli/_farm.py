@@ -1,234 +1,46 @@
-"""``pie farm check FARM.yaml`` and ``pie farm status``."""
+"""``pie farm check FARM.yaml`` (in ``_farm_check``) and ``pie farm status``."""
 
 from __future__ import annotations
 
 import argparse
 import json
 import os
-import shutil
-import subprocess
-import tempfile
 import time
-from collections import Counter
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-import anyio
-import attrs
-
-from pie._compile import CompileOptions
-from pie._farm._config import FarmConfig, HostConfig, load_farm
-from pie._farm._hosts import (
-    GUEST_DIR,
-    HostError,
-    HostLink,
-    Identity,
-    LocalFileError,
-    Upload,
-    glibc_version,
-)
-from pie._farm._outcome import Failed, outcome_of
-from pie._hashing import key_of, sha256_file
 from pie._paths import FARM_STATUS_FOLDER, default_cache_dir
 
-MIN_FREE_BYTES = 1 << 30
-# PIE's own calibration run (LearningOpt/pie gem5/api_pytest.py, test_exec_gem5): this source,
-# `g++ basic.cpp -o basic.out --std=c++17 -O3` in a tempfile folder, 0.001004121118 s in PIE's
-# image on every one of 5 runs.
-PIE_HELLO_SOURCE = """
-#include <iostream>
 
-int main() {
-    std::cout << "Hello, World!" << std::endl;
-    return 0;
-}
-"""
-PIE_HELLO_FLAGS = ("--std=c++17", "-O3")
-PIE_HELLO_ARGV0 = f"{GUEST_DIR}/basic.out"  # PIE's /tmp/tmpXXXXXXXX/basic.out
-PIE_HELLO_TICKS = 1_004_121_118
-
-
-def add_parser(commands: Any) -> None:
-    farm = commands.add_parser("farm", help="check a gem5 farm, or watch a running batch")
+def add_parser(commands: Any, common: argparse.ArgumentParser) -> None:
+    farm = commands.add_parser(
+        "farm", help="check a gem5 farm, or watch a running batch", parents=[common]
+    )
     actions = farm.add_subparsers(dest="action", required=True)
     check = actions.add_parser(
-        "check", help="connect to every host, check gem5 and disk, simulate a tiny program"
+        "check",
+        help="connect to every host, check gem5 and disk, simulate a tiny program",
+        description="Exit status 0 when every host can simulate, 1 otherwise.",
+        parents=[common],
     )
-    check.add_argument("config", type=Path, help="the farm YAML")
-    status = actions.add_parser("status", help="queue, busy slots and hosts of a running batch")
-    status.add_argument(
-        "--cache", type=Path, default=argparse.SUPPRESS, help="cache directory of the batch"
+    check.add_argument("config", type=Path, help="the farm YAML (docs/FARM.md)")
+    actions.add_parser(
+        "status",
+        help="queue, busy slots and hosts of a running batch",
+        description="Reads the status files that batches using this cache directory write. "
+        "Exit status 1 when no batch has used it.",
+        parents=[common],
     )
     farm.set_defaults(handler=farm_command)
 
 
 def farm_command(args: argparse.Namespace) -> int:
     if args.action == "check":
+        from pie.cli._farm_check import check  # noqa: PLC0415 (asyncssh: only for this command)
+
         return check(args.config)
-    return status(args.cache or default_cache_dir())
-
-
-# ---- check --------------------------------------------------------------------------------
-
-
-@attrs.define
-class HostCheck:
-    """One row of the check table."""
-
-    host: str
-    ok: bool = False
-    connect_seconds: float | None = None
-    identity: Identity | None = None
-    free_bytes: int | None = None
-    glibc: tuple[int, ...] | None = None
-    probe: str = "-"
-    problem: str = ""
-
-
-def check(path: Path) -> int:
-    """Print one row per host; 0 when every host can simulate, 1 otherwise."""
-    config = load_farm(path)
-    with tempfile.TemporaryDirectory(prefix="pie-farm-check-") as scratch:
-        probe = _build_probe(Path(scratch))
-        rows = anyio.run(_check_hosts, config, probe)
-    _flag_odd_identities(rows)
-    print(_check_table(rows))
-    if isinstance(probe, str):
-        print(f"\nprobe program: {probe}")
-    print(
-        f"\nprobe: PIE's hello world (LearningOpt/pie gem5/api_pytest.py) compiled here with "
-        f"g++ {' '.join(PIE_HELLO_FLAGS)}, run as {PIE_HELLO_ARGV0}; PIE's image simulated it "
-        f"in {PIE_HELLO_TICKS:,} ticks. Equal ticks: this farm and this compiler time as PIE did."
-    )
-    failed = [row.host for row in rows if not row.ok]
-    print(f"\n{len(rows) - len(failed)} of {len(rows)} hosts ready")
-    return 1 if failed else 0
-
-
-def _build_probe(folder: Path) -> tuple[Upload, Upload] | str:
-    """PIE's hello world built as PIE built it, and its (empty) input, or why it could not be
-    built."""
-    compiler = CompileOptions().compiler
-    if shutil.which(compiler) is None:
-        return f"no {compiler} here to build the probe program"
-    source, binary, given = folder / "basic.cpp", folder / "basic.out", folder / "input.txt"
-    source.write_text(PIE_HELLO_SOURCE)
-    given.write_bytes(b"")
-    built = subprocess.run(
-        [compiler, str(source), "-o", str(binary), *PIE_HELLO_FLAGS],
-        capture_output=True,
-        text=True,
-        check=False,
-    )
-    if built.returncode != 0:
-        return f"{compiler} could not build the probe: {built.stderr.strip()[-300:]}"
-    return Upload(binary, sha256_file(binary), "bin"), Upload(given, key_of(b""), "inputs")
-
-
-async def _check_hosts(config: FarmConfig, probe: tuple[Upload, Upload] | str) -> list[HostCheck]:
-    rows = [HostCheck(host.name) for host in config.hosts]
-    async with anyio.create_task_group() as group:
-        for row, host in zip(rows, config.hosts, strict=True):
-            group.start_soon(_check_host, row, host, config, probe)
-    return rows
-
-
-async def _check_host(
-    row: HostCheck, host: HostConfig, config: FarmConfig, probe: tuple[Upload, Upload] | str
-) -> None:
-    link = HostLink(host, config)
-    started = time.monotonic()
-    try:
-        row.identity = await link.connect()
-        row.connect_seconds = time.monotonic() - started
-        row.glibc = link.glibc
-        row.free_bytes = await link.free_bytes()
-        if isinstance(probe, str):
-            row.problem = f"probe not run: {probe}"
-            return
-        run = await link.run(*probe, argv0=PIE_HELLO_ARGV0)
-    except (HostError, LocalFileError) as error:
-        row.problem = str(error)
-        return
-    finally:
-        await link.close()
-    newer = _newer_glibc_here(row.glibc)
-    outcome = outcome_of(run, config)
-    if isinstance(outcome, Failed):
-        row.probe = "failed"
-        row.problem = "; ".join(filter(None, (newer, outcome.message)))
-        return
-    same = "= PIE" if outcome.ticks == PIE_HELLO_TICKS else "not PIE's"
-    row.probe = f"{outcome.ticks:,} ticks ({same}) in {run.seconds:.1f} s"
-    if newer:
-        row.problem = newer
-        return
-    if row.free_bytes is not None and row.free_bytes < MIN_FREE_BYTES:
-        row.problem = f"only {_size(row.free_bytes)} free in {host.workdir}"
-        return
-    row.ok = True
-
-
-def client_glibc() -> tuple[int, ...] | None:
-    """This machine's glibc, which the programs compiled here are linked against."""
-    try:
-        text = os.confstr("CS_GNU_LIBC_VERSION") or ""  # "glibc 2.36"
-    except (ValueError, OSError):
-        return None
-    return glibc_version(text.removeprefix("glibc "))
-
-
-def _newer_glibc_here(host: tuple[int, ...] | None) -> str:
-    """Why programs built here cannot load on a host with an older glibc ("" when they can)."""
-    here = client_glibc()
-    if here is None or host is None or here <= host:
-        return ""
-    return (
-        f"this machine's glibc {_dotted(here)} is newer than the host's {_dotted(host)}: "
-        "programs compiled here need glibc symbols the host lacks and cannot start under gem5; "
-        "compile in the docker/pie image (Ubuntu 20.04's g++ 9 and glibc 2.31, as PIE)"
-    )
-
-
-def _dotted(version: tuple[int, ...]) -> str:
-    return ".".join(map(str, version))
-
-
-def _flag_odd_identities(rows: list[HostCheck]) -> None:
-    """Hosts whose gem5, config or libraries differ from most hosts' would give other ticks."""
-    counts = Counter(row.identity for row in rows if row.identity is not None)
-    if len(counts) < 2:
-        return
-    usual = counts.most_common(1)[0][0]
-    for row in rows:
-        if row.identity is not None and row.identity != usual:
-            row.ok = False
-            row.problem = "gem5, its config or the guest libraries differ from the other hosts'"
-
-
-def _check_table(rows: Sequence[HostCheck]) -> str:
-    header = (
-        "host", "status", "connect", "gem5", "config", "libs", "glibc", "free", "probe", "problem"
-    )  # fmt: skip
-    table = [header]
-    for row in rows:
-        ident = row.identity
-        table.append(
-            (
-                row.host,
-                "ok" if row.ok else "FAIL",
-                f"{row.connect_seconds:.2f} s" if row.connect_seconds is not None else "-",
-                ident.gem5[:12] if ident else "-",
-                ident.config[:12] if ident else "-",
-                ident.libs[:12] if ident else "-",
-                _dotted(row.glibc) if row.glibc else "-",
-                _size(row.free_bytes) if row.free_bytes is not None else "-",
-                row.probe,
-                row.problem,
-            )
-        )
-    return _columns(table)
+    return status(args.cache_dir or default_cache_dir())
 
 
 # ---- status -------------------------------------------------------------------------------
@@ -279,7 +91,7 @@ def _status_text(snapshot: dict[str, Any]) -> str:
                 host["reason"][:120],
             )
         )
-    lines.extend("  " + line for line in _columns(table).splitlines())
+    lines.extend("  " + line for line in columns(table).splitlines())
     return "\n".join(lines)
 
 
@@ -293,7 +105,7 @@ def _alive(pid: int) -> bool:
     return True
 
 
-def _columns(table: Sequence[Sequence[str]]) -> str:
+def columns(table: Sequence[Sequence[str]]) -> str:
     widths = [max(len(row[i]) for row in table) for i in range(len(table[0]))]
     return "\n".join(
         "  ".join(cell.ljust(width) for cell, width in zip(row, widths, strict=True)).rstrip()
@@ -301,5 +113,5 @@ def _columns(table: Sequence[Sequence[str]]) -> str:
     )
 
 
-def _size(count: int) -> str:
+def size(count: int) -> str:
     return f"{count / (1 << 30):.1f} GiB"

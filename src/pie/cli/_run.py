@@ -3,38 +3,58 @@
 from __future__ import annotations
 
 import argparse
+import signal
 import sys
 from pathlib import Path
 from typing import Any
 
 import anyio
 
-from pie._check import CheckMode
+import pie
 from pie._data import parse_indices
-from pie._evaluator import Evaluator
 from pie._interrupt import until_signalled
 from pie._json import dumps
-from pie._model import Evaluation, Limits, Timing
-from pie._timing import TIMINGS
-from pie.cli._exit import EXIT_FAILED, EXIT_OK, EXIT_USAGE
+from pie._timing import REGISTRY
+from pie.cli._exit import EXIT_FAILED, EXIT_OK, EXIT_USAGE, ShowDefaults
+
+SHOWN_FAILURES = 5
+_DEFAULTS = pie.Limits()
 
 
-def add_parser(commands: Any) -> None:
-    run = commands.add_parser("run", help="evaluate one C++ program on a test folder")
+def add_parser(commands: Any, common: argparse.ArgumentParser) -> None:
+    run = commands.add_parser(
+        "run",
+        help="evaluate one C++ program on a test folder",
+        description="Compile SOURCE, run it on every test in the sandbox, check the outputs and "
+        "time it when all pass. Exit status: 0 accepted (or --json printed), 1 not accepted, "
+        "2 could not run (the reason on stderr).",
+        formatter_class=ShowDefaults,
+        parents=[common],
+    )
     run.add_argument("source", type=Path, help="C++ source file")
     run.add_argument("--tests", type=Path, required=True, help="folder of input.N.txt/output.N.txt")
-    run.add_argument("--timing", choices=TIMINGS, default="none")
+    run.add_argument(
+        "--timing",
+        choices=pie.TIMINGS,
+        default="none",
+        help="timing backend, used when every test passes: "
+        + "; ".join(f"{name}: {entry.summary}" for name, entry in REGISTRY.items()),
+    )
     run.add_argument("--farm", type=Path, help="farm YAML of gem5 hosts (for --timing gem5)")
     run.add_argument("--json", action="store_true", help="print one JSON object on stdout")
-    run.add_argument("--time-limit", type=float, default=10.0, help="CPU seconds per test")
-    run.add_argument("--memory-limit", type=int, default=1024, help="MiB per test")
+    run.add_argument(
+        "--time-limit", type=float, default=_DEFAULTS.time_limit, help="CPU seconds per test"
+    )
+    run.add_argument(
+        "--memory-limit", type=int, default=_DEFAULTS.memory_limit, help="MiB per test"
+    )
     run.add_argument("--indices", type=parse_indices, help="run only these tests, e.g. 0,3,5")
     run.add_argument(
         "--check",
-        choices=[m.value for m in CheckMode],
-        default=CheckMode.STRICT.value,
-        help="strict: a judge, tokens must be identical (default); pie: PIE's rule, for parity "
-        "with the paper (accepts some wrong answers, see docs/SECURITY.md)",
+        choices=[mode.value for mode in pie.CheckMode],
+        default=pie.CheckMode.STRICT.value,
+        help="strict: a judge, tokens must be identical; pie: PIE's rule, for parity with the "
+        "paper (accepts some wrong answers, see docs/SECURITY.md)",
     )
     run.set_defaults(handler=lambda args: anyio.run(until_signalled, lambda: _run(args)))
 
@@ -43,25 +63,44 @@ async def _run(args: argparse.Namespace) -> int:
     if not args.source.is_file():
         print(f"pie: source file {args.source} not found", file=sys.stderr)
         return EXIT_USAGE
-    limits = Limits(time=args.time_limit, memory_mib=args.memory_limit)
-    async with Evaluator(
-        cache_dir=args.cache,
+    limits = pie.Limits(time_limit=args.time_limit, memory_limit=args.memory_limit)
+    async with pie.Evaluator(
+        cache_dir=args.cache_dir,
         limits=limits,
         check=args.check,
         timing=args.timing,
-        concurrency=None,
         farm=args.farm,
     ) as evaluator:
         result = await evaluator.evaluate(args.source, args.tests, indices=args.indices)
     if args.json:
         print(dumps(result.to_json()))
         return EXIT_OK
-    print(_summary(result))
+    print(summary(result))
     return EXIT_OK if result.ok else EXIT_FAILED
 
 
-def _timing_line(timing: Timing) -> str:
-    line = f"timing ({timing.backend}): {timing.total:g} {timing.unit}"
+def how_it_ended(test: pie.TestResult) -> str:
+    """``exit 3`` or ``killed by SIGSEGV``, never ``exit None, signal 11``."""
+    if test.signal is not None:
+        try:
+            name = signal.Signals(test.signal).name
+        except ValueError:
+            name = f"signal {test.signal}"
+        return f"killed by {name}"
+    return f"exit {test.exit_code}"
+
+
+def amount(value: float, unit: str) -> str:
+    """Counts as whole numbers with separators, other quantities with 6 significant digits."""
+    if value == int(value) and abs(value) >= 1000:
+        return f"{value:,.0f} {unit}"
+    return f"{value:.6g} {unit}"
+
+
+def timing_line(timing: pie.Timing) -> str:
+    if timing.error:
+        return f"timing ({timing.backend}): not measured: {timing.error}"
+    line = f"timing ({timing.backend}): {amount(timing.total, timing.unit)}"
     quantity = timing.quantity
     if quantity is not None:
         spearman = quantity.agreement.get("spearman")
@@ -73,26 +112,29 @@ def _timing_line(timing: Timing) -> str:
     return line
 
 
-def _summary(result: Evaluation) -> str:
-    lines = [f"{result.verdict.value}  accuracy {result.accuracy:.3f}  ({len(result.tests)} tests)"]
+def summary(result: pie.Evaluation) -> str:
     compiled = result.compile
+    head = f"{result.verdict.value}  accuracy {result.accuracy:.3f}"
+    lines = [head if result.verdict is pie.Verdict.CE else f"{head}  ({len(result.tests)} tests)"]
     lines.append(
         f"compile: {'ok' if compiled.ok else 'failed'} in {compiled.seconds:.2f} s"
         f"{' (cached)' if compiled.cached else ''}"
     )
     if not compiled.ok:
         lines.append(compiled.message.rstrip())
-    failing = [t for t in result.tests if t.verdict.value != "AC"]
-    for test in failing[:5]:
+    failing = [t for t in result.tests if t.verdict is not pie.Verdict.AC]
+    for test in failing[:SHOWN_FAILURES]:
         lines.append(
             f"  test {test.index}: {test.verdict.value} (cpu {test.cpu_seconds:.3f} s, "
-            f"exit {test.exit_code}, signal {test.signal})"
+            f"{how_it_ended(test)})"
         )
+    if len(failing) > SHOWN_FAILURES:
+        lines.append(f"  ... {len(failing) - SHOWN_FAILURES} more failing tests (--json lists all)")
     if result.tests:
         cpu = sum(t.cpu_seconds for t in result.tests)
         peak = max(t.max_rss_kib for t in result.tests)
         lines.append(f"cpu {cpu:.3f} s over all tests, peak memory {peak / 1024:.1f} MiB")
     if result.timing:
-        lines.append(_timing_line(result.timing))
+        lines.append(timing_line(result.timing))
     lines.append(f"sandbox: {result.sandbox}")
     return "\n".join(lines)

@@ -1,7 +1,9 @@
 """Progress of a long run: a live rich display on a terminal, periodic plain lines otherwise.
 
-Both show programs done/total, verdict counts, throughput and the time left, counting only
-programs evaluated in this session for the rate, so a resumed run does not look instant.
+Both show programs done/total, verdict counts (of the whole run, resumed part included),
+throughput and the time left, counting only programs evaluated in this session for the rate, so
+a resumed run does not look instant.  rich is optional (the ``progress`` extra) and imported only
+for the live display.
 """
 
 from __future__ import annotations
@@ -10,21 +12,12 @@ import collections
 import json
 import sys
 import time
+from collections.abc import Iterable
+from importlib.util import find_spec
 from pathlib import Path
-from typing import TextIO
+from typing import Any, TextIO
 
-from rich.console import Console
-from rich.progress import (
-    BarColumn,
-    MofNCompleteColumn,
-    Progress,
-    TaskID,
-    TextColumn,
-    TimeElapsedColumn,
-    TimeRemainingColumn,
-)
-
-from pie._benchmark._journal import Outcome
+import pie
 
 PLAIN_EVERY_SECONDS = 10.0
 
@@ -48,15 +41,18 @@ def farm_text(status: Path | None) -> str:
 class Tracker:
     """Counts shared by both displays."""
 
-    def __init__(self, total: int, already: int, farm_status: Path | None = None) -> None:
+    def __init__(
+        self, total: int, already: Iterable[pie.Outcome], farm_status: Path | None = None
+    ) -> None:
+        earlier = list(already)
         self.farm_status = farm_status
         self.total = total
-        self.done = already
+        self.done = len(earlier)
         self.fresh = 0
         self.started = time.monotonic()
-        self.verdicts: collections.Counter[str] = collections.Counter()
+        self.verdicts = collections.Counter(outcome.verdict for outcome in earlier)
 
-    def add(self, outcome: Outcome) -> None:
+    def add(self, outcome: pie.Outcome) -> None:
         self.done += 1
         self.fresh += 1
         self.verdicts[outcome.verdict] += 1
@@ -77,6 +73,17 @@ class Tracker:
 
 class LiveProgress:
     def __init__(self, tracker: Tracker, stream: TextIO = sys.stderr) -> None:
+        # optional dependency, imported only for a terminal
+        from rich.console import Console  # noqa: PLC0415
+        from rich.progress import (  # noqa: PLC0415
+            BarColumn,
+            MofNCompleteColumn,
+            Progress,
+            TextColumn,
+            TimeElapsedColumn,
+            TimeRemainingColumn,
+        )
+
         self.tracker = tracker
         total, already = tracker.total, tracker.done
         self.display = Progress(
@@ -89,8 +96,13 @@ class LiveProgress:
             console=Console(file=stream),
             transient=False,
         )
-        self.task: TaskID = self.display.add_task(
-            "run", total=total, completed=already, rate="0.00", verdicts="", farm=""
+        self.task: Any = self.display.add_task(
+            "run",
+            total=total,
+            completed=already,
+            rate="0.00",
+            verdicts=_verdict_text(tracker.verdicts),
+            farm="",
         )
 
     def __enter__(self) -> LiveProgress:
@@ -100,7 +112,7 @@ class LiveProgress:
     def __exit__(self, *_: object) -> None:
         self.display.stop()
 
-    def __call__(self, outcome: Outcome) -> None:
+    def __call__(self, outcome: pie.Outcome) -> None:
         self.tracker.add(outcome)
         self.display.update(
             self.task,
@@ -118,6 +130,7 @@ class PlainProgress:
         self.tracker = tracker
         self.stream = stream
         self.last = 0.0
+        self.printed: tuple[int, int] | None = None  # (done, fresh) when last printed
 
     def __enter__(self) -> PlainProgress:
         print(
@@ -126,14 +139,20 @@ class PlainProgress:
         return self
 
     def __exit__(self, *_: object) -> None:
-        print(f"pie: {self.tracker.line()}", file=self.stream, flush=True)
+        self._print()  # the final state, unless the last line already showed it
 
-    def __call__(self, outcome: Outcome) -> None:
+    def _print(self) -> None:
+        state = (self.tracker.done, self.tracker.fresh)
+        if state != self.printed:
+            print(f"pie: {self.tracker.line()}", file=self.stream, flush=True)
+            self.printed = state
+
+    def __call__(self, outcome: pie.Outcome) -> None:
         self.tracker.add(outcome)
         now = time.monotonic()
         if now - self.last >= PLAIN_EVERY_SECONDS:
             self.last = now
-            print(f"pie: {self.tracker.line()}", file=self.stream, flush=True)
+            self._print()
 
 
 class QuietProgress:
@@ -143,13 +162,13 @@ class QuietProgress:
     def __exit__(self, *_: object) -> None:
         return None
 
-    def __call__(self, outcome: Outcome) -> None:
+    def __call__(self, outcome: pie.Outcome) -> None:
         return None
 
 
 def make_progress(
     total: int,
-    already: int,
+    already: Iterable[pie.Outcome],
     *,
     quiet: bool,
     farm_status: Path | None = None,
@@ -158,6 +177,6 @@ def make_progress(
     if quiet:
         return QuietProgress()
     tracker = Tracker(total, already, farm_status)
-    if stream.isatty():
+    if stream.isatty() and find_spec("rich") is not None:
         return LiveProgress(tracker, stream)
     return PlainProgress(tracker, stream)

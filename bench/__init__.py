@@ -1,0 +1,1 @@
+"""pie's benchmarks (``python -m bench.farm``, ``python bench/run.py``); not installed."""

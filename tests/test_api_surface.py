@@ -1,0 +1,141 @@
+"""The public API's shape (names, modules, version, entry points) and the API defects of the
+consolidation: cache keys that mix limits, results lost to labels, empty test selections, the
+blocking wrapper inside a running loop."""
+
+from __future__ import annotations
+
+import asyncio
+import pickle
+import subprocess
+import sys
+import traceback
+from pathlib import Path
+
+import attrs
+import pytest
+
+import pie
+from pie._timing import _noise
+from tests.conftest import SUM_OK, make_tests
+
+
+def test_every_exported_name_says_pie_in_reprs_and_tracebacks() -> None:
+    for name in pie.__all__:
+        value = getattr(pie, name)
+        module = getattr(value, "__module__", None)
+        assert module in (None, "pie", "builtins"), f"pie.{name} says {module}"
+    error = pie.InputError("bad")
+    text = "".join(traceback.format_exception_only(type(error), error))
+    assert "pie.InputError: bad" in text and "pie._errors" not in text
+    # pickles name the public place, so they survive moves of the private modules
+    assert b"pie._" not in pickle.dumps(pie.Limits()) and pickle.loads(pickle.dumps(pie.Verdict.AC))
+
+
+def test_every_type_a_result_or_argument_holds_is_exported() -> None:
+    for name in ("Measure", "BenchmarkConfig", "FarmConfig", "HostConfig", "Issue", "Outcome"):
+        assert name in pie.__all__, name
+    # the types of the fields of what pie returns, all reachable as pie.<Name>
+    for cls in (pie.Evaluation, pie.Timing, pie.RowResult, pie.BenchmarkResult):
+        for field in attrs.fields(cls):
+            for raw in str(field.type).replace("|", " ").replace("[", " ").split():
+                word = raw.strip(",]. ")
+                if word[:1].isupper() and word not in ("None", "Path", "Any"):
+                    assert hasattr(pie, word), f"{cls.__name__}.{field.name}: {word}"
+
+
+def test_no_name_is_renamed_on_export() -> None:
+    for name in pie.__all__:
+        value = getattr(pie, name)
+        own = getattr(value, "__name__", name)
+        assert own == name, f"pie.{name} is {own} under another name"
+
+
+def test_version_and_python_dash_m_pie() -> None:
+    done = subprocess.run(
+        [sys.executable, "-m", "pie", "--version"], capture_output=True, text=True, check=False
+    )
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == f"pie {pie.__version__}"
+
+
+def test_limits_key_covers_the_wall_limit() -> None:
+    base = pie.Limits(time_limit=1.0)
+    assert base.key() != pie.Limits(time_limit=1.0, wall_factor=1.0).key()
+    assert base.key() != pie.Limits(time_limit=1.0, wall_extra=5.0).key()
+
+
+def test_wall_config_key_does_not_change_with_the_load(monkeypatch: pytest.MonkeyPatch) -> None:
+    before = pie.WallConfig().key()
+    monkeypatch.setattr(_noise.os, "getloadavg", lambda: (99.0, 99.0, 99.0))
+    assert pie.WallConfig().key() == before
+    slow = pie.Timing("wall", "seconds", 2.0, (2.0,), config=before)
+    fast = pie.Timing("wall", "seconds", 1.0, (1.0,), config=pie.WallConfig().key())
+    assert pie.speedup(slow, fast) == 2.0
+
+
+SLEEPER = (
+    "#include <chrono>\n#include <thread>\n"
+    "int main(){ std::this_thread::sleep_for(std::chrono::seconds(5)); }"
+)
+
+
+@pytest.mark.anyio
+@pytest.mark.parametrize("anyio_backend", ["asyncio"])
+async def test_a_wall_clock_tle_is_not_served_from_the_cache(
+    sum_tests: Path, cache_dir: Path
+) -> None:
+    limits = pie.Limits(time_limit=0.5, wall_factor=1.0, wall_extra=0.3)
+    async with pie.Evaluator(cache_dir=cache_dir, limits=limits) as ev:
+        first = await ev.evaluate(SLEEPER, sum_tests, indices=[0])
+        again = await ev.evaluate(SLEEPER, sum_tests, indices=[0])
+        ok = await ev.evaluate(SUM_OK, sum_tests, indices=[0])
+        ok_again = await ev.evaluate(SUM_OK, sum_tests, indices=[0])
+    assert first.verdict is again.verdict is pie.Verdict.TLE
+    assert not again.tests[0].cached  # the host's load may have caused it: judged again
+    assert ok.verdict is pie.Verdict.AC and ok_again.tests[0].cached
+
+
+@pytest.mark.anyio
+@pytest.mark.parametrize("anyio_backend", ["asyncio"])
+async def test_evaluate_many_keeps_results_whatever_the_labels(
+    tmp_path: Path, cache_dir: Path
+) -> None:
+    tests = make_tests(tmp_path / "t", [("1 2\n", "3\n")])
+    wrong = '#include <cstdio>\nint main(){ std::puts("0"); }'
+    items = [
+        pie.Submission(SUM_OK, tests, label="same"),
+        pie.Submission(wrong, tests, label="same"),
+        pie.Submission(wrong, tests, label="1"),
+        pie.Submission(SUM_OK, tests),
+    ]
+    results = await pie.evaluate_many(items, cache_dir=cache_dir)
+    assert [r.verdict.value for r in results] == ["AC", "WA", "WA", "AC"]
+    assert [r.label for r in results] == ["same", "same", "1", None]
+
+
+@pytest.mark.anyio
+@pytest.mark.parametrize("anyio_backend", ["asyncio"])
+async def test_an_empty_test_selection_is_an_input_error(sum_tests: Path, cache_dir: Path) -> None:
+    async with pie.Evaluator(cache_dir=cache_dir) as ev:
+        with pytest.raises(pie.InputError, match="no tests selected"):
+            await ev.evaluate(SUM_OK, sum_tests, indices=[])
+        with pytest.raises(pie.InputError, match="no tests selected"):
+            await ev.evaluate(SUM_OK, [])
+        (result,) = [r async for r in ev.stream([pie.Submission(SUM_OK, [])])]
+    assert result.verdict is pie.Verdict.IE and "no tests selected" in (result.error or "")
+
+
+def test_evaluate_sync_inside_a_running_event_loop(sum_tests: Path, cache_dir: Path) -> None:
+    async def cell() -> pie.Evaluation:  # what a Jupyter cell does: a blocking call in a loop
+        return pie.evaluate_sync(SUM_OK, sum_tests, cache_dir=cache_dir)
+
+    assert asyncio.run(cell()).verdict is pie.Verdict.AC
+
+
+def test_import_pie_and_the_command_load_no_farm_benchmark_plot_or_progress_module() -> None:
+    heavy = ("asyncssh", "pie._benchmark", "pie._farm._hosts", "matplotlib", "rich", "yaml")
+    probe = f"import sys, pie, pie.cli; print(' '.join(m for m in {heavy!r} if m in sys.modules))"
+    done = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True)
+    assert done.stdout.strip() == ""
+    # and they are there when asked for, under their public names
+    assert pie.Benchmark.__module__ == pie.FarmConfig.__module__ == "pie"
