@@ -31,7 +31,13 @@ pytestmark = [
     ),
 ]
 
-LIMITS = {"time": 1.0, "memory_mib": 128, "output_mib": 4, "wall_factor": 1.0, "wall_extra": 1.0}
+LIMITS = {
+    "time_limit": 1.0,
+    "memory_limit": 128,
+    "output_mib": 4,
+    "wall_factor": 1.0,
+    "wall_extra": 1.0,
+}
 # What every environment must judge alike: legitimate programs and the plain verdicts.
 PROGRAMS = {
     "AC": SUM_OK,
