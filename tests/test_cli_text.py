@@ -154,3 +154,12 @@ def test_plots_have_units_whole_rows_readable_ticks_and_compare_shares() -> None
     low, high = flat.get_ylim()
     assert low >= 0.9 and high <= 2.0 and "(x)" in flat.get_ylabel()
     assert math.isfinite(low)
+
+
+def test_pie_run_names_the_refused_system_call(tmp_path: Path, sum_tests: Path) -> None:
+    """The sandbox's reason reaches the human output, not only the JSON ("killed by SIGSYS"
+    alone does not say which call the program made)."""
+    source = Path(__file__).parent / "hostile" / "refused_syscall_pause.cpp"
+    done = cli("run", str(source), "--tests", str(sum_tests), "--indices", "0")
+    assert done.returncode == 1, done.stderr
+    assert "system call pause (34) refused by the sandbox" in done.stdout

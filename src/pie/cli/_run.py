@@ -80,7 +80,10 @@ async def _run(args: argparse.Namespace) -> int:
 
 
 def how_it_ended(test: pie.TestResult) -> str:
-    """``exit 3`` or ``killed by SIGSEGV``, never ``exit None, signal 11``."""
+    """``exit 3``, ``killed by SIGSEGV``, or the sandbox's reason (which system call it refused),
+    never ``exit None, signal 11``."""
+    if test.reason:
+        return test.reason
     if test.signal is not None:
         try:
             name = signal.Signals(test.signal).name
