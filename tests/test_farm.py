@@ -31,7 +31,9 @@ import pie
 from pie._cache import ResultCache
 from pie._data import load_test_cases
 from pie._farm import load_farm
+from pie._farm._hosts import HostLink, Upload
 from pie._farm._stats import parse_stats
+from pie._hashing import key_of, sha256_file
 from pie._model import Limits, TestCase, Timing
 from pie._paths import farm_status_path
 from pie._timing._gem5 import Gem5Backend
@@ -55,10 +57,10 @@ def loopback(tmp_path: Path) -> Iterator[Loopback]:
     with contextlib.ExitStack() as stack:
         made = 0
 
-        def make(count: int = 2) -> LoopbackFarm:
+        def make(count: int = 2, *, jail: bool = False) -> LoopbackFarm:
             nonlocal made
             made += 1
-            return stack.enter_context(LoopbackFarm(tmp_path / f"farm{made}", count))
+            return stack.enter_context(LoopbackFarm(tmp_path / f"farm{made}", count, jail=jail))
 
         yield make
 
@@ -211,15 +213,16 @@ def pie_cli(*args: str) -> subprocess.CompletedProcess[str]:
 
 
 def test_the_command_line(loopback: Loopback, tmp_path: Path, sum_tests: Path) -> None:
-    farm = loopback(2)
+    farm = loopback(2, jail=True)  # as in the gem5 host image: every job runs in the jail
     config = farm.write_config(slots=1)
     source = tmp_path / "sum.cpp"
     source.write_text(SUM_OK)
 
     check = pie_cli("farm", "check", str(config))
     assert check.returncode == 0, check.stderr
-    assert "2 of 2 hosts ready" in check.stdout
+    assert "2 of 2 hosts ready\n" in check.stdout
     assert check.stdout.count(" ok ") == 2 and "ticks (not PIE's) in" in check.stdout
+    assert check.stdout.count("  landlock ") == 2  # the jail column: the kernel's Landlock ABI
     assert "PIE's image simulated it in 1,004,121,118 ticks" in check.stdout  # beside PIE's
     here = os.confstr("CS_GNU_LIBC_VERSION").split()[1]
     assert check.stdout.count(f"  {here}  ") == 2  # the hosts' glibc column
@@ -881,3 +884,72 @@ def test_a_failed_gem5_timing_is_null_beside_its_error_in_strict_json(
     timing = strict_json(run.stdout)["timing"]
     assert timing["total"] is None and timing["per_test"] == [None, None, None]
     assert timing["error"].startswith("gem5 failed: killed by SIGABRT")
+
+
+# ---- the jail: gem5 confined by Landlock (docker/gem5-host/gem5-jail.py) -------------------
+
+
+@pytest.mark.parametrize("jail", [False, True], ids=["unconfined", "jailed"])
+async def test_a_guest_cannot_reach_gem5s_memory_or_other_jobs_in_the_jail(
+    loopback: Loopback, tmp_path: Path, jail: bool
+) -> None:
+    """gem5 opens what its guest names: unconfined, the guest opens gem5's /proc/self/mem for
+    writing and reads another job's folder; in the jail both are refused, and the job still
+    runs to its end with its stats and exit report."""
+    farm = loopback(1, jail=jail)
+    secret = farm.hosts[0].workdir / "jobs" / "0123456789abcdef" / "secret"
+    secret.parent.mkdir(parents=True)
+    secret.write_text("another job's file\n")
+    (secret.parent / "owner").write_text(f"{os.getpid()}\n")  # a live owner: not cleaned up
+    farm.set_env(0, PIE_STANDIN_FAULT="escape", PIE_STANDIN_PEEK=str(secret))
+    config = load_farm(farm.write_config(slots=1))
+    program, given = binary(tmp_path, "prog"), tmp_path / "input.txt"
+    given.write_bytes(b"1\n")
+    link = HostLink(config.hosts[0], config)
+    try:
+        await link.connect()
+        assert link.confined is jail and link.confinement.startswith(
+            "landlock-" if jail else "absent"
+        )
+        run = await link.run(
+            Upload(program, sha256_file(program), "bin"), Upload(given, key_of(b"1\n"), "inputs")
+        )
+    finally:
+        await link.close()
+    escapes = [
+        line.split(" ", 2)[1:] for line in run.log.splitlines() if line.startswith("escape ")
+    ]
+    if jail:
+        assert escapes == [
+            [p, "refused Permission denied"] for p in ("/proc/self/mem", str(secret))
+        ]
+    else:
+        assert escapes == [["/proc/self/mem", "opened"], [str(secret), "opened"]]
+    assert run.status == 0 and run.stats is not None and run.report.startswith(b"Exiting @ tick")
+    secret.unlink()
+    (secret.parent / "owner").unlink()
+    secret.parent.rmdir()
+    assert_settled(farm)
+
+
+def test_farm_check_names_hosts_whose_gem5_is_unconfined_weaker(loopback: Loopback) -> None:
+    """No jail on host 0; on host 1 a jail whose kernel has no Landlock: both still simulate
+    (the check passes), each named weaker, with the reason."""
+    farm = loopback(2)
+    jail = farm.hosts[1].jail
+    jail.parent.mkdir()
+    jail.write_text(
+        "#!/bin/sh\n[ \"$1\" = --probe ] && echo 'none ENOSYS: Function not implemented'\n"
+    )
+    jail.chmod(0o755)
+    check = pie_cli("farm", "check", str(farm.write_config(slots=1)))
+    assert check.returncode == 0, check.stdout
+    assert "2 of 2 hosts ready (2 weaker: gem5 unconfined)" in check.stdout
+    absent, no_kernel = (
+        next(line for line in check.stdout.splitlines() if str(host.port) in line)
+        for host in farm.hosts
+    )
+    assert " weak " in absent and f"no jail at {farm.hosts[0].jail}" in absent
+    assert " weak " in no_kernel and "  none ENOSYS  " in no_kernel
+    assert "the kernel gives no Landlock (ENOSYS)" in no_kernel
+    assert "a guest can open /proc/self/mem" in absent

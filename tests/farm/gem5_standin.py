@@ -45,7 +45,12 @@ Environment (pie runs gem5 under ``env -i``, so tests set these in a wrapper scr
   dump-and-reset), ``reset`` (one dump after a reset: sim_ticks < final_tick), ``maxtick``,
   ``no_cpu``, ``no_stats`` (exit 0 without stats), ``no_report`` (an unpatched run-se.py),
   ``syscall`` (gem5's fatal "unimplemented syscall"), ``avx`` (gem5's panic on an unknown
-  instruction), ``mmap`` (gem5's fatal when the host refuses the simulated memory).
+  instruction), ``mmap`` (gem5's fatal when the host refuses the simulated memory),
+  ``escape`` (the guest's escape attempts, which gem5 performs with its own rights since SE
+  mode passes a guest's paths through to the host: ``open("/proc/self/mem", "r+")``, gem5's
+  own memory, and reading the file ``PIE_STANDIN_PEEK``, e.g. another job's; each attempt's
+  result goes to stderr as ``escape PATH opened`` or ``escape PATH refused ERROR``; the run
+  then goes on as usual).
 """
 
 from __future__ import annotations
@@ -123,6 +128,8 @@ def run(
 ) -> int:
     time.sleep(float(os.environ.get("PIE_STANDIN_SLEEP", "0")))
     gem5_fault(fault)
+    if fault == "escape":
+        escape(os.environ.get("PIE_STANDIN_PEEK", ""))
     if fault in GEM5_FATAL:
         fatal(GEM5_FATAL[fault])
         return 1
@@ -181,6 +188,21 @@ def gem5_fault(fault: str) -> None:
             else "panic: Unrecognized/invalid instruction executed:"
         )
         os.abort()
+
+
+def escape(peek: str) -> None:
+    """What a hostile guest's open calls do inside gem5: gem5 opens the path itself."""
+    for path, mode in (("/proc/self/mem", "r+b"), (peek, "rb")):
+        if not path:
+            continue
+        try:
+            with open(path, mode) as handle:  # (reading the mem file at offset 0 is EIO)
+                if path == peek:
+                    handle.read(1)
+            result = "opened"
+        except OSError as error:
+            result = f"refused {error.strerror}"
+        print(f"escape {path} {result}", file=sys.stderr, flush=True)
 
 
 def fatal(message: str) -> None:

@@ -32,6 +32,7 @@ import asyncssh
 import yaml
 
 STANDIN = Path(__file__).resolve().parent / "gem5_standin.py"
+JAIL = Path(__file__).resolve().parents[2] / "docker" / "gem5-host" / "gem5-jail.py"
 USER = "pie"
 CONFIG_SCRIPT = '"""A stand-in for SKL\'s run-se.py: gem5_standin.py only checks it exists."""\n'
 
@@ -99,10 +100,14 @@ class LoopbackHost:
         # first on the PATH of the host's commands: a test puts host tools here (getconf...)
         self.tools = root / "tools"
         self.config = root / "gem5-configs" / "run-se.py"
+        # the farm's Landlock jail, installed with ``install(jail=True)`` (absent otherwise)
+        self.jail = root / "jail" / "pie-gem5-jail"
         self.workdir = root / "work"
 
-    def install(self, python: str, farm: str) -> None:
+    def install(self, python: str, farm: str, *, jail: bool = False) -> None:
         self.gem5.parent.mkdir(parents=True)
+        if jail:
+            self._install_jail(python)
         self.gem5.write_text(
             "#!/bin/sh\n# wrapper around the gem5 STAND-IN (tests only)\n"
             '. "${0%/*}/standin.env"\n'
@@ -113,6 +118,22 @@ class LoopbackHost:
         self.config.parent.mkdir(parents=True)
         # the config is part of the farm's identity, hence of cache keys: one per farm
         self.config.write_text(f"{CONFIG_SCRIPT}# farm {farm}\n")
+
+    def _install_jail(self, python: str) -> None:
+        """docker/gem5-host/gem5-jail.py, allowing beyond what real gem5 needs only what the
+        STAND-IN needs: its Python and script, the folder of its wrapper (standin.env), the
+        host tools a test guest (a shell script) runs natively, and the shared log."""
+        here, installed = Path(python).parents[1], Path(python).resolve().parents[1]
+        reads = [here, installed, STANDIN.parent, "/usr/bin"]
+        self.jail.parent.mkdir(parents=True)
+        self.jail.write_text(
+            "#!/bin/sh\n# the farm's jail, widened for the gem5 STAND-IN (tests only)\n"
+            f". {self.gem5.parent}/standin.env\n"
+            ': >> "$PIE_STANDIN_LOG"\n'
+            f"exec {python} -I {JAIL} {' '.join(f'--read {p}' for p in reads)} "
+            f'--read {self.gem5.parent} --write "$PIE_STANDIN_LOG" "$@"\n'
+        )
+        self.jail.chmod(0o755)
 
     def pretend_glibc(self, version: str) -> None:
         """The host reports glibc ``version`` (``getconf``), and the stand-in's loader fails
@@ -228,8 +249,11 @@ class LoopbackFarm:
     ``with LoopbackFarm(tmp_path, 2) as farm: config = farm.write_config(slots=2)``
     """
 
-    def __init__(self, folder: Path, count: int, *, python: str = sys.executable) -> None:
+    def __init__(
+        self, folder: Path, count: int, *, python: str = sys.executable, jail: bool = False
+    ) -> None:
         self.folder = folder
+        self.jail = jail
         self.count = count
         self.python = python
         self.hosts: list[LoopbackHost] = []
@@ -251,7 +275,7 @@ class LoopbackFarm:
                 asyncssh.generate_private_key("ssh-ed25519"),
                 authorized,
             )
-            host.install(self.python, self.name)
+            host.install(self.python, self.name, jail=self.jail)
             self.hosts.append(host)
         self._portal_cm = anyio.from_thread.start_blocking_portal("asyncio")
         self._portal = self._portal_cm.__enter__()
@@ -304,6 +328,7 @@ class LoopbackFarm:
                 "gem5": str(host.gem5),
                 "config": str(host.config),
                 "workdir": str(host.workdir),
+                "jail": str(host.jail),
             }
             for host in self.hosts
         ]

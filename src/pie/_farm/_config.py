@@ -38,6 +38,9 @@ class FarmConfigError(InputError):
     """The farm YAML is malformed: the message says where and how to fix it."""
 
 
+JAIL = "/usr/local/libexec/pie-gem5-jail"
+
+
 @public
 @attrs.frozen
 class HostConfig:
@@ -55,6 +58,8 @@ class HostConfig:
     # SKL's run-se.py imports ``core``/``caches`` from its ``system`` folder; gem5 runs with an
     # empty environment, so this is the one variable it gets (PIE's image sets the same path).
     pythonpath: str | None = None
+    # the Landlock wrapper every job runs gem5 through when it is there (docker/gem5-host)
+    jail: str = JAIL
 
     @property
     def name(self) -> str:
@@ -120,8 +125,8 @@ _FARM_KEYS = (
     "backoff",
 )
 _HOST_REQUIRED = ("address", "user", "key", "known_hosts", "slots", "gem5", "config", "workdir")
-_HOST_KEYS = (*_HOST_REQUIRED, "port", "pythonpath")
-_REMOTE_PATHS = ("gem5", "config", "workdir", "pythonpath")
+_HOST_KEYS = (*_HOST_REQUIRED, "port", "pythonpath", "jail")
+_REMOTE_PATHS = ("gem5", "config", "workdir", "pythonpath", "jail")
 
 _Check = Callable[[Any], bool]
 
@@ -210,6 +215,7 @@ class _Reader(YamlReader):
             config=remote["config"],
             workdir=remote["workdir"].rstrip("/"),
             pythonpath=remote.get("pythonpath"),
+            jail=remote.get("jail", JAIL),
         )
 
     def no_duplicate_hosts(self, hosts: tuple[HostConfig, ...], nodes: list[yaml.Node]) -> None:

@@ -32,7 +32,7 @@ from __future__ import annotations
 import secrets
 import shlex
 import time
-from pathlib import Path
+from pathlib import Path, PurePosixPath
 from typing import Any
 
 import anyio
@@ -134,6 +134,7 @@ class HostLink:
         self._locks: dict[str, anyio.Lock] = {}
         self._input_sha256: dict[str, str] = {}
         self.glibc: tuple[int, ...] | None = None  # the host's, as its guests load it
+        self.confinement = "unknown"  # how gem5 is confined there (Confinement.describe)
 
     @property
     def name(self) -> str:
@@ -221,17 +222,19 @@ class HostLink:
         if status in problems:
             raise HostUnusable(f"{self.name}: {problems[status]} on the host")
         fields = _text(result.stdout).split()
-        if status != 0 or len(fields) != 5 or fields[0] != "pie-farm-host":
+        if status != 0 or len(fields) != 6 or fields[0] != "pie-farm-host":
             raise HostError(
                 f"{self.name}: preparing the host failed (exit {status}): "
                 f"{_text(result.stderr).strip()[-300:]}"
             )
         self.glibc = glibc_version(fields[4])
+        self.confinement = fields[5]
         return Identity(gem5=fields[1], config=fields[2], libs=fields[3])
 
     def _prepare_script(self) -> str:
         q = shlex.quote
         work, gem5, config = q(self.host.workdir), q(self.host.gem5), q(self.host.config)
+        jail = q(self.host.jail)
         config_dir = q(str(Path(self.host.config).parent))
         # the libraries a dynamically linked x86-64 guest loads from the host in SE mode
         libs = r"/x86-64/ && /(libc|libm|libstdc\+\+|libgcc_s)\.so|ld-linux-x86-64/ {print $NF}"
@@ -259,7 +262,12 @@ libs=$(PATH="$PATH:/sbin:/usr/sbin" ldconfig -p 2>/dev/null | awk {q(libs)} | xa
 [ -n "$libs" ] || exit {_NO_LIBS}
 l=$(printf '%s\n' "$libs" | xargs -r sha256sum | sha256sum | cut -c1-64)
 v=$(getconf GNU_LIBC_VERSION 2>/dev/null | sed -n 's/^glibc \\([0-9][0-9.]*\\)$/\\1/p')
-printf 'pie-farm-host %s %s %s %s\\n' "$g" "$c" "$l" "${{v:--}}"
+j=absent
+if [ -f {jail} ] && [ -x {jail} ]; then
+  j=$({jail} --probe 2>/dev/null | head -n 1 | cut -d: -f1 | tr -c 'A-Za-z0-9\\n' -)
+  [ -n "$j" ] || j=broken
+fi
+printf 'pie-farm-host %s %s %s %s %s\\n' "$g" "$c" "$l" "${{v:--}}" "$j"
 """
 
     async def _uploaded(self) -> set[str]:
@@ -379,12 +387,30 @@ printf 'pie-farm-host %s %s %s %s\\n' "$g" "$c" "$l" "${{v:--}}"
             self._input_sha256[upload.digest] = known
         return known
 
+    @property
+    def confined(self) -> bool:
+        """Whether this host's jail (Landlock) confines gem5, as its probe said at connection."""
+        return self.confinement.startswith("landlock-")
+
+    def _jail_command(self) -> str:
+        """The jail and what gem5 may reach, when the host confines gem5: reading its binary,
+        its config tree and PYTHONPATH, writing the job's folder (the current directory)."""
+        if not self.confined:
+            return ""
+        q = shlex.quote
+        reads = [self.host.gem5, str(PurePosixPath(self.host.config).parent)]
+        reads += [path for path in self.host.gem5_pythonpath.split(":") if path]
+        return " ".join(
+            (q(self.host.jail), *(f"--read {q(path)}" for path in reads), "--write . --")
+        )
+
     def _gem5_command(self, argv0: str) -> str:
         q = shlex.quote
         return " ".join(
             (
                 f"timeout -s KILL {self.farm.timeout:g}",
                 f"env -i PYTHONPATH={q(self.host.gem5_pythonpath)} PYTHONNOUSERSITE=1",
+                *filter(None, [self._jail_command()]),
                 q(self.host.gem5),
                 f"--outdir={OUTDIR}",
                 f"--stats-file={STATS}",

@@ -59,6 +59,8 @@ class HostCheck:
     glibc: tuple[int, ...] | None = None
     probe: str = "-"
     problem: str = ""
+    confinement: str = "-"
+    weaker: bool = False  # ready, but gem5 is not confined (docs/SECURITY.md)
 
 
 def check(path: Path) -> int:
@@ -77,7 +79,9 @@ def check(path: Path) -> int:
         f"in {PIE_HELLO_TICKS:,} ticks. Equal ticks: this farm and this compiler time as PIE did."
     )
     failed = [row.host for row in rows if not row.ok]
-    print(f"\n{len(rows) - len(failed)} of {len(rows)} hosts ready")
+    weaker = sum(row.ok and row.weaker for row in rows)
+    unconfined = f" ({weaker} weaker: gem5 unconfined)" if weaker else ""
+    print(f"\n{len(rows) - len(failed)} of {len(rows)} hosts ready{unconfined}")
     return 1 if failed else 0
 
 
@@ -118,6 +122,7 @@ async def _check_host(
         row.identity = await link.connect()
         row.connect_seconds = time.monotonic() - started
         row.glibc = link.glibc
+        row.confinement = link.confinement
         row.free_bytes = await link.free_bytes()
         if isinstance(probe, str):
             row.problem = f"probe not run: {probe}"
@@ -143,6 +148,23 @@ async def _check_host(
         row.problem = f"only {size(row.free_bytes)} free in {host.workdir}"
         return
     row.ok = True
+    if not link.confined:
+        row.weaker = True
+        row.problem = _unconfined(row.confinement, host)
+
+
+def _unconfined(confinement: str, host: HostConfig) -> str:
+    """Why a ready host is weaker: its guests can reach gem5's memory and other jobs' files."""
+    if confinement == "absent":
+        why = f"no jail at {host.jail} (install docker/gem5-host/gem5-jail.py there)"
+    elif confinement.startswith("none-"):
+        why = f"the kernel gives no Landlock ({confinement.removeprefix('none-')})"
+    else:
+        why = f"its jail {host.jail} does not work ({confinement})"
+    return (
+        f"weaker: gem5 runs unconfined, {why}; a guest can open /proc/self/mem and forge "
+        "gem5's results (docs/SECURITY.md)"
+    )
 
 
 def client_glibc() -> tuple[int, ...] | None:
@@ -184,7 +206,8 @@ def _flag_odd_identities(rows: list[HostCheck]) -> None:
 
 def _check_table(rows: Sequence[HostCheck]) -> str:
     header = (
-        "host", "status", "connect", "gem5", "config", "libs", "glibc", "free", "probe", "problem"
+        "host", "status", "connect", "gem5", "config", "libs", "glibc", "jail", "free", "probe",
+        "problem",
     )  # fmt: skip
     table = [header]
     for row in rows:
@@ -192,12 +215,13 @@ def _check_table(rows: Sequence[HostCheck]) -> str:
         table.append(
             (
                 row.host,
-                "ok" if row.ok else "FAIL",
+                ("weak" if row.weaker else "ok") if row.ok else "FAIL",
                 f"{row.connect_seconds:.2f} s" if row.connect_seconds is not None else "-",
                 ident.gem5[:12] if ident else "-",
                 ident.config[:12] if ident else "-",
                 ident.libs[:12] if ident else "-",
                 _dotted(row.glibc) if row.glibc else "-",
+                row.confinement.replace("-", " ", 1),
                 size(row.free_bytes) if row.free_bytes is not None else "-",
                 row.probe,
                 row.problem,
