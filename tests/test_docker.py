@@ -13,12 +13,13 @@ from typing import Any
 
 import pytest
 
-from pie._farm._config import SAFETY_TIMEOUT_S
+from pie._farm._config import SAFETY_TIMEOUT_S, HostConfig
 from tests.conftest import REPO
 
 DOCKER = REPO / "docker"
 GEM5_DOCKERFILE = DOCKER / "gem5-host" / "Dockerfile"
 GEM5_STEPS = DOCKER / "gem5-host" / "gem5-steps.sh"
+GEM5_JAIL = DOCKER / "gem5-host" / "gem5-jail.py"
 BUILD_LOCAL = DOCKER / "gem5-host" / "build-local.sh"
 PATCH = DOCKER / "gem5-host" / "skylake-config.patch"
 PIE_DOCKERFILE = DOCKER / "pie" / "Dockerfile"
@@ -31,6 +32,7 @@ TOP_KEYS = {"hosts", "timeout", "retries"}
 GEM5_BINARY = "/opt/gem5/build/X86/gem5.opt"
 SKYLAKE_CONFIG = "/opt/gem5-skylake-config/gem5-configs/run-se.py"
 WORKDIR = "/var/tmp/pie"
+JAIL = "/usr/local/libexec/pie-gem5-jail"  # pie's farm: HostConfig.jail's default
 SKYLAKE_COMMIT_PREFIX = "d92b219"
 GEM5_V20_1_0_5 = "31cd81fdec46bae4b48d4f3788776936389dbdec"
 
@@ -271,6 +273,11 @@ def test_gem5_host_image_facts() -> None:
         assert setting in run_text
     assert "rm -f /etc/ssh/ssh_host_*" in run_text, "host keys must not be baked into the image"
     assert "command -v timeout sha256sum env" in run_text
+    # the jail, at the path pie's farm runs gem5 through, read-only, and the self-test uses it
+    assert ("COPY", f"gem5-jail.py {JAIL}") in steps
+    assert HostConfig.__attrs_attrs__.jail.default == JAIL  # where pie's farm looks for it
+    assert f"chmod 0555 {JAIL}" in run_text and f"{JAIL} --probe" in run_text
+    assert f"/var/tmp/pie/selftest \\\n      {JAIL} >> BUILD_INFO" in GEM5_DOCKERFILE.read_text()
 
 
 def test_pie_image_facts() -> None:
@@ -364,10 +371,8 @@ def test_the_self_test_passes_on_the_stand_in_and_refuses_a_forged_report(
     from tests.farm.loopback import STANDIN  # noqa: PLC0415
 
     work = tmp_path / "selftest"
-    (work / "bin").mkdir(parents=True)
-    hello = work / "basic.cpp"
-    hello.write_text('#include <iostream>\nint main() { std::cout << "Hello, World!\\n"; }\n')
-    subprocess.run(["g++", str(hello), "-o", str(work / "bin" / "basic.out")], check=True)
+    env = {"PATH": "/usr/bin:/bin"}
+    subprocess.run(["bash", str(GEM5_STEPS), "programs", str(work)], check=True, env=env)
     (work / "bin" / "m5reset").write_text("#!/bin/sh\nexit 0\n")
     (work / "bin" / "m5reset").chmod(0o755)
     gem5 = tmp_path / "gem5.opt"
@@ -376,14 +381,22 @@ def test_the_self_test_passes_on_the_stand_in_and_refuses_a_forged_report(
     config = tmp_path / "run-se.py"
     config.write_text("# stand-in config\n")
 
-    def selftest(fault: str = "") -> subprocess.CompletedProcess[str]:
-        env = {"PATH": "/usr/bin:/bin"}
+    # the jail, widened for what the stand-in needs beyond gem5 (its Python and script)
+    python = Path(sys.executable)
+    jail = tmp_path / "jail"
+    jail.write_text(
+        f"#!/bin/sh\nexec {python} -I {GEM5_JAIL} --read {python.parents[1]} "
+        f'--read {python.resolve().parents[1]} --read {STANDIN.parent} --read /usr/bin "$@"\n'
+    )
+    jail.chmod(0o755)
+
+    def selftest(fault: str = "", *jailed: Path) -> subprocess.CompletedProcess[str]:
         gem5.write_text(
             f"#!/bin/sh\nexport PIE_STANDIN_FAULT={fault}\n"
             f'exec {sys.executable} -I -S {STANDIN} "$@"\n'
         )
         return subprocess.run(
-            ["bash", str(GEM5_STEPS), "selftest", str(gem5), str(config), str(work)],
+            ["bash", str(GEM5_STEPS), "selftest", str(gem5), str(config), str(work), *jailed],
             capture_output=True, text=True, env=env, check=False, timeout=120,
         )  # fmt: skip
 
@@ -399,3 +412,12 @@ def test_the_self_test_passes_on_the_stand_in_and_refuses_a_forged_report(
     assert dumped.returncode == 1 and "2 statistics dumps" in dumped.stderr
     unreported = selftest("no_report")
     assert unreported.returncode == 1 and "exit report ''" in unreported.stderr
+    # without the jail the escape program opens its gem5's memory (recorded); in it, it cannot
+    assert (facts["selftest_jail"], facts["selftest_escape"]) == ("absent", "opened")
+    confined = selftest("", jail)
+    assert confined.returncode == 0, confined.stderr
+    facts = dict(line.split("=", 1) for line in confined.stdout.splitlines())
+    assert facts["selftest_jail"].startswith("landlock ") and facts["selftest_escape"] == "refused"
+    (work / "bin" / "escape").write_text("#!/bin/sh\necho escape opened\n")  # a jail that leaks
+    leaked = selftest("", jail)
+    assert leaked.returncode == 1 and "could open gem5's /proc/self/mem" in leaked.stderr

@@ -6,7 +6,8 @@
 #   gem5-steps.sh build GEM5_DIR [JOBS]     scons build/X86/gem5.opt, then strip debug info
 #   gem5-steps.sh config CONFIG_DIR PATCH   apply pie's patch to gem5-skylake-config and check it
 #   gem5-steps.sh programs WORK             compile the self-test programs into WORK/bin
-#   gem5-steps.sh selftest GEM5 CONFIG WORK  run them under gem5 (compiling them if needed)
+#   gem5-steps.sh selftest GEM5 CONFIG WORK [JAIL]  run them under gem5 (compiling them if
+#                                           needed), in the Landlock jail JAIL if it works here
 #   gem5-steps.sh info GEM5_DIR CONFIG_DIR PATCH BUILD_IMAGE   print BUILD_INFO lines of the build
 #   gem5-steps.sh libs                      print BUILD_INFO lines of the libraries a guest loads
 set -euo pipefail
@@ -62,7 +63,8 @@ PIE_HELLO_TICKS=1004121118   # LearningOpt/pie gem5/api_pytest.py: 0.00100412111
 # m5_reset_stats (x86 pseudo-op 0F 04, function 0x40). Each run is the farm's command: an empty
 # environment but for PYTHONNOUSERSITE, the guest's argv[0] of PIE's shape, stdin given, and
 # the exit report on descriptor 3, whose tick the stats file must match. A reset honoured would
-# make sim_ticks a tiny part of final_tick.
+# make sim_ticks a tiny part of final_tick. escape opens gem5's own memory for writing (gem5
+# passes the guest's open through): the jail must refuse it.
 programs() {
   local work=$1
   mkdir -p "$work/bin"
@@ -74,15 +76,26 @@ programs() {
     '  __asm__ volatile(".byte 0x0f, 0x04\n\t.word 0x40" : : "D"(0UL), "S"(0UL) : "rax", "memory");' \
     '  return 0;' '}' > m5reset.cpp
   g++ basic.cpp -o bin/basic.out --std=c++17 -O3
+  printf '%s\n' '#include <fcntl.h>' '#include <cstdio>' 'int main() {' \
+    '  std::puts(open("/proc/self/mem", O_RDWR) >= 0 ? "escape opened" : "escape refused");' \
+    '  return 0;' '}' > escape.cpp
   g++ m5reset.cpp -o bin/m5reset --std=c++17 -O3
+  g++ escape.cpp -o bin/escape --std=c++17 -O3
 }
 
 selftest() {
-  local gem5=$1 config=$2 work=$3 prog dumps sim final reported
-  [ -x "$work/bin/basic.out" ] && [ -x "$work/bin/m5reset" ] || programs "$work" > /dev/null
+  local gem5=$1 config=$2 work=$3 jail=${4:-} prog dumps sim final reported state=absent escape
+  local confine=()
+  [ -x "$work/bin/basic.out" ] && [ -x "$work/bin/m5reset" ] && [ -x "$work/bin/escape" ] \
+    || programs "$work" > /dev/null
   cd "$work"
-  for prog in basic.out m5reset; do
-    env -i PYTHONNOUSERSITE=1 "$gem5" --outdir="out-$prog" --stats-file=stats.txt \
+  if [ -n "$jail" ] && [ -x "$jail" ]; then state=$("$jail" --probe); fi
+  # as a farm job runs gem5: reading gem5 and its config tree, writing its own folder only
+  case $state in
+    landlock*) confine=("$jail" --read "$gem5" --read "${config%/*}" --write "$work" --) ;;
+  esac
+  for prog in basic.out m5reset escape; do
+    env -i PYTHONNOUSERSITE=1 "${confine[@]}" "$gem5" --outdir="out-$prog" --stats-file=stats.txt \
       "$config" --argv0="${PIE_HELLO_ARGV0%/*}/$prog" --report-fd=3 Verbatim "$work/bin/$prog" \
       < /dev/null > "$prog.log" 2>&1 3> "$prog.report" || { cat "$prog.log"; exit 1; }
     dumps=$(grep -c 'Begin Simulation Statistics' "out-$prog/stats.txt")
@@ -94,6 +107,12 @@ selftest() {
       || { echo "$prog: exit report '$(cat "$prog.report")', final_tick $final" >&2; exit 1; }
   done
   grep -q 'Hello, World!' basic.out.log || { cat basic.out.log; echo "hello: no output" >&2; exit 1; }
+  escape=$(sed -n 's/^escape \(opened\|refused\)$/\1/p' escape.log)
+  if [ -z "$escape" ] || { [ ${#confine[@]} -gt 0 ] && [ "$escape" != refused ]; }; then
+    cat escape.log
+    echo "the guest could open gem5's /proc/self/mem (jail: $state)" >&2
+    exit 1
+  fi
   sim=$(stat_of sim_ticks out-m5reset/stats.txt)
   final=$(stat_of final_tick out-m5reset/stats.txt)
   if [ $((2 * sim)) -lt "$final" ]; then
@@ -107,6 +126,8 @@ selftest() {
   echo "selftest_pie_hello_pie_ticks=$PIE_HELLO_TICKS"
   echo "selftest_pie_hello_matches_pie=$([ "$sim" = "$PIE_HELLO_TICKS" ] && echo yes || echo no)"
   echo "selftest_m5reset_sim_ticks=$(stat_of sim_ticks out-m5reset/stats.txt)"
+  echo "selftest_jail=$state"
+  echo "selftest_escape=$escape"
   echo "pie-gem5 self-test: PIE's hello world took $sim ticks here, $PIE_HELLO_TICKS in PIE's image" >&2
 }
 
