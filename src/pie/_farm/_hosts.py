@@ -20,11 +20,17 @@ that kills gem5's whole process group; the simulated-time budget is run-se.py's
 ``--max-ticks``.  A watchdog reading the session's stdin kills that group too when the SSH
 channel closes, so cancelling a job, or losing the client, stops the remote gem5.
 
+Where the host's jail works (its ``--probe``, at connection), gem5 runs inside it (Landlock):
+reading the system libraries, gem5, its config tree and PYTHONPATH, writing only the job's
+folder, so that a guest, whose file calls gem5 makes with its own rights, cannot open
+/proc/self/mem (gem5's memory) or other jobs' folders; elsewhere gem5 runs unconfined and
+``pie farm check`` names the host weaker.
+
 The guest can write any file gem5 can, its stats file included (unlink it, write another),
 and it shares gem5's stdout (which it can seek).  What run-se.py writes after the guest has
 exited, "Exiting @ tick N because CAUSE", goes to descriptor 3, a pipe the guest does not hold
-(it can only add lines before that one, through /proc): its last line is the exit report the
-stats file is checked against.
+(unjailed, it can only add lines before that one, through /proc): its last line is the exit
+report the stats file is checked against.
 """
 
 from __future__ import annotations
