@@ -140,7 +140,8 @@ class HostLink:
         self._locks: dict[str, anyio.Lock] = {}
         self._input_sha256: dict[str, str] = {}
         self.glibc: tuple[int, ...] | None = None  # the host's, as its guests load it
-        self.confinement = "unknown"  # how gem5 is confined there (Confinement.describe)
+        # its jail's probe: "landlock-N" (the ABI), "absent", "none-ERRNO" (no Landlock), "broken"
+        self.confinement = "unknown"
 
     @property
     def name(self) -> str:
