@@ -19,10 +19,10 @@ import anyio
 import pytest
 
 import pie
-from pie._benchmark import Benchmark
+from pie._benchmark import Benchmark, timing_backend
 from pie._config import load_config
 from pie._sandbox import Sandbox
-from pie._timing._cycles import CACHEGRIND_MODEL
+from pie._timing._cycles import CACHEGRIND_MODEL, QEMU_MODEL
 from tests.conftest import SUM_OK, make_tests
 from tests.test_cli import pie as cli
 
@@ -108,7 +108,7 @@ def test_shared_slice_writes_pie_files_whose_metrics_match_an_independent_comput
     shared_data: Path, tmp_path: Path, cache_dir: Path
 ) -> None:
     rows = candidates_rows(shared_data / "problems.jsonl", 3)
-    config = write_run(tmp_path, rows, shared_data / "tests", timing="cachegrind")
+    config = write_run(tmp_path, rows, shared_data / "tests", timing="qemu")
     done = cli("evaluate", str(config), "--quiet")
     assert done.returncode == 0, done.stderr
     out = tmp_path / "out"
@@ -139,7 +139,7 @@ def test_shared_slice_writes_pie_files_whose_metrics_match_an_independent_comput
     assert got["mean_speedup_best@1"] == 1.0
     assert got["mean_speedup_best@2"] >= 1.0
     run = json.loads((out / "run.json").read_text())
-    assert run["backend"] == "cachegrind" and run["unit"] == "cycles"
+    assert run["backend"] == "qemu" and run["unit"] == "cycles"
     # the summary the runs had (with the launcher's probes), as pie doctor shows it
     probed = Sandbox(cache_dir, slots=1)
     try:
@@ -148,7 +148,7 @@ def test_shared_slice_writes_pie_files_whose_metrics_match_an_independent_comput
         probed.close()
     assert run["verdicts"]["generated"] == {"AC": 6}
     # the runtimes' model, and how far it followed gem5, travel with the numbers
-    model = CACHEGRIND_MODEL
+    model = QEMU_MODEL
     assert run["quantity"] == model.quantity().to_json()
     assert run["settings"]["quantity"] == model.key
     marked = run["startup_dominated"]
@@ -194,7 +194,7 @@ def test_a_run_journaled_before_the_cycle_model_does_not_resume(
 @pytest.fixture
 def demo_run(tmp_path: Path) -> Path:
     rows = candidates_rows(DEMO / "problems.jsonl")
-    return write_run(tmp_path / "run", rows, DEMO / "tests", timing="cachegrind")
+    return write_run(tmp_path / "run", rows, DEMO / "tests", timing="qemu")
 
 
 def wait_for_journal_lines(journal: Path, lines: int, process: subprocess.Popen[str]) -> None:
@@ -242,7 +242,7 @@ def test_a_killed_run_resumes_to_the_same_files_as_an_uninterrupted_one(
 
     reference = demo_run.parent.parent / "reference"
     rows = candidates_rows(DEMO / "problems.jsonl")
-    uninterrupted = write_run(reference, rows, DEMO / "tests", timing="cachegrind")
+    uninterrupted = write_run(reference, rows, DEMO / "tests", timing="qemu")
     done = cli("evaluate", str(uninterrupted), "--quiet")
     assert done.returncode == 0, done.stderr
     for name in PIE_FILES:
@@ -480,3 +480,12 @@ def test_a_vanished_scratch_folder_stops_the_run_resumably(demo_run: Path, tmp_p
     assert {r["outcome"]["verdict"] for r in records} == {"AC"}
     for name in PIE_FILES:
         assert (demo_run.parent / "out" / name).exists()
+
+
+def test_the_default_timing_is_the_forgery_proof_one(tmp_path: Path) -> None:
+    """A config without ``timing`` is timed by qemu where qemu-user exists (the README set-up
+    and CI install it), never by cachegrind, whose counts a program can forge."""
+    config = write_run(tmp_path, [], tmp_path)
+    lines = config.read_text().splitlines(keepends=True)
+    config.write_text("".join(line for line in lines if not line.startswith("timing")))
+    assert timing_backend(load_config(config)) == "qemu"

@@ -28,6 +28,7 @@ from pie._model import (
 from pie._timing import TIMINGS
 from pie._timing._cachegrind import CachegrindConfig
 from pie._timing._cycles import Agreement, CycleModel
+from pie._timing._qemu import QemuConfig
 from pie._timing._wall import Comparison, WallConfig
 
 if TYPE_CHECKING:
@@ -80,6 +81,7 @@ __all__ = [
     "MetricRow",
     "Outcome",
     "PieError",
+    "QemuConfig",
     "Quantity",
     "RowResult",
     "RunStopped",

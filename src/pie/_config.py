@@ -45,7 +45,7 @@ class BenchmarkConfig:
     num_generated_cols: int | None = None
     # pie's own keys
     testcases_dir: Path | None = None
-    timing: str | None = None  # None: cachegrind where valgrind exists, else wall
+    timing: str | None = None  # None: qemu where qemu-user exists, else wall
     farm: Path | None = None
     time_limit: float = Limits().time_limit  # one default, the API's
     memory_limit: int = Limits().memory_limit

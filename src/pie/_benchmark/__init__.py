@@ -33,7 +33,7 @@ from pie._model import Evaluation, Limits, Verdict
 from pie._paths import default_cache_dir
 from pie._public import public
 from pie._sandbox import Sandbox
-from pie._timing import valgrind_available
+from pie._timing import default_local_timing
 from pie._timing._cycles import model_for
 from pie._toolchain import resolve_compiler
 
@@ -79,7 +79,7 @@ class BenchmarkResult:
 def timing_backend(config: BenchmarkConfig) -> str:
     if config.timing is not None:
         return config.timing
-    return "cachegrind" if valgrind_available() else "wall"
+    return default_local_timing(fallback="wall")
 
 
 def quantity_of(backend: str) -> dict[str, Any] | None:

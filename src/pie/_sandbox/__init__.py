@@ -375,6 +375,12 @@ class Sandbox:
                 env=["PATH=/usr/bin:/bin", f"TMPDIR={build}", "LC_ALL=C"],
             )
             outcome = await self._execute(request, slot, spec.message_cap)
+            if not await anyio.Path(build).is_dir():
+                # the folder went away under the compiler (another process, a full disk): what
+                # the compiler said then is about the host, not the source, so no CE is kept
+                raise SandboxError(
+                    f"the compile's scratch folder {build} vanished during the compile"
+                )
             built = build / "main"
             refused = None
             if outcome.exit_code == 0 and await anyio.Path(built).exists():

@@ -10,7 +10,6 @@ pie`` does not load what a backend needs (asyncssh for ``gem5``).
 from __future__ import annotations
 
 import importlib
-import shutil
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, ClassVar, Protocol
@@ -19,6 +18,7 @@ import attrs
 
 from pie._errors import InputError
 from pie._model import Limits, TestCase, Timing
+from pie._timing._plugin import qemu_path
 
 if TYPE_CHECKING:
     from pie._cache import ResultCache
@@ -97,8 +97,11 @@ REGISTRY: Mapping[str, Registered] = {
 TIMINGS = (NONE, *REGISTRY)
 
 
-def valgrind_available() -> bool:
-    return shutil.which("valgrind.bin") is not None or shutil.which("valgrind") is not None
+def default_local_timing(fallback: str) -> str:
+    """``qemu`` where qemu-user exists (forgery-proof, the same count on every host), else
+    ``fallback``.  ``cachegrind`` is never chosen for the user: a program can forge its counts
+    (docs/SECURITY.md), so it runs only when asked for by name."""
+    return "qemu" if qemu_path() is not None else fallback
 
 
 def make_backend(

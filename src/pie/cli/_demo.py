@@ -13,7 +13,7 @@ from pie._evaluator import Evaluator, Submission
 from pie._interrupt import until_signalled
 from pie._json import dumps
 from pie._model import Evaluation
-from pie._timing import valgrind_available
+from pie._timing import default_local_timing
 from pie.cli._exit import EXIT_FAILED, EXIT_OK
 
 
@@ -40,7 +40,7 @@ async def _demo(args: argparse.Namespace) -> int:
         for role in ("src", "tgt")
     ]
     by_label: dict[str, Evaluation] = {}
-    timing = "cachegrind" if valgrind_available() else "none"
+    timing = default_local_timing(fallback="none")
     async with Evaluator(tests_root=root / "tests", cache_dir=args.cache_dir, timing=timing) as ev:
         async for result in ev.stream(submissions):
             by_label[str(result.label)] = result
@@ -63,7 +63,7 @@ async def _demo(args: argparse.Namespace) -> int:
         return EXIT_OK if all(r["verdict"] == "AC" for r in results) else EXIT_FAILED
     print(_demo_table(results))
     if timing == "none":
-        print("\ntiming: valgrind not found, no instruction counts (apt-get install valgrind)")
+        print("\ntiming: qemu-user not found, no counts (apt-get install qemu-user)")
     else:
         print(_demo_legend(by_label.values()))
     print(f"sandbox: {sandbox}  (details: pie doctor)")
@@ -76,10 +76,12 @@ def _demo_legend(results: Iterable[Evaluation]) -> str:
         return "\ncycles: no program was timed"
     agreement = quantity.agreement
     return (
-        f"\ninstructions: counted under valgrind (callgrind, Skylake-like caches); cycles: "
+        "\ninstructions: counted by pie's plugin under qemu-user, on one fixed CPU model "
+        "(gem5's feature set) with Skylake-like caches; cycles: "
         f"{quantity.name} v{quantity.version}, a model of gem5's cycles calibrated on PIE's "
         f"gem5 runtimes (leave-one-problem-out Spearman {agreement['spearman']:.3f} on "
-        f"{agreement['rows']} PIE rows);\nstartup: share of instructions outside main(); "
+        f"{agreement['rows']} PIE rows);\nstartup: share of instructions before the program's "
+        "own code runs; "
         "speedup: slow/fast cycles; PIE gem5: the speedup PIE recorded with gem5 on its own "
         "(larger) test set"
     )
