@@ -5,12 +5,15 @@ from __future__ import annotations
 import contextlib
 from pathlib import Path
 
+import attrs
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
 import pie
 from pie._timing._callgrind import CallgrindFormatError, parse
+from pie._timing._counted import first_failure
+from pie._timing._qemu import Counts
 from pie._timing._wall import mann_whitney_p
 from tests.conftest import SUM_OK, make_tests
 
@@ -250,3 +253,17 @@ def test_speedups_only_between_like_timings() -> None:
     other = pie.Timing("cachegrind", "instructions", 100.0, (100.0,), config="c2")
     with pytest.raises(pie.InputError, match="different configs"):
         pie.speedup(slow, other)
+
+
+def test_a_test_over_budget_is_named_before_any_other_failure() -> None:
+    """Both counting backends decide alike: over budget first, else the first uncounted test."""
+    fields = {name: 0 for name in attrs.fields_dict(Counts)}
+    counted = Counts(**{**fields, "instructions": 50})
+    tests = [pie.TestCase(i, Path(f"in{i}"), Path(f"out{i}")) for i in range(3)]
+    assert first_failure(tests, [counted, "test 1: no report", counted], 10) == (
+        "over budget: test 0 ran 50 instructions (> 10)"
+    )
+    assert (
+        first_failure(tests, [counted, "test 1: no report", counted], None) == "test 1: no report"
+    )
+    assert first_failure(tests, [counted, counted, counted], 100) is None

@@ -26,6 +26,7 @@ from pie._hashing import key_of
 from pie._model import Limits, Measure, TestCase, Timing
 from pie._sandbox import Sandbox
 from pie._timing._callgrind import CallgrindFormatError, parse
+from pie._timing._counted import first_failure
 from pie._timing._cycles import CACHEGRIND_MODEL, CycleModel
 
 if TYPE_CHECKING:
@@ -165,20 +166,9 @@ class CachegrindBackend:
         async with anyio.create_task_group() as group:
             for position, case in enumerate(tests):
                 group.start_soon(one, position, case)
-        budget = self.config.instruction_budget
-        over = [
-            (case.index, r.instructions)
-            for case, r in zip(tests, rows, strict=True)
-            if isinstance(r, Counts) and budget is not None and r.instructions > budget
-        ]
-        if over:
-            index, count = over[0]
-            return self._failed(
-                len(tests), f"over budget: test {index} ran {count:,} instructions (> {budget:,})"
-            )
-        failures = [r for r in rows if isinstance(r, str)]
-        if failures:
-            return self._failed(len(tests), failures[0])
+        failure = first_failure(tests, rows, self.config.instruction_budget)
+        if failure is not None:
+            return self._failed(len(tests), failure)
         return self._timing([r for r in rows if isinstance(r, Counts)], cached=all(hits))
 
     def _timing(self, counts: list[Counts], *, cached: bool) -> Timing:

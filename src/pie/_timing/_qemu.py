@@ -32,6 +32,7 @@ from pie._errors import InputError
 from pie._hashing import key_of
 from pie._model import MIB, Limits, Measure, TestCase, Timing
 from pie._sandbox import OutputJudge, RunOutcome, Sandbox, classify
+from pie._timing._counted import first_failure
 from pie._timing._cycles import QEMU_MODEL, CycleModel
 from pie._timing._plugin import Emulator, emulator
 
@@ -304,20 +305,9 @@ class QemuBackend:
         async with anyio.create_task_group() as group:
             for server in range(servers):
                 group.start_soon(batch, missing[server::servers])
-        budget = self.config.instruction_budget
-        over = [
-            (case.index, r.instructions)
-            for case, r in zip(tests, rows, strict=True)
-            if isinstance(r, Counts) and budget is not None and r.instructions > budget
-        ]
-        if over:
-            index, count = over[0]
-            return self._failed(
-                len(tests), f"over budget: test {index} ran {count:,} instructions (> {budget:,})"
-            )
-        failures = [r for r in rows if isinstance(r, str)]
-        if failures:
-            return self._failed(len(tests), failures[0])
+        failure = first_failure(tests, rows, self.config.instruction_budget)
+        if failure is not None:
+            return self._failed(len(tests), failure)
         return self._timing([r for r in rows if isinstance(r, Counts)], cached=all(hits))
 
     def _timing(self, counts: list[Counts], *, cached: bool) -> Timing:
