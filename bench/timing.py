@@ -4,7 +4,7 @@
 
 1. milliseconds per test, amortised, timing one real program on its ~100 PIE tests (cold
    cache, ``--slots`` tests at a time): the old path (valgrind's callgrind with cache and
-   branch simulation, one process per test, as the removed ``cachegrind`` backend ran it, here
+   branch simulation, one process per test, as the ``cachegrind`` backend runs it, here
    without its sandbox, so a lower bound of its cost) against the ``qemu`` backend (sandboxed),
    with one fresh qemu process per test and with its fork server (the default);
 2. count identity: the fork server's counts of every test against one fresh qemu process per
