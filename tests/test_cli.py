@@ -120,10 +120,9 @@ def test_run_options(source: Path, sum_tests: Path, tmp_path: Path) -> None:
         done = pie("run", str(program), "--tests", str(sum_tests), "--json", "--indices", "0",
                    *limits)  # fmt: skip
         result = json.loads(done.stdout)
-        verdict = wanted
-        if wanted == "MLE" and "memory" not in result["sandbox"]:
-            verdict = "RE"  # no memory cgroup: the limit is an address-space rlimit (doctor)
-        assert result["verdict"] == verdict, result
+        # MLE with or without a memory cgroup (without one, the launcher watches the resident
+        # size): the verdict must not depend on the host
+        assert result["verdict"] == wanted, result
     fits = pie("run", str(hog), "--tests", str(sum_tests), "--json", "--indices", "0",
                "--memory-limit", "512")  # fmt: skip
     assert json.loads(fits.stdout)["verdict"] == "WA"  # it ran to its (wrong) output

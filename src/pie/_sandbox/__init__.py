@@ -363,7 +363,7 @@ class Sandbox:
                 wall_ms=_ms(Limits(time_limit=spec.time_limit).wall_limit),  # the runs' formula
                 memory_bytes=memory,
                 memory_by_rss=by_rss,
-                address_bytes=memory if by_rss else 0,
+                address_bytes=memory * ADDRESS_CAP_FACTOR if by_rss else 0,
                 stack_bytes=memory,
                 output_bytes=spec.output_bytes,
                 pid_namespace=True,
