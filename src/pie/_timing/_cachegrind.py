@@ -26,7 +26,7 @@ from pie._hashing import key_of
 from pie._model import Limits, Measure, TestCase, Timing
 from pie._sandbox import Sandbox
 from pie._timing._callgrind import CallgrindFormatError, parse
-from pie._timing._counted import first_failure
+from pie._timing._counted import first_failure, scaled_limits, startup_share
 from pie._timing._cycles import CACHEGRIND_MODEL, CycleModel
 
 if TYPE_CHECKING:
@@ -144,11 +144,7 @@ class CachegrindBackend:
         limits: Limits,
         accuracies: Sequence[float] | None = None,
     ) -> Timing | None:
-        scaled = attrs.evolve(
-            limits,
-            time_limit=limits.time_limit * self.config.time_factor,
-            memory_limit=limits.memory_limit + self.config.memory_extra_mib,
-        )
+        scaled = scaled_limits(limits, self.config)
         rows: list[Counts | str] = [""] * len(tests)
         hits = [False] * len(tests)
 
@@ -176,11 +172,7 @@ class CachegrindBackend:
             return Measure(name, unit, sum(values), values)
 
         instructions = tuple(float(c.instructions) for c in counts)
-        in_main = [c.instructions_in_main for c in counts]
-        startup = tuple(
-            1.0 - m / i if i else 0.0 for m, i in zip(in_main, instructions, strict=True)
-        )
-        total = sum(instructions)
+        overall_startup, startup = startup_share(counts)
         model = self.config.model
         cycles = tuple(model.cycles(c.events()) for c in counts)
         return Timing(
@@ -193,7 +185,7 @@ class CachegrindBackend:
             quantity=model.quantity(),
             measures=(
                 Measure("startup_share", "fraction of instructions outside main",
-                        1.0 - sum(in_main) / total if total else 0.0, startup),
+                        overall_startup, startup),
                 measure("instructions", "instructions", instructions),
                 measure("l1_misses", "misses", tuple(float(c.l1_misses) for c in counts)),
                 measure("l1i_misses", "misses", tuple(float(c.l1i_misses) for c in counts)),

@@ -32,7 +32,7 @@ from pie._errors import InputError
 from pie._hashing import key_of
 from pie._model import MIB, Limits, Measure, TestCase, Timing
 from pie._sandbox import OutputJudge, RunOutcome, Sandbox, classify
-from pie._timing._counted import first_failure
+from pie._timing._counted import first_failure, scaled_limits, startup_share
 from pie._timing._cycles import QEMU_MODEL, CycleModel
 from pie._timing._plugin import Emulator, emulator
 
@@ -272,11 +272,7 @@ class QemuBackend:
         limits: Limits,
         accuracies: Sequence[float] | None = None,
     ) -> Timing | None:
-        scaled = attrs.evolve(
-            limits,
-            time_limit=limits.time_limit * self.config.time_factor,
-            memory_limit=limits.memory_limit + self.config.memory_extra_mib,
-        )
+        scaled = scaled_limits(limits, self.config)
         rows: list[Counts | str] = [""] * len(tests)
         hits = [False] * len(tests)
         simulation = self.config.simulation_key(self.emulator)
@@ -318,11 +314,7 @@ class QemuBackend:
             return measure(name, unit, tuple(float(getattr(c, name)) for c in counts))
 
         instructions = tuple(float(c.instructions) for c in counts)
-        in_main = [c.instructions_in_main for c in counts]
-        startup = tuple(
-            1.0 - m / i if i else 0.0 for m, i in zip(in_main, instructions, strict=True)
-        )
-        total = sum(instructions)
+        overall_startup, startup = startup_share(counts)
         model = self.config.model
         cycles = tuple(model.cycles(c.events()) for c in counts)
         return Timing(
@@ -336,7 +328,7 @@ class QemuBackend:
             measures=(
                 measure("instructions", "instructions", instructions),
                 Measure("startup_share", "fraction of instructions before the program's code",
-                        1.0 - sum(in_main) / total if total else 0.0, startup),
+                        overall_startup, startup),
                 events("instructions_in_main", "instructions"),
                 events("loads", "accesses"),
                 events("stores", "accesses"),
