@@ -40,8 +40,8 @@ def daemon_request(groups: tuple[Path, ...], pid_file: Path) -> LaunchRequest:
             f"setsid /bin/sh -c 'echo $$ > {pid_file}; exec sleep 300' "
             f"</dev/null >/dev/null 2>&1 & while [ ! -s {pid_file} ]; do sleep 0.01; done",
         ),
-        cpu_ms=5000,
-        wall_ms=10000,
+        time_limit_ms=5000,
+        wall_limit_ms=10000,
         memory_bytes=256 << 20,
         stack_bytes=8 << 20,
         output_bytes=1 << 20,

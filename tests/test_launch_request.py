@@ -24,8 +24,8 @@ REQUESTS = st.builds(
     LaunchRequest,
     profile=st.sampled_from(Profile),
     program=st.lists(TEXT, min_size=1, max_size=4).map(tuple),
-    cpu_ms=NUMBER,
-    wall_ms=NUMBER,
+    time_limit_ms=NUMBER,
+    wall_limit_ms=NUMBER,
     memory_bytes=NUMBER,
     stack_bytes=NUMBER,
     output_bytes=NUMBER,
@@ -75,8 +75,8 @@ def test_every_request_survives_the_trip(launcher: Path, request: LaunchRequest)
 def test_undecodable_path_bytes_survive(launcher: Path) -> None:
     path = b"/tmp/caf\xe9/input.0.txt".decode("utf-8", "surrogateescape")
     request = LaunchRequest(
-        profile=Profile.RUN, program=("/bin/true",), cpu_ms=1, wall_ms=2, memory_bytes=3,
-        stack_bytes=4, output_bytes=5, stdin=path,
+        profile=Profile.RUN, program=("/bin/true",), time_limit_ms=1, wall_limit_ms=2,
+        memory_bytes=3, stack_bytes=4, output_bytes=5, stdin=path,
     )  # fmt: skip
     assert echo(launcher, request).stdin == path
 
@@ -84,10 +84,10 @@ def test_undecodable_path_bytes_survive(launcher: Path) -> None:
 @pytest.mark.parametrize(
     ("args", "error"),
     [
-        (["--cpu-ms", "ten", "--", "/bin/true"], "bad number"),
+        (["--time-limit-ms", "ten", "--", "/bin/true"], "bad number"),
         (["--pid-namespace", "2", "--", "/bin/true"], "a flag must be 0 or 1"),
         (["--no-such-option", "1", "--", "/bin/true"], "unknown option"),
-        (["--cpu-ms", "1"], "no program given"),
+        (["--time-limit-ms", "1"], "no program given"),
     ],
 )
 def test_malformed_requests_are_refused_by_name(

@@ -151,8 +151,8 @@ class Sandbox:
         return LaunchRequest(
             profile=profile,
             program=tuple(program),
-            cpu_ms=_ms(limits.time_limit),
-            wall_ms=_ms(limits.wall_limit),
+            time_limit_ms=_ms(limits.time_limit),
+            wall_limit_ms=_ms(limits.wall_limit),
             memory_bytes=memory,
             memory_by_rss=by_rss,
             address_bytes=memory * ADDRESS_CAP_FACTOR if by_rss else 0,
@@ -164,7 +164,7 @@ class Sandbox:
         )
 
     async def _execute(self, request: LaunchRequest, slot: Slot, output_cap: int) -> RunOutcome:
-        report = await self._server.run(request.to_args(), request.wall_ms / 1000)
+        report = await self._server.run(request.to_args(), request.wall_limit_ms / 1000)
         return outcome_from_report(report, slot, output_cap)
 
     # ---- the seam ------------------------------------------------------------------------
@@ -309,12 +309,12 @@ class Sandbox:
                 slot.prepare_batch, binary, emulation.plugin, inputs
             )
             files = batch.single
-            wall_ms = _ms(limits.wall_limit)
+            wall_limit_ms = _ms(limits.wall_limit)
             plan = [f"status\t{batch.status}"]
             for given, out, report, secret in zip(
                 batch.inputs, batch.outputs, batch.reports, emulation.secrets, strict=True
             ):
-                plan.append(f"{given}\t{out}\t{report}\t{secret}\t{wall_ms}")
+                plan.append(f"{given}\t{out}\t{report}\t{secret}\t{wall_limit_ms}")
             await anyio.Path(batch.plan).write_text("\n".join(plan) + "\n")
             os.chmod(batch.plan, 0o600)
             request = self._emulated(
@@ -339,7 +339,7 @@ class Sandbox:
                 hide=_hideable(inputs[0].parent, [emulation.qemu, slot.root]),
             )
             # every test's wall limit in turn, and one more for the shared start-up
-            request = attrs.evolve(request, wall_ms=wall_ms * (len(inputs) + 1))
+            request = attrs.evolve(request, wall_limit_ms=wall_limit_ms * (len(inputs) + 1))
             whole = await self._execute(request, slot, limits.output_bytes)
             return await anyio.to_thread.run_sync(batch_outcomes, whole, batch, limits, judges)
 
@@ -359,8 +359,9 @@ class Sandbox:
             request = LaunchRequest(
                 profile=Profile.COMPILE,
                 program=tuple(program),
-                cpu_ms=_ms(spec.time_limit),
-                wall_ms=_ms(Limits(time_limit=spec.time_limit).wall_limit),  # the runs' formula
+                time_limit_ms=_ms(spec.time_limit),
+                # the runs' formula
+                wall_limit_ms=_ms(Limits(time_limit=spec.time_limit).wall_limit),
                 memory_bytes=memory,
                 memory_by_rss=by_rss,
                 address_bytes=memory * ADDRESS_CAP_FACTOR if by_rss else 0,
@@ -523,8 +524,8 @@ def _probe_request(
     return LaunchRequest(
         profile=profile,
         program=tuple(program),
-        cpu_ms=5000,
-        wall_ms=10000,
+        time_limit_ms=5000,
+        wall_limit_ms=10000,
         memory_bytes=256 * MIB,
         stack_bytes=8 * MIB,
         output_bytes=MIB,

@@ -30,8 +30,8 @@ def _strings(value: Any) -> tuple[str, ...]:
 class LaunchRequest:
     profile: Profile
     program: tuple[str, ...] = attrs.field(converter=_strings)
-    cpu_ms: int
-    wall_ms: int
+    time_limit_ms: int
+    wall_limit_ms: int
     memory_bytes: int
     stack_bytes: int
     output_bytes: int
@@ -61,8 +61,8 @@ class LaunchRequest:
         """The launcher's command-line form."""
         args = ["--profile", self.profile.value]
         numbers = {
-            "--cpu-ms": self.cpu_ms,
-            "--wall-ms": self.wall_ms,
+            "--time-limit-ms": self.time_limit_ms,
+            "--wall-limit-ms": self.wall_limit_ms,
             "--memory-bytes": self.memory_bytes,
             "--memory-by-rss": int(self.memory_by_rss),
             "--address-bytes": self.address_bytes,

@@ -53,10 +53,10 @@ void close_other_fds(std::vector<int> keep) {
 
 void set_limits(const Request& r) {
   set_limit(RLIMIT_CORE, 0, "rlimit core");
-  if (r.cpu_ms > 0) {
+  if (r.time_limit_ms > 0) {
     // SIGXCPU at the limit (rounded up to whole seconds, the rlimit's unit); SIGKILL one
     // second later for a program that ignores it.
-    rlim_t soft = static_cast<rlim_t>((r.cpu_ms + 999) / 1000);
+    rlim_t soft = static_cast<rlim_t>((r.time_limit_ms + 999) / 1000);
     rlimit cpu{soft, soft + 1};
     if (setrlimit(RLIMIT_CPU, &cpu) != 0) child_fail("rlimit cpu");
   }

@@ -36,8 +36,8 @@ Request parse_request(int argc, char** argv, int first) {
     if (i + 1 >= argc) usage_error("option without value");
     const char* v = argv[++i];
     if (key == "--profile") r.profile = v;
-    else if (key == "--cpu-ms") r.cpu_ms = to_number(v);
-    else if (key == "--wall-ms") r.wall_ms = to_number(v);
+    else if (key == "--time-limit-ms") r.time_limit_ms = to_number(v);
+    else if (key == "--wall-limit-ms") r.wall_limit_ms = to_number(v);
     else if (key == "--address-bytes") r.address_bytes = to_number(v);
     else if (key == "--stack-bytes") r.stack_bytes = to_number(v);
     else if (key == "--output-bytes") r.output_bytes = to_number(v);
@@ -78,7 +78,7 @@ std::string request_json(const Request& r) {
   auto number = [](long long value) { return std::to_string(value); };
   auto optional = [](long long value) { return value < 0 ? std::string("null") : std::to_string(value); };
   return "{\"profile\":" + json_string(r.profile) + ",\"program\":" + json_list(r.program) +
-         ",\"cpu_ms\":" + number(r.cpu_ms) + ",\"wall_ms\":" + number(r.wall_ms) +
+         ",\"time_limit_ms\":" + number(r.time_limit_ms) + ",\"wall_limit_ms\":" + number(r.wall_limit_ms) +
          ",\"memory_bytes\":" + number(r.memory_bytes) + ",\"memory_by_rss\":" + yes(r.memory_by_rss) +
          ",\"address_bytes\":" + number(r.address_bytes) + ",\"stack_bytes\":" + number(r.stack_bytes) +
          ",\"output_bytes\":" + number(r.output_bytes) + ",\"processes\":" + number(r.processes) +

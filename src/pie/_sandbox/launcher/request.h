@@ -15,8 +15,8 @@ struct PathRule {
 
 struct Request {
   std::string profile = "run";
-  long long cpu_ms = 10000;
-  long long wall_ms = 20000;
+  long long time_limit_ms = 10000;  // Limits.time_limit: CPU time (RLIMIT_CPU), milliseconds
+  long long wall_limit_ms = 20000;  // Limits.wall_limit: wall-clock time, milliseconds
   long long address_bytes = 0;  // RLIMIT_AS; 0: none
   long long stack_bytes = 0;
   long long output_bytes = 0;   // RLIMIT_FSIZE

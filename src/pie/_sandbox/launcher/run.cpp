@@ -137,11 +137,11 @@ void on_notify_socket(Watch& w) {
   w.notify_socket = -1;
 }
 
-Outcome wait_for(pid_t child, long long wall_ms, long long started, Watch w) {
+Outcome wait_for(pid_t child, long long wall_limit_ms, long long started, Watch w) {
   Outcome out;
   int pidfd = static_cast<int>(syscall(SYS_pidfd_open, child, 0));
   if (pidfd >= 0) {
-    long long deadline = started + wall_ms * 1000LL;
+    long long deadline = started + wall_limit_ms * 1000LL;
     for (;;) {
       long long left_ms = (deadline - now_us() + 999) / 1000;
       if (left_ms <= 0) { out.wall_exceeded = true; break; }
@@ -170,7 +170,7 @@ Outcome wait_for(pid_t child, long long wall_ms, long long started, Watch w) {
     close(pidfd);
   } else {
     // Old kernels: SIGALRM interrupts wait4 at the deadline.
-    alarm(static_cast<unsigned>((wall_ms + 999) / 1000));
+    alarm(static_cast<unsigned>((wall_limit_ms + 999) / 1000));
   }
   if (w.notify_socket >= 0) close(w.notify_socket);
   if (w.listener >= 0) close(w.listener);
@@ -274,7 +274,7 @@ int run_once(const Request& r) {
   if (notify[1] >= 0) close(notify[1]);
 
   Watch watch{notify[0], -1, r.memory_by_rss && r.memory_bytes > 0, r.memory_bytes, args.as_init};
-  Outcome out = wait_for(child, r.wall_ms, started, watch);
+  Outcome out = wait_for(child, r.wall_limit_ms, started, watch);
   int program_status = 0;
   if (read(status_pipe[0], &program_status, sizeof program_status) == sizeof program_status)
     out.status = program_status;
