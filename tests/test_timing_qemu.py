@@ -248,24 +248,25 @@ int main() {
 
 
 @pytest.mark.anyio
-async def test_a_thread_before_the_first_input_means_fresh_processes(
+async def test_a_second_thread_is_refused_in_a_batch_and_alone(
     backend: QemuBackend, tmp_path: Path
 ) -> None:
-    """A thread started before the first input cannot be forked with the emulator; the server
-    says so and every test runs in a process of its own, counted completely."""
+    """Threads on the host's cores interleave differently from run to run, and so did their
+    counts (2,655,082 against 2,655,176 for this program); PIE's one-CPU gem5 answers their
+    clone with EAGAIN.  The timed run refuses the thread, before it runs, under the fork
+    server and in a fresh process alike."""
     binary = build(THREAD_FIRST, tmp_path)
     cases = load_test_cases(make_tests(tmp_path / "t", [("5\n", "5\n"), ("7\n", "7\n")]))
     served = await backend.count_many(binary, cases, Limits(), [1.0, 1.0])
     fresh = await backend.count(binary, cases[0], Limits())
-    assert all(isinstance(c, Counts) for c in served), served
-    assert isinstance(fresh, Counts) and isinstance(served[0], Counts)
-    assert served[0].instructions == fresh.instructions > 100_000 * 3
+    for result in (*served, fresh):
+        assert isinstance(result, str) and "clone of a thread" in result, result
 
 
 SECRET = "0123456789abcdef0123456789abcdef"
 GOOD = (
     f"pie-qemu {SECRET} counts instructions=10 loads=2 stores=1 l1i_misses=1 l1d_misses=1 "
-    "ll_misses=1 branches=3 mispredicts=1 startup_instructions=4 threads=1\n"
+    "ll_misses=1 branches=3 mispredicts=1 startup_instructions=4\n"
 ).encode()
 
 

@@ -461,8 +461,6 @@ def batch_outcomes(
     if isinstance(status, str):
         return status
     lines = status.decode("ascii", errors="replace").splitlines()
-    if lines and lines[0].startswith("unforkable"):
-        return lines[0]
     children = lines[1:] if lines and lines[0].startswith("forked at") else []
     results: list[tuple[RunOutcome, bytes | str]] = []
     for k, (out, report) in enumerate(zip(files.outputs, files.reports, strict=True)):

@@ -87,7 +87,6 @@ _COUNT_FIELDS = (
     "branches",
     "mispredicts",
     "startup_instructions",
-    "threads",
 )
 
 
@@ -97,7 +96,7 @@ class Counts:
 
     ``instructions_in_main`` is everything but the start-up: the main thread's instructions
     from the first instruction of the program's own code (its static initialisers, ``main``,
-    its exit handlers) and every instruction of every other thread.  The start-up is the
+    its exit handlers); a second thread is refused.  The start-up is the
     loader, libc and the shared libraries' initialisers before that."""
 
     instructions: int
@@ -345,9 +344,7 @@ class QemuBackend:
         self, binary: Path, cases: Sequence[TestCase], limits: Limits, floors: Sequence[float]
     ) -> list[Counts | str]:
         """Uncached counts of ``cases`` from one fork server (the start-up simulated once), or
-        one fresh process per test when the server says the program cannot be forked (it
-        starts a thread before its first input or output), on a host without Landlock, or
-        with ``fork_server`` off."""
+        one fresh process per test on a host without Landlock or with ``fork_server`` off."""
         # without Landlock the children of one server could reach each other's reports
         forkable = self._sandbox.host.landlock_abi > 0
         if self.config.fork_server and forkable and len(cases) > 1:

@@ -11,10 +11,12 @@
 // configuration), misses of a unified last-level cache (2 MiB, 16-way) behind both, conditional
 // branches and the mispredictions of a gshare predictor, and the start-up instructions (those
 // of the main thread before the program's own code first runs: loader, libc, shared libraries'
-// initialisers).  Static initialisers of the program and every other thread count as work.
+// initialisers).  Static initialisers of the program count as work.
 //
 // System calls that would take the run out of the instrument or outlive it (execve, fork,
-// SysV IPC, tracing) end the run with a refusal naming the call.
+// SysV IPC, tracing) end the run with a refusal naming the call, and so does a second thread:
+// PIE's gem5 simulates one CPU and answers a thread's clone with EAGAIN, and threads running
+// side by side on the host would make the counts depend on how they interleave.
 
 #define _GNU_SOURCE
 #include <errno.h>
@@ -60,7 +62,6 @@ enum qemu_plugin_cb_flags { QEMU_PLUGIN_CB_NO_REGS, QEMU_PLUGIN_CB_R_REGS, QEMU_
 enum qemu_plugin_mem_rw { QEMU_PLUGIN_MEM_R = 1, QEMU_PLUGIN_MEM_W, QEMU_PLUGIN_MEM_RW };
 typedef void (*qemu_plugin_vcpu_tb_trans_cb_t)(qemu_plugin_id_t, struct qemu_plugin_tb*);
 typedef void (*qemu_plugin_vcpu_udata_cb_t)(unsigned int, void*);
-typedef void (*qemu_plugin_vcpu_simple_cb_t)(qemu_plugin_id_t, unsigned int);
 typedef void (*qemu_plugin_udata_cb_t)(qemu_plugin_id_t, void*);
 typedef void (*qemu_plugin_vcpu_mem_cb_t)(unsigned int, qemu_plugin_meminfo_t, uint64_t, void*);
 typedef void (*qemu_plugin_vcpu_syscall_cb_t)(qemu_plugin_id_t, unsigned int, int64_t, uint64_t,
@@ -73,7 +74,6 @@ void qemu_plugin_register_vcpu_tb_exec_cb(struct qemu_plugin_tb*, qemu_plugin_vc
                                           enum qemu_plugin_cb_flags, void*);
 void qemu_plugin_register_vcpu_mem_cb(struct qemu_plugin_insn*, qemu_plugin_vcpu_mem_cb_t,
                                       enum qemu_plugin_cb_flags, enum qemu_plugin_mem_rw, void*);
-void qemu_plugin_register_vcpu_init_cb(qemu_plugin_id_t, qemu_plugin_vcpu_simple_cb_t);
 void qemu_plugin_register_vcpu_syscall_cb(qemu_plugin_id_t, qemu_plugin_vcpu_syscall_cb_t);
 void qemu_plugin_register_atexit_cb(qemu_plugin_id_t, qemu_plugin_udata_cb_t, void*);
 size_t qemu_plugin_tb_n_insns(const struct qemu_plugin_tb*);
@@ -117,18 +117,16 @@ static bool cache_access(Cache* cache, uint64_t line) {
 
 // ---- counters ------------------------------------------------------------------------------
 
-enum { MAX_VCPUS = 256, HISTORY_BITS = 14 };
+enum { HISTORY_BITS = 14 };
 
+// One guest thread only (see the header), so one set of counters and no locking.
 typedef struct {
   uint64_t instructions, loads, stores, branches, mispredicts, startup;
+  uint64_t l1i_misses, l1d_misses, ll_misses;
   const struct Block* pending_branch;  // the block that ended in a conditional branch
   bool work_started;
   bool entry_seen;
-} Vcpu;
-
-typedef struct {
-  uint64_t l1i_misses, l1d_misses, ll_misses;
-} Misses;
+} Counters;
 
 typedef struct Block {
   uint64_t vaddr;
@@ -140,35 +138,21 @@ typedef struct Block {
   bool in_program;
 } Block;
 
-static Vcpu g_vcpus[MAX_VCPUS];
-static Misses g_misses;
+static Counters g_counts;
 static uint8_t g_predictor[1u << HISTORY_BITS];  // 2-bit saturating counters, start weakly taken
 static uint32_t g_history;
-static int g_vcpu_count;
-static volatile int g_lock;
 static uint64_t g_start_code, g_end_code, g_entry;
 static char g_key[80];
 static char g_out[4096];
 static const char* g_refusal;
 
-static void lock(void) {
-  if (__atomic_load_n(&g_vcpu_count, __ATOMIC_RELAXED) <= 1) return;
-  while (__atomic_exchange_n(&g_lock, 1, __ATOMIC_ACQUIRE)) {
-  }
-}
-
-static void unlock(void) {
-  if (__atomic_load_n(&g_vcpu_count, __ATOMIC_RELAXED) <= 1) return;
-  __atomic_store_n(&g_lock, 0, __ATOMIC_RELEASE);
-}
-
 static void access_line(Cache* l1, uint64_t* l1_misses, uint64_t line) {
   if (cache_access(l1, line)) return;
   ++*l1_misses;
-  if (!cache_access(&g_ll, line)) ++g_misses.ll_misses;
+  if (!cache_access(&g_ll, line)) ++g_counts.ll_misses;
 }
 
-static void predict(uint64_t pc, bool taken, Vcpu* v) {
+static void predict(uint64_t pc, bool taken, Counters* v) {
   uint32_t index = (uint32_t)((pc ^ (pc >> HISTORY_BITS)) ^ g_history) & ((1u << HISTORY_BITS) - 1);
   uint8_t counter = g_predictor[index];
   if ((counter >= 2) != taken) ++v->mispredicts;
@@ -179,9 +163,9 @@ static void predict(uint64_t pc, bool taken, Vcpu* v) {
 }
 
 static void on_block(unsigned int vcpu_index, void* data) {
+  (void)vcpu_index;
   const Block* b = data;
-  Vcpu* v = &g_vcpus[vcpu_index < MAX_VCPUS ? vcpu_index : MAX_VCPUS - 1];
-  lock();
+  Counters* v = &g_counts;
   if (v->pending_branch != NULL) {
     predict(v->pending_branch->branch_pc, b->vaddr != v->pending_branch->fallthrough, v);
     v->pending_branch = NULL;
@@ -199,24 +183,21 @@ static void on_block(unsigned int vcpu_index, void* data) {
   if (!v->work_started) v->startup += b->instructions;
   v->instructions += b->instructions;
   for (uint64_t line = b->first_line; line <= b->last_line; ++line)
-    access_line(&g_l1i, &g_misses.l1i_misses, line);
-  unlock();
+    access_line(&g_l1i, &v->l1i_misses, line);
 }
 
 static void on_memory(unsigned int vcpu_index, qemu_plugin_meminfo_t info, uint64_t vaddr,
                       void* data) {
-  (void)data;
-  Vcpu* v = &g_vcpus[vcpu_index < MAX_VCPUS ? vcpu_index : MAX_VCPUS - 1];
+  (void)data, (void)vcpu_index;
+  Counters* v = &g_counts;
   uint64_t size = 1ull << qemu_plugin_mem_size_shift(info);
-  lock();
   if (qemu_plugin_mem_is_store(info))
     ++v->stores;
   else
     ++v->loads;
   uint64_t first = vaddr >> LINE_BITS, last = (vaddr + size - 1) >> LINE_BITS;
   for (uint64_t line = first; line <= last; ++line)
-    access_line(&g_l1d, &g_misses.l1d_misses, line);
-  unlock();
+    access_line(&g_l1d, &v->l1d_misses, line);
 }
 
 // x86 conditional branches: Jcc rel8 (70-7F), LOOPcc/LOOP/JrCXZ (E0-E3), Jcc rel32 (0F 80-8F).
@@ -261,13 +242,6 @@ static void on_translate(qemu_plugin_id_t id, struct qemu_plugin_tb* tb) {
                                      QEMU_PLUGIN_CB_NO_REGS, QEMU_PLUGIN_MEM_RW, NULL);
 }
 
-static void on_vcpu_init(qemu_plugin_id_t id, unsigned int vcpu_index) {
-  (void)id;
-  __atomic_add_fetch(&g_vcpu_count, 1, __ATOMIC_SEQ_CST);
-  // Only the first thread has a start-up; every other thread's instructions are work.
-  if (vcpu_index != 0 && vcpu_index < MAX_VCPUS) g_vcpus[vcpu_index].work_started = true;
-}
-
 // ---- the report ----------------------------------------------------------------------------
 
 // ---- batch mode: the start-up once, then one forked child per test -------------------------
@@ -281,8 +255,7 @@ static void on_vcpu_init(qemu_plugin_id_t id, unsigned int vcpu_index) {
 // goes on with that very call, so every count is the fresh run's; the parent waits for it
 // (bounded by the test's wall limit), records its status and forks the next.  What came
 // before that call cannot have depended on the test, which is what makes the counts identical
-// to one fresh process per test.  A program with a second thread by then cannot be forked:
-// the status file says so and the evaluator runs one process per test instead.
+// to one fresh process per test (a second thread, which fork would not copy, is refused).
 
 enum { MAX_JOBS = 4096, PATH_SIZE = 1024 };
 
@@ -310,24 +283,16 @@ static void write_report(void) {
   if (g_refusal != NULL) {
     n = snprintf(line, sizeof line, "pie-qemu %s refused %s\n", g_key, g_refusal);
   } else {
-    Vcpu t = {0};
-    for (int i = 0; i < MAX_VCPUS; ++i) {
-      t.instructions += g_vcpus[i].instructions;
-      t.loads += g_vcpus[i].loads;
-      t.stores += g_vcpus[i].stores;
-      t.branches += g_vcpus[i].branches;
-      t.mispredicts += g_vcpus[i].mispredicts;
-      t.startup += g_vcpus[i].startup;
-    }
+    const Counters* t = &g_counts;
     n = snprintf(line, sizeof line,
                  "pie-qemu %s counts instructions=%llu loads=%llu stores=%llu l1i_misses=%llu "
                  "l1d_misses=%llu ll_misses=%llu branches=%llu mispredicts=%llu "
-                 "startup_instructions=%llu threads=%d\n",
-                 g_key, (unsigned long long)t.instructions, (unsigned long long)t.loads,
-                 (unsigned long long)t.stores, (unsigned long long)g_misses.l1i_misses,
-                 (unsigned long long)g_misses.l1d_misses, (unsigned long long)g_misses.ll_misses,
-                 (unsigned long long)t.branches, (unsigned long long)t.mispredicts,
-                 (unsigned long long)t.startup, g_vcpu_count);
+                 "startup_instructions=%llu\n",
+                 g_key, (unsigned long long)t->instructions, (unsigned long long)t->loads,
+                 (unsigned long long)t->stores, (unsigned long long)t->l1i_misses,
+                 (unsigned long long)t->l1d_misses, (unsigned long long)t->ll_misses,
+                 (unsigned long long)t->branches, (unsigned long long)t->mispredicts,
+                 (unsigned long long)t->startup);
   }
   if (n <= 0) return;
   // O_TRUNC: whatever the guest may have written there before is gone.
@@ -371,8 +336,9 @@ static void on_syscall(qemu_plugin_id_t id, unsigned int vcpu_index, int64_t num
     case 59: case 322: refuse("execve (a new program would run outside the instrument)");
     case 57: case 58: refuse("fork (a child process would run outside the instrument)");
     case 56:
-      if (!(a1 & CLONE_THREAD_FLAG)) refuse("fork (a child process would run outside the instrument)");
-      break;
+      if (a1 & CLONE_THREAD_FLAG)
+        refuse("clone of a thread (timing runs one thread, as PIE's one-CPU gem5 does)");
+      refuse("fork (a child process would run outside the instrument)");
     case 29: case 30: case 31: case 64: case 65: case 66: case 68: case 69: case 70: case 71:
       refuse("SysV IPC (its objects would outlive the run)");
     case 101: case 310: case 311: refuse("ptrace or process_vm (tracing)");
@@ -589,14 +555,9 @@ static int wait_job(pid_t child, long wall_ms, char* line, size_t size) {
 
 // Returns only in a test's child, which then goes on with the guest's call `num`.
 static void fork_point(int64_t num) {
-  if (__atomic_load_n(&g_vcpu_count, __ATOMIC_SEQ_CST) > 1) {
-    static const char unforkable[] = "unforkable: a second thread runs before the first input\n";
-    write_line(g_status, unforkable, sizeof unforkable - 1, O_APPEND);
-    _exit(0);
-  }
   char head[128];
   int n = snprintf(head, sizeof head, "forked at syscall=%lld instructions=%llu\n",
-                   (long long)num, (unsigned long long)g_vcpus[0].instructions);
+                   (long long)num, (unsigned long long)g_counts.instructions);
   if (n > 0) write_line(g_status, head, (size_t)n, O_APPEND);
   for (int i = 0; i < g_job_count; ++i) {
     pid_t child = fork();
@@ -643,7 +604,6 @@ EXPORT int qemu_plugin_install(qemu_plugin_id_t id, const qemu_info_t* info, int
   g_l1d.sets = L1_SETS;
   g_ll.sets = LL_SETS;
   memset(g_predictor, 2, sizeof g_predictor);
-  qemu_plugin_register_vcpu_init_cb(id, on_vcpu_init);
   qemu_plugin_register_vcpu_tb_trans_cb(id, on_translate);
   qemu_plugin_register_vcpu_syscall_cb(id, on_syscall);
   qemu_plugin_register_atexit_cb(id, on_exit_report, NULL);

