@@ -4,6 +4,7 @@ blocking wrapper inside a running loop."""
 
 from __future__ import annotations
 
+import ast
 import asyncio
 import pickle
 import subprocess
@@ -48,6 +49,44 @@ def test_no_name_is_renamed_on_export() -> None:
         value = getattr(pie, name)
         own = getattr(value, "__name__", name)
         assert own == name, f"pie.{name} is {own} under another name"
+
+
+def _private_names(tree: ast.AST) -> list[str]:
+    """``pie._x`` modules imported (``import pie._x``, ``from pie._x import y``, ``from pie
+    import _x``) or reached as attributes (``pie._x``); ``pie.cli._x`` is the CLI's own."""
+    used: list[str] = []
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            used += [alias.name for alias in node.names]
+        elif isinstance(node, ast.ImportFrom) and node.module:
+            used += [node.module, *(f"{node.module}.{alias.name}" for alias in node.names)]
+        elif isinstance(node, ast.Attribute) and isinstance(node.value, ast.Name):
+            used.append(f"{node.value.id}.{node.attr}")
+    private = []
+    for name in used:
+        parts = name.split(".")
+        if parts[0] == "pie" and len(parts) > 1:
+            below = parts[1]
+            if below.startswith("_") and not below.startswith("__"):
+                private.append(name)
+    return private
+
+
+def test_the_command_line_is_a_client_of_the_public_api() -> None:
+    """Every module of ``pie/cli/`` uses ``pie.<Name>`` only, as httpx's CLI uses only
+    ``httpx.Client``: what the command needs, a library user can have too."""
+    folder = Path(pie.__file__).parent / "cli"
+    modules = sorted(folder.glob("*.py"))
+    assert len(modules) > 5
+    found = {
+        path.name: names
+        for path in modules
+        if (names := _private_names(ast.parse(path.read_text(encoding="utf-8"))))
+    }
+    assert found == {}
+    # the check itself sees each way in
+    probe = "import pie._a\nfrom pie._b import c\nfrom pie import _d\nimport pie\npie._e()\n"
+    assert _private_names(ast.parse(probe)) == ["pie._a", "pie._b", "pie._b.c", "pie._d", "pie._e"]
 
 
 def test_version_and_python_dash_m_pie() -> None:

@@ -9,7 +9,8 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 import pie
-from pie._data import demo_root, load_test_cases, parse_indices, read_jsonl
+from pie._data import demo_root, load_test_cases, read_jsonl
+from pie.cli._run import parse_indices
 
 
 def test_tests_are_ordered_numerically(tmp_path: Path) -> None:

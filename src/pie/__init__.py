@@ -8,8 +8,10 @@ farm names load on first use, so that ``import pie`` (and a warm ``pie run``) st
 import importlib
 from typing import TYPE_CHECKING, Any
 
+from pie._cache import Cache
 from pie._check import CheckMode
 from pie._compile import CompileOptions
+from pie._data import DemoProblem, demo_problems
 from pie._errors import CompilerError, InputError, PieError, RunStopped, SandboxError
 from pie._evaluator import Evaluator, Submission, evaluate, evaluate_many, evaluate_sync
 from pie._metrics import MetricCandidate, MetricRow, aggregate_metrics, bootstrap_interval
@@ -25,7 +27,7 @@ from pie._model import (
     Verdict,
     speedup,
 )
-from pie._timing import TIMINGS
+from pie._timing import TIMINGS, default_local_timing
 from pie._timing._cachegrind import CachegrindConfig
 from pie._timing._cycles import Agreement, CycleModel
 from pie._timing._qemu import QemuConfig
@@ -36,7 +38,12 @@ if TYPE_CHECKING:
     from pie._benchmark._journal import Outcome
     from pie._benchmark._plan import Issue
     from pie._config import BenchmarkConfig, load_config
+    from pie._doctor import HostFact, doctor
     from pie._farm import FarmConfig, FarmConfigError, HostConfig, load_farm
+    from pie._farm._check import FarmCheck, HostCheck, check_farm
+    from pie._farm._hosts import HostIdentity
+    from pie._farm._status import farm_status
+    from pie._report import Report, report
 
 _LAZY = {
     "Benchmark": "pie._benchmark",
@@ -51,6 +58,15 @@ _LAZY = {
     "FarmConfigError": "pie._farm",
     "HostConfig": "pie._farm",
     "load_farm": "pie._farm",
+    "HostFact": "pie._doctor",
+    "doctor": "pie._doctor",
+    "FarmCheck": "pie._farm._check",
+    "HostCheck": "pie._farm._check",
+    "check_farm": "pie._farm._check",
+    "HostIdentity": "pie._farm._hosts",
+    "farm_status": "pie._farm._status",
+    "Report": "pie._report",
+    "report": "pie._report",
 }
 
 __version__ = "0.1.0"
@@ -61,6 +77,7 @@ __all__ = [
     "Benchmark",
     "BenchmarkConfig",
     "BenchmarkResult",
+    "Cache",
     "CachegrindConfig",
     "CheckMode",
     "Comparison",
@@ -68,11 +85,16 @@ __all__ = [
     "CompileResult",
     "CompilerError",
     "CycleModel",
+    "DemoProblem",
     "Evaluation",
     "Evaluator",
+    "FarmCheck",
     "FarmConfig",
     "FarmConfigError",
+    "HostCheck",
     "HostConfig",
+    "HostFact",
+    "HostIdentity",
     "InputError",
     "Issue",
     "Limits",
@@ -83,6 +105,7 @@ __all__ = [
     "PieError",
     "QemuConfig",
     "Quantity",
+    "Report",
     "RowResult",
     "RunStopped",
     "SandboxError",
@@ -94,12 +117,18 @@ __all__ = [
     "WallConfig",
     "aggregate_metrics",
     "bootstrap_interval",
+    "check_farm",
+    "default_local_timing",
+    "demo_problems",
+    "doctor",
     "evaluate",
     "evaluate_benchmark",
     "evaluate_many",
     "evaluate_sync",
+    "farm_status",
     "load_config",
     "load_farm",
+    "report",
     "speedup",
 ]
 

@@ -22,8 +22,11 @@ from pathlib import Path
 from typing import Any
 
 import anyio
+import attrs
 
-from pie._errors import PieError
+from pie._errors import InputError, PieError
+from pie._paths import default_cache_dir
+from pie._public import public
 
 SCHEMA = "pie-cache-1"
 FILE_NAME = "results.sqlite3"
@@ -153,3 +156,56 @@ def clear(path: Path) -> None:
         store.clear_rows()
         store.close()
     shutil.rmtree(path.parent / "binaries", ignore_errors=True)
+
+
+def _rows(store: ResultCache) -> Iterator[dict[str, Any]]:
+    try:
+        yield from store.export()
+    finally:
+        store.close()
+
+
+def _cache_dir(value: Path | str | None) -> Path:
+    return Path(value) if value is not None else default_cache_dir()
+
+
+@public
+@attrs.frozen
+class Cache:
+    """The result cache of a cache directory, to inspect, export or clear (``pie cache``).
+
+    ``cache_dir`` defaults as the evaluators' does (``$PIE_CACHE_DIR``, else ``~/.cache/pie``).
+    Reading a cache that is not there is an error, never a new empty cache.
+    """
+
+    cache_dir: Path = attrs.field(default=None, converter=_cache_dir)
+
+    @property
+    def path(self) -> Path:
+        """The SQLite file."""
+        return self.cache_dir / FILE_NAME
+
+    def stats(self) -> dict[str, int]:
+        """Rows per table (``compiles``, ``runs``, ``timings``) and ``bytes`` on disk."""
+        store = self._existing()
+        try:
+            return store.stats()
+        finally:
+            store.close()
+
+    def export(self) -> Iterator[dict[str, Any]]:
+        """Every cached row, with the ``table`` it came from.  A missing cache is refused
+        here, before the first row is asked for."""
+        return _rows(self._existing())
+
+    def clear(self) -> None:
+        """Forget every result (see ``clear``): they are computed again when asked for."""
+        clear(self.path)
+
+    def _existing(self) -> ResultCache:
+        if not self.path.is_file():  # reading must not create a cache where there was none
+            raise InputError(
+                f"no result cache in {self.cache_dir} (no {FILE_NAME}); pass the cache directory "
+                "that the evaluations used (pie --cache-dir DIR, cache_dir=...)"
+            )
+        return ResultCache(self.path)

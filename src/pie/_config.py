@@ -147,7 +147,7 @@ _KEYS: Mapping[str, Check] = {
     "redo_src_tgt": _boolean,
     "num_generated_cols": _optional(_integer),
     "testcases_dir": _optional(_path),
-    "timing": _optional(_choice(TIMINGS)),
+    "timing": _optional(_choice(tuple(TIMINGS))),
     "farm": _optional(_path),
     "time_limit": _at_least(_number, 0.001),
     "memory_limit": _at_least(_integer, 16),

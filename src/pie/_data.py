@@ -10,9 +10,12 @@ from importlib import resources
 from pathlib import Path
 from typing import Any
 
+import attrs
+
 from pie._errors import InputError
 from pie._hashing import key_of
 from pie._model import TestCase
+from pie._public import public
 
 _INPUT = re.compile(r"input\.(\d+)\.txt")
 
@@ -81,22 +84,38 @@ def _input_digest(given: str, *_: int) -> str:
     return key_of(Path(given).read_bytes())
 
 
-def parse_indices(text: str) -> list[int]:
-    """``"0,3,5"`` -> ``[0, 3, 5]``, with an error that says what was wrong."""
-    try:
-        values = [int(part) for part in text.split(",") if part.strip()]
-    except ValueError:
-        raise InputError(
-            f"--indices {text!r} is not a comma-separated list of test numbers (e.g. 0,3,5)"
-        ) from None
-    if not values or any(v < 0 for v in values):
-        raise InputError(f"--indices {text!r} must list test numbers >= 0, e.g. 0,3,5")
-    return values
-
-
 def demo_root() -> Path:
     """The bundled demo problems (``problems.jsonl`` and ``tests/<problem_id>/``)."""
     return Path(str(resources.files("pie").joinpath("demo")))
+
+
+@public
+@attrs.frozen
+class DemoProblem:
+    """One bundled PIE problem (``pie demo``): PIE's slow program (``src_code``) and its faster
+    version (``tgt_code``), the test folder, and the speedup PIE recorded with gem5 on its own,
+    larger, test set."""
+
+    problem_id: str
+    src_code: str
+    tgt_code: str
+    tests: Path
+    pie_gem5_speedup: float | None
+
+
+def demo_problems() -> tuple[DemoProblem, ...]:
+    """The bundled problems, in their file's order."""
+    root = demo_root()
+    return tuple(
+        DemoProblem(
+            problem_id=row["problem_id"],
+            src_code=row["src_code"],
+            tgt_code=row["tgt_code"],
+            tests=root / "tests" / row["problem_id"],
+            pie_gem5_speedup=row.get("speedup"),
+        )
+        for row in read_jsonl(root / "problems.jsonl")
+    )
 
 
 def read_jsonl(path: Path) -> Iterator[dict[str, Any]]:

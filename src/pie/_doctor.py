@@ -6,18 +6,38 @@ import shutil
 import subprocess
 from pathlib import Path
 
+import attrs
 import psutil
 
 from pie._errors import PieError
 from pie._paths import default_cache_dir
+from pie._public import public
 from pie._sandbox import HostCapabilities, Sandbox
 from pie._timing import _noise
 from pie._timing._plugin import emulator
 
 
-def report(cache_dir: Path | None) -> list[tuple[str, str]]:
-    """(mechanism, state) pairs, in the order a reader checks them."""
-    sandbox = Sandbox(cache_dir or default_cache_dir(), slots=1)
+@public
+@attrs.frozen
+class HostFact:
+    """One line of ``pie doctor``: a sandbox mechanism, tool or source of timing noise, and
+    its state on this host (``NO ...`` where it is missing)."""
+
+    name: str
+    state: str
+
+
+def doctor(cache_dir: Path | str | None = None) -> tuple[HostFact, ...]:
+    """What this host offers the sandbox and the timings, in the order a reader checks them:
+    the launcher's probes, what is weaker than asked and what replaces it, the load, the wall
+    clock's noise, the compiler and the emulators.  Builds the launcher in ``cache_dir`` (the
+    evaluators' default) when it is not built yet."""
+    folder = Path(cache_dir) if cache_dir is not None else default_cache_dir()
+    return tuple(HostFact(name, state) for name, state in _facts(folder))
+
+
+def _facts(cache_dir: Path) -> list[tuple[str, str]]:
+    sandbox = Sandbox(cache_dir, slots=1)
     try:
         host = sandbox.host
         rows = [
@@ -41,7 +61,7 @@ def report(cache_dir: Path | None) -> list[tuple[str, str]]:
     rows += [(f"wall noise: {k}", v) for k, v in _noise.facts().items()]
     rows.append(("g++", _version("g++")))
     rows.append(("valgrind", _version("valgrind")))
-    rows += _qemu(cache_dir or default_cache_dir())
+    rows += _qemu(cache_dir)
     return rows
 
 

@@ -22,6 +22,7 @@ import attrs
 from pie._benchmark import RUN_FILE, snapshot
 from pie._benchmark._outputs import ADDITIONAL, AGGREGATED, write_atomically
 from pie._errors import InputError
+from pie._public import public
 
 REPORT = "report.md"
 NO_MATPLOTLIB = (
@@ -316,9 +317,11 @@ def plots(runs: Sequence[RunSummary], folder: Path, stem: str = "") -> list[str]
     ]
 
 
+@public
 @attrs.frozen
-class Written:
-    """What ``report`` printed and wrote."""
+class Report:
+    """What ``pie.report`` made: the table to print, the markdown file it wrote, its plots, and
+    ``note``, why there are no plots (matplotlib missing, nothing to plot) or None."""
 
     text: str
     path: Path
@@ -334,15 +337,16 @@ def _names(directories: Sequence[Path]) -> list[str]:
     return [f"{d.resolve().parent.name}/{d.name}" for d in directories]
 
 
-def report(directories: Sequence[Path]) -> Written:
+def report(directories: Sequence[Path | str]) -> Report:
     """Print-ready table, and ``report.md`` (with plots) written into the first folder; two
     runs side by side go to ``report-vs-<second>.md``, so a run's own report stays."""
+    folders = [Path(d) for d in directories]
     runs = [
         attrs.evolve(load_run(d), name=name)
-        for d, name in zip(directories, _names(directories), strict=True)
+        for d, name in zip(folders, _names(folders), strict=True)
     ]
     rows = table(runs)
-    target = directories[0]
+    target = folders[0]
     stem = "" if len(runs) == 1 else "-vs-" + "+".join(r.name for r in runs[1:]).replace("/", "_")
     images = plots(runs, target, stem)
     note = None
@@ -357,4 +361,4 @@ def report(directories: Sequence[Path]) -> Written:
         body.append(f"({note})")
     path = target / (REPORT if not stem else f"report{stem}.md")
     write_atomically(path, "\n".join(body) + "\n")
-    return Written(text_table(rows), path, tuple(images), note)
+    return Report(text_table(rows), path, tuple(images), note)

@@ -30,7 +30,7 @@ from pie._errors import InputError, PieError, RunStopped
 from pie._evaluator import Evaluator, Submission
 from pie._json import dumps
 from pie._model import Evaluation, Limits, Verdict
-from pie._paths import default_cache_dir
+from pie._paths import default_cache_dir, farm_status_path
 from pie._public import public
 from pie._sandbox import Sandbox
 from pie._timing import default_local_timing
@@ -125,6 +125,14 @@ class Benchmark:
         # what the evaluator's sandbox (with the launcher's probes) found; None when every
         # program came from the journal
         self.sandbox: str | None = None
+
+    @property
+    def farm_status_file(self) -> Path | None:
+        """The status file this process's gem5 farm writes while the run goes (``pie farm
+        status`` reads it); None when the run times without a farm."""
+        if self.backend != "gem5":
+            return None
+        return farm_status_path(self.config.cache_dir or default_cache_dir())
 
     @property
     def evaluates_src_tgt(self) -> bool:

@@ -9,10 +9,11 @@
 - ``_queue``: a job, and the queue a free slot takes the longest expected job from;
 - ``_estimates``: expected host seconds of a job, from the runs that finished;
 - ``_status``: per-host counts and the snapshot file ``pie farm status`` reads;
-- ``_scheduler``: the farm: slots, shared runs, retries on other hosts, host health.
+- ``_scheduler``: the farm: slots, shared runs, retries on other hosts, host health;
+- ``_check``: whether every host is ready (``pie.check_farm``, ``pie farm check``).
 
 The ``gem5`` timing backend on top of it is ``pie._timing._gem5``; ``pie farm check|status``
-is ``pie.cli._farm``.
+print ``pie.check_farm`` and ``pie.farm_status`` (``pie.cli._farm``).
 """
 
 from pie._farm._config import FarmConfig, FarmConfigError, HostConfig, load_farm

@@ -48,6 +48,7 @@ import attrs
 from pie._errors import PieError
 from pie._farm._config import FarmConfig, HostConfig
 from pie._hashing import sha256_file
+from pie._public import public
 
 CPU_TYPE = "Verbatim"  # PIE's choice among run-se.py's Verbatim / Tuned / UnConstrained
 PROGRAM = "prog"
@@ -85,8 +86,9 @@ class LocalFileError(PieError):
     """A file to upload cannot be read here."""
 
 
+@public
 @attrs.frozen
-class Identity:
+class HostIdentity:
     """What a host simulates with: sha256 of gem5, of its config's Python files, and of the
     host libraries a dynamically linked guest loads.  Equal identities give equal ticks."""
 
@@ -149,7 +151,7 @@ class HostLink:
 
     # ---- connection --------------------------------------------------------------------
 
-    async def connect(self) -> Identity:
+    async def connect(self) -> HostIdentity:
         """Open the connection and SFTP session, prepare the workdir, return the identity."""
         await self.close()
         try:
@@ -176,7 +178,7 @@ class HostLink:
             await self.close()
             raise
 
-    async def _open(self) -> Identity:
+    async def _open(self) -> HostIdentity:
         self._conn = await asyncssh.connect(
             self.host.address,
             self.host.port,
@@ -216,7 +218,7 @@ class HostLink:
             raise HostError(f"{self.name}: not connected")
         return self._conn
 
-    async def _prepare(self) -> Identity:
+    async def _prepare(self) -> HostIdentity:
         result = await self._connection().run(_sh(self._prepare_script()), check=False)
         status = result.exit_status
         problems = {
@@ -236,7 +238,7 @@ class HostLink:
             )
         self.glibc = glibc_version(fields[4])
         self.confinement = fields[5]
-        return Identity(gem5=fields[1], config=fields[2], libs=fields[3])
+        return HostIdentity(gem5=fields[1], config=fields[2], libs=fields[3])
 
     def _prepare_script(self) -> str:
         q = shlex.quote

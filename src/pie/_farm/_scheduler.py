@@ -32,7 +32,14 @@ import attrs
 
 from pie._farm._config import FarmConfig, HostConfig
 from pie._farm._estimates import Estimates
-from pie._farm._hosts import HostError, HostLink, HostUnusable, Identity, LocalFileError, RemoteRun
+from pie._farm._hosts import (
+    HostError,
+    HostIdentity,
+    HostLink,
+    HostUnusable,
+    LocalFileError,
+    RemoteRun,
+)
 from pie._farm._outcome import Failed, Kind, Outcome, outcome_of
 from pie._farm._queue import Entry, Job, JobQueue
 from pie._farm._status import HostTally, StatusFile, snapshot
@@ -101,7 +108,7 @@ class Farm:
         self._estimates = Estimates()
         self._changed = _Signal()
         self._group: anyio.abc.TaskGroup | None = None
-        self.identity: Identity | None = None
+        self.identity: HostIdentity | None = None
         self.unavailable = ""
         self._started = time.time()
         self._finished = False
@@ -142,7 +149,7 @@ class Farm:
             self._status.write()
 
     async def _connect_all(self) -> None:
-        results: dict[str, Identity | HostError] = {}
+        results: dict[str, HostIdentity | HostError] = {}
 
         async def connect(host: _Host) -> None:
             try:
@@ -153,13 +160,13 @@ class Farm:
         async with anyio.create_task_group() as group:
             for host in self._hosts:
                 group.start_soon(connect, host)
-        found = [r for host in self._hosts if isinstance(r := results[host.name], Identity)]
+        found = [r for host in self._hosts if isinstance(r := results[host.name], HostIdentity)]
         if found:
             counts = Counter(found)
             self.identity = max(found, key=lambda identity: counts[identity])  # first of the most
         for host in self._hosts:
             result = results[host.name]
-            if isinstance(result, Identity):
+            if isinstance(result, HostIdentity):
                 if result == self.identity:
                     self._up(host)
                 else:
@@ -426,7 +433,7 @@ class Farm:
         )
 
 
-def _differs(identity: Identity, farm: Identity | None) -> str:
+def _differs(identity: HostIdentity, farm: HostIdentity | None) -> str:
     if farm is None:
         return "no farm identity"
     theirs, ours = attrs.asdict(identity), attrs.asdict(farm)

@@ -7,6 +7,7 @@ more when it ends; ``pie farm status`` reads every such file.
 from __future__ import annotations
 
 import contextlib
+import json
 import os
 import time
 from collections.abc import Callable, Sequence
@@ -16,6 +17,7 @@ from typing import Any
 import anyio
 
 from pie._json import dumps
+from pie._paths import FARM_STATUS_FOLDER, default_cache_dir
 
 PERIOD_S = 0.5
 
@@ -118,3 +120,19 @@ def write_atomically(path: Path, text: str) -> None:
     partial = path.with_name(f".{path.name}.{os.getpid()}.tmp")
     partial.write_text(text, encoding="utf-8")
     os.replace(partial, path)
+
+
+def farm_status(cache_dir: Path | str | None = None) -> list[dict[str, Any]]:
+    """The snapshot of each batch that used ``cache_dir`` (default: the default cache
+    directory), oldest first, as the batches wrote them (``pie farm status``; docs/FARM.md)."""
+    folder = Path(cache_dir) if cache_dir is not None else default_cache_dir()
+    files = sorted(
+        (folder / FARM_STATUS_FOLDER).glob("status-*.json"), key=lambda p: p.stat().st_mtime
+    )
+    snapshots = []
+    for file in files:
+        try:
+            snapshots.append(json.loads(file.read_text(encoding="utf-8")))
+        except (OSError, ValueError):
+            continue  # being replaced right now, or not ours
+    return snapshots

@@ -94,7 +94,11 @@ REGISTRY: Mapping[str, Registered] = {
     ),
 }
 
-TIMINGS = (NONE, *REGISTRY)
+# the vocabulary, each name with what it gives (for help texts): pie.TIMINGS
+TIMINGS: Mapping[str, str] = {
+    NONE: "no timing",
+    **{name: entry.summary for name, entry in REGISTRY.items()},
+}
 
 
 def default_local_timing(fallback: str) -> str:
@@ -119,7 +123,8 @@ def make_backend(
     entry = REGISTRY.get(chosen)
     if entry is None:
         raise InputError(
-            f"timing backend {chosen!r} is not available in this version; choose one of {TIMINGS}"
+            f"timing backend {chosen!r} is not available in this version; choose one of "
+            f"{tuple(TIMINGS)}"
         )
     module = importlib.import_module(entry.module)
     backend: TimingBackend = module.make(BackendContext(sandbox, store, farm), config)

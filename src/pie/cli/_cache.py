@@ -1,17 +1,13 @@
-"""``pie cache stats|clear|export``: the result cache."""
+"""``pie cache stats|clear|export``: the result cache, through ``pie.Cache``."""
 
 from __future__ import annotations
 
 import argparse
+import json
 from pathlib import Path
 from typing import Any
 
-from pie._cache import FILE_NAME as CACHE_FILE
-from pie._cache import ResultCache
-from pie._cache import clear as clear_cache
-from pie._errors import InputError
-from pie._json import dumps
-from pie._paths import default_cache_dir
+import pie
 from pie.cli._exit import EXIT_OK
 
 
@@ -30,30 +26,20 @@ def add_parser(commands: Any, common: argparse.ArgumentParser) -> None:
 
 
 def _cache_command(args: argparse.Namespace) -> int:
-    folder = args.cache_dir or default_cache_dir()
-    path = folder / CACHE_FILE
+    cache = pie.Cache(args.cache_dir)
     if args.action == "clear":
-        clear_cache(path)
-        print(f"cleared {path}")
-        return EXIT_OK
-    if not path.is_file():  # reading must not create a cache where there was none
-        raise InputError(
-            f"no result cache in {folder} (no {CACHE_FILE}); pass the --cache-dir that the "
-            "evaluations used"
-        )
-    store = ResultCache(path)
-    try:
-        if args.action == "stats":
-            for name, value in store.stats().items():
-                print(f"{name:9s} {value}")
-            print(f"file      {path}")
-        else:
-            with args.file.open("w", encoding="utf-8") as handle:
-                count = 0
-                for row in store.export():
-                    handle.write(dumps(row) + "\n")
-                    count += 1
-            print(f"wrote {count} rows to {args.file}")
-    finally:
-        store.close()
+        cache.clear()
+        print(f"cleared {cache.path}")
+    elif args.action == "stats":
+        for name, value in cache.stats().items():
+            print(f"{name:9s} {value}")
+        print(f"file      {cache.path}")
+    else:
+        rows = cache.export()
+        count = 0
+        with args.file.open("w", encoding="utf-8") as handle:
+            for row in rows:
+                handle.write(json.dumps(row, allow_nan=False) + "\n")
+                count += 1
+        print(f"wrote {count} rows to {args.file}")
     return EXIT_OK

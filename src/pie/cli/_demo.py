@@ -3,18 +3,16 @@
 from __future__ import annotations
 
 import argparse
+import json
+import math
 from collections.abc import Iterable
 from typing import Any
 
 import anyio
 
-from pie._data import demo_root, read_jsonl
-from pie._evaluator import Evaluator, Submission
-from pie._interrupt import until_signalled
-from pie._json import dumps
-from pie._model import Evaluation
-from pie._timing import default_local_timing
+import pie
 from pie.cli._exit import EXIT_FAILED, EXIT_OK
+from pie.cli._interrupt import until_signalled
 
 
 def add_parser(commands: Any, common: argparse.ArgumentParser) -> None:
@@ -32,34 +30,33 @@ def add_parser(commands: Any, common: argparse.ArgumentParser) -> None:
 
 
 async def _demo(args: argparse.Namespace) -> int:
-    root = demo_root()
-    rows = list(read_jsonl(root / "problems.jsonl"))
+    problems = pie.demo_problems()
     submissions = [
-        Submission(row[f"{role}_code"], problem_id=row["problem_id"], label=f"{i}:{role}")
-        for i, row in enumerate(rows)
-        for role in ("src", "tgt")
+        pie.Submission(code, tests=problem.tests, label=f"{i}:{role}")
+        for i, problem in enumerate(problems)
+        for role, code in (("src", problem.src_code), ("tgt", problem.tgt_code))
     ]
-    by_label: dict[str, Evaluation] = {}
-    timing = default_local_timing(fallback="none")
-    async with Evaluator(tests_root=root / "tests", cache_dir=args.cache_dir, timing=timing) as ev:
+    by_label: dict[str, pie.Evaluation] = {}
+    timing = pie.default_local_timing(fallback="none")
+    async with pie.Evaluator(cache_dir=args.cache_dir, timing=timing) as ev:
         async for result in ev.stream(submissions):
             by_label[str(result.label)] = result
-        sandbox = ev.sandbox.host.summary
+    sandbox = by_label[str(submissions[0].label)].sandbox
     results = []
     for submission in submissions:
         label = str(submission.label)
-        row = rows[int(label.split(":", maxsplit=1)[0])]
+        problem = problems[int(label.split(":", maxsplit=1)[0])]
         role = label.split(":")[1]
         results.append(
             {
-                "problem_id": row["problem_id"],
+                "problem_id": problem.problem_id,
                 "role": role,
-                "pie_gem5_speedup": row.get("speedup") if role == "tgt" else None,
+                "pie_gem5_speedup": problem.pie_gem5_speedup if role == "tgt" else None,
                 **_demo_cells(by_label[label]),
             }
         )
     if args.json:
-        print(dumps(results))
+        print(json.dumps(results, allow_nan=False))
         return EXIT_OK if all(r["verdict"] == "AC" for r in results) else EXIT_FAILED
     print(_demo_table(results))
     if timing == "none":
@@ -70,7 +67,7 @@ async def _demo(args: argparse.Namespace) -> int:
     return EXIT_OK if all(r["verdict"] == "AC" for r in results) else EXIT_FAILED
 
 
-def _demo_legend(results: Iterable[Evaluation]) -> str:
+def _demo_legend(results: Iterable[pie.Evaluation]) -> str:
     quantity = next((r.timing.quantity for r in results if r.timing and r.timing.quantity), None)
     if quantity is None:
         return "\ncycles: no program was timed"
@@ -87,7 +84,7 @@ def _demo_legend(results: Iterable[Evaluation]) -> str:
     )
 
 
-def _demo_cells(result: Evaluation) -> dict[str, object]:
+def _demo_cells(result: pie.Evaluation) -> dict[str, object]:
     timing = result.timing
     instructions = timing.measure("instructions") if timing else None
     startup = timing.measure("startup_share") if timing else None
@@ -96,10 +93,15 @@ def _demo_cells(result: Evaluation) -> dict[str, object]:
         "tests": len(result.tests),
         "accuracy": round(result.accuracy, 3),
         "cpu_seconds": round(sum(t.cpu_seconds for t in result.tests), 4),
-        "instructions": instructions.total if instructions else None,
-        "cycles": timing.total if timing else None,
+        "instructions": _finite(instructions.total) if instructions else None,
+        "cycles": _finite(timing.total) if timing else None,
         "startup_share": round(startup.total, 3) if startup else None,
     }
+
+
+def _finite(value: float) -> float | None:
+    """A count that could not be made is null in the JSON, never Infinity (RFC 8259)."""
+    return value if math.isfinite(value) else None
 
 
 _DEMO_HEADER = (

@@ -5,8 +5,7 @@ from __future__ import annotations
 import argparse
 from typing import Any
 
-from pie._doctor import report
-from pie._errors import PieError
+import pie
 
 
 def add_parser(commands: Any, common: argparse.ArgumentParser) -> None:
@@ -22,11 +21,11 @@ def add_parser(commands: Any, common: argparse.ArgumentParser) -> None:
 
 def _doctor(args: argparse.Namespace) -> int:
     try:
-        rows = report(args.cache_dir)
-    except PieError as error:
+        facts = pie.doctor(args.cache_dir)
+    except pie.PieError as error:
         print(f"pie doctor: {error}")
         return 1
-    width = max(len(name) for name, _ in rows)
-    for name, state in rows:
-        print(f"{name.ljust(width)}  {state}")
+    width = max(len(fact.name) for fact in facts)
+    for fact in facts:
+        print(f"{fact.name.ljust(width)}  {fact.state}")
     return 0

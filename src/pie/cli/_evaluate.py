@@ -10,10 +10,8 @@ from typing import Any
 import anyio
 
 import pie
-from pie._errors import RunStopped, SandboxError
-from pie._interrupt import until_signalled
-from pie._paths import default_cache_dir, farm_status_path
 from pie.cli._exit import EXIT_INTERRUPTED, EXIT_STOPPED
+from pie.cli._interrupt import until_signalled
 from pie.cli._progress import make_progress
 
 SHOWN_ISSUES = 10
@@ -77,12 +75,9 @@ def evaluate_command(args: argparse.Namespace) -> int:
     plan, done = benchmark.prepare()
     _print_issues(benchmark)
     already = [done[p.key] for p in plan.programs if p.key in done]
-    farm_status = (
-        farm_status_path(benchmark.config.cache_dir or default_cache_dir())
-        if benchmark.backend == "gem5"
-        else None
+    progress = make_progress(
+        len(plan.programs), already, quiet=args.quiet, farm_status=benchmark.farm_status_file
     )
-    progress = make_progress(len(plan.programs), already, quiet=args.quiet, farm_status=farm_status)
     benchmark.progress = progress
 
     def resume_hint(why: str) -> str:
@@ -98,21 +93,19 @@ def evaluate_command(args: argparse.Namespace) -> int:
     except KeyboardInterrupt:
         print(resume_hint("interrupted"), file=sys.stderr)
         return EXIT_INTERRUPTED
-    except RunStopped as stopped:
+    except pie.RunStopped as stopped:
         for program, reason in stopped.failures[:SHOWN_ISSUES]:
             print(f"pie: IE {program}: {reason}", file=sys.stderr)
         print(resume_hint(str(stopped)), file=sys.stderr)
         return EXIT_STOPPED
     except BrokenPipeError:
         raise  # the reader left: the command's own concern (pie.cli.main)
-    except (OSError, SandboxError) as error:  # the run's own files or the sandbox itself
+    except (OSError, pie.SandboxError) as error:  # the run's own files or the sandbox itself
         print(
             resume_hint(f"infrastructure failure: {type(error).__name__}: {error}"), file=sys.stderr
         )
         return EXIT_STOPPED
-    from pie._report import report  # noqa: PLC0415 (the report's modules load only here)
-
-    written = report([benchmark.config.output_dir])  # --quiet too: report.md is a result
+    written = pie.report([benchmark.config.output_dir])  # --quiet too: report.md is a result
     if not args.quiet:
         print(written.text)
     if written.note:
@@ -122,10 +115,8 @@ def evaluate_command(args: argparse.Namespace) -> int:
 
 
 def report_command(args: argparse.Namespace) -> int:
-    from pie._report import report  # noqa: PLC0415 (the report's modules load only here)
-
     folders = [args.output_dir] + ([args.other] if args.other else [])
-    written = report(folders)
+    written = pie.report(folders)
     print(written.text)
     if written.note:
         print(f"pie: {written.note}", file=sys.stderr)

@@ -3,14 +3,13 @@
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import time
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from pie._paths import FARM_STATUS_FOLDER, default_cache_dir
+import pie
 
 
 def add_parser(commands: Any, common: argparse.ArgumentParser) -> None:
@@ -40,25 +39,17 @@ def farm_command(args: argparse.Namespace) -> int:
         from pie.cli._farm_check import check  # noqa: PLC0415 (asyncssh: only for this command)
 
         return check(args.config)
-    return status(args.cache_dir or default_cache_dir())
+    return status(args.cache_dir)
 
 
 # ---- status -------------------------------------------------------------------------------
 
 
-def status(cache_dir: Path) -> int:
+def status(cache_dir: Path | None) -> int:
     """Print the snapshot of each batch that used this cache directory, newest last."""
-    files = sorted(
-        (cache_dir / FARM_STATUS_FOLDER).glob("status-*.json"), key=lambda p: p.stat().st_mtime
-    )
-    snapshots = []
-    for file in files:
-        try:
-            snapshots.append(json.loads(file.read_text(encoding="utf-8")))
-        except (OSError, ValueError):
-            continue  # being replaced right now, or not ours
+    snapshots = pie.farm_status(cache_dir)
     if not snapshots:
-        print(f"no gem5 farm batch has used the cache {cache_dir}")
+        print(f"no gem5 farm batch has used the cache {pie.Cache(cache_dir).cache_dir}")
         return 1
     for snapshot in snapshots:
         print(_status_text(snapshot))

@@ -1,210 +1,32 @@
-"""``pie farm check FARM.yaml``: connect to every host, check gem5 and disk, simulate PIE's
-calibration program.  Its own module: it needs asyncssh, which the other commands never load."""
+"""``pie farm check FARM.yaml``: the table of ``pie.check_farm``.  Its own module: the check
+needs asyncssh, which the other commands never load."""
 
 from __future__ import annotations
 
-import os
-import shutil
-import subprocess
-import tempfile
-import time
-from collections import Counter
 from collections.abc import Sequence
 from pathlib import Path
 
 import anyio
-import attrs
 
-from pie._compile import CompileOptions
-from pie._farm._config import FarmConfig, HostConfig, load_farm
-from pie._farm._hosts import (
-    GUEST_DIR,
-    HostError,
-    HostLink,
-    Identity,
-    LocalFileError,
-    Upload,
-    glibc_version,
-)
-from pie._farm._outcome import Failed, outcome_of
-from pie._hashing import key_of, sha256_file
+import pie
 from pie.cli._farm import columns, size
-
-MIN_FREE_BYTES = 1 << 30
-# PIE's own calibration run (LearningOpt/pie gem5/api_pytest.py, test_exec_gem5): this source,
-# `g++ basic.cpp -o basic.out --std=c++17 -O3` in a tempfile folder, 0.001004121118 s in PIE's
-# image on every one of 5 runs.
-PIE_HELLO_SOURCE = """
-#include <iostream>
-
-int main() {
-    std::cout << "Hello, World!" << std::endl;
-    return 0;
-}
-"""
-PIE_HELLO_FLAGS = ("--std=c++17", "-O3")
-PIE_HELLO_ARGV0 = f"{GUEST_DIR}/basic.out"  # PIE's /tmp/tmpXXXXXXXX/basic.out
-PIE_HELLO_TICKS = 1_004_121_118
-
-
-@attrs.define
-class HostCheck:
-    """One row of the check table."""
-
-    host: str
-    ok: bool = False
-    connect_seconds: float | None = None
-    identity: Identity | None = None
-    free_bytes: int | None = None
-    glibc: tuple[int, ...] | None = None
-    probe: str = "-"
-    problem: str = ""
-    confinement: str = "-"
-    weaker: bool = False  # ready, but gem5 is not confined (docs/SECURITY.md)
 
 
 def check(path: Path) -> int:
     """Print one row per host; 0 when every host can simulate, 1 otherwise."""
-    config = load_farm(path)
-    with tempfile.TemporaryDirectory(prefix="pie-farm-check-") as scratch:
-        probe = _build_probe(Path(scratch))
-        rows = anyio.run(_check_hosts, config, probe)
-    _flag_odd_identities(rows)
-    print(_check_table(rows))
-    if isinstance(probe, str):
-        print(f"\nprobe program: {probe}")
-    print(
-        f"\nprobe: PIE's hello world (LearningOpt/pie gem5/api_pytest.py) compiled here with "
-        f"g++ {' '.join(PIE_HELLO_FLAGS)}, run as {PIE_HELLO_ARGV0}; PIE's image simulated it "
-        f"in {PIE_HELLO_TICKS:,} ticks. Equal ticks: this farm and this compiler time as PIE did."
-    )
-    failed = [row.host for row in rows if not row.ok]
-    weaker = sum(row.ok and row.weaker for row in rows)
+    found = anyio.run(pie.check_farm, path)
+    print(_check_table(found.hosts))
+    if found.probe_error is not None:
+        print(f"\nprobe program: {found.probe_error}")
+    print(f"\nprobe: {found.probe}")
+    ready = sum(row.ok for row in found.hosts)
+    weaker = sum(row.ok and row.weaker for row in found.hosts)
     unconfined = f" ({weaker} weaker: gem5 unconfined)" if weaker else ""
-    print(f"\n{len(rows) - len(failed)} of {len(rows)} hosts ready{unconfined}")
-    return 1 if failed else 0
+    print(f"\n{ready} of {len(found.hosts)} hosts ready{unconfined}")
+    return 0 if found.ok else 1
 
 
-def _build_probe(folder: Path) -> tuple[Upload, Upload] | str:
-    """PIE's hello world built as PIE built it, and its (empty) input, or why it could not be
-    built."""
-    compiler = CompileOptions().compiler
-    if shutil.which(compiler) is None:
-        return f"no {compiler} here to build the probe program"
-    source, binary, given = folder / "basic.cpp", folder / "basic.out", folder / "input.txt"
-    source.write_text(PIE_HELLO_SOURCE)
-    given.write_bytes(b"")
-    built = subprocess.run(
-        [compiler, str(source), "-o", str(binary), *PIE_HELLO_FLAGS],
-        capture_output=True,
-        text=True,
-        check=False,
-    )
-    if built.returncode != 0:
-        return f"{compiler} could not build the probe: {built.stderr.strip()[-300:]}"
-    return Upload(binary, sha256_file(binary), "bin"), Upload(given, key_of(b""), "inputs")
-
-
-async def _check_hosts(config: FarmConfig, probe: tuple[Upload, Upload] | str) -> list[HostCheck]:
-    rows = [HostCheck(host.name) for host in config.hosts]
-    async with anyio.create_task_group() as group:
-        for row, host in zip(rows, config.hosts, strict=True):
-            group.start_soon(_check_host, row, host, config, probe)
-    return rows
-
-
-async def _check_host(
-    row: HostCheck, host: HostConfig, config: FarmConfig, probe: tuple[Upload, Upload] | str
-) -> None:
-    link = HostLink(host, config)
-    started = time.monotonic()
-    try:
-        row.identity = await link.connect()
-        row.connect_seconds = time.monotonic() - started
-        row.glibc = link.glibc
-        row.confinement = link.confinement
-        row.free_bytes = await link.free_bytes()
-        if isinstance(probe, str):
-            row.problem = f"probe not run: {probe}"
-            return
-        run = await link.run(*probe, argv0=PIE_HELLO_ARGV0)
-    except (HostError, LocalFileError) as error:
-        row.problem = str(error)
-        return
-    finally:
-        await link.close()
-    newer = _newer_glibc_here(row.glibc)
-    outcome = outcome_of(run, config)
-    if isinstance(outcome, Failed):
-        row.probe = "failed"
-        row.problem = "; ".join(filter(None, (newer, outcome.message)))
-        return
-    same = "= PIE" if outcome.ticks == PIE_HELLO_TICKS else "not PIE's"
-    row.probe = f"{outcome.ticks:,} ticks ({same}) in {run.seconds:.1f} s"
-    if newer:
-        row.problem = newer
-        return
-    if row.free_bytes is not None and row.free_bytes < MIN_FREE_BYTES:
-        row.problem = f"only {size(row.free_bytes)} free in {host.workdir}"
-        return
-    row.ok = True
-    if not link.confined:
-        row.weaker = True
-        row.problem = _unconfined(row.confinement, host)
-
-
-def _unconfined(confinement: str, host: HostConfig) -> str:
-    """Why a ready host is weaker: its guests can reach gem5's memory and other jobs' files."""
-    if confinement == "absent":
-        why = f"no jail at {host.jail} (install docker/gem5-host/gem5-jail.py there)"
-    elif confinement.startswith("none-"):
-        why = f"the kernel gives no Landlock ({confinement.removeprefix('none-')})"
-    else:
-        why = f"its jail {host.jail} does not work ({confinement})"
-    return (
-        f"weaker: gem5 runs unconfined, {why}; a guest can open /proc/self/mem and forge "
-        "gem5's results (docs/SECURITY.md)"
-    )
-
-
-def client_glibc() -> tuple[int, ...] | None:
-    """This machine's glibc, which the programs compiled here are linked against."""
-    try:
-        text = os.confstr("CS_GNU_LIBC_VERSION") or ""  # "glibc 2.36"
-    except (ValueError, OSError):
-        return None
-    return glibc_version(text.removeprefix("glibc "))
-
-
-def _newer_glibc_here(host: tuple[int, ...] | None) -> str:
-    """Why programs built here cannot load on a host with an older glibc ("" when they can)."""
-    here = client_glibc()
-    if here is None or host is None or here <= host:
-        return ""
-    return (
-        f"this machine's glibc {_dotted(here)} is newer than the host's {_dotted(host)}: "
-        "programs compiled here need glibc symbols the host lacks and cannot start under gem5; "
-        "compile in the docker/pie image (Ubuntu 20.04's g++ 9 and glibc 2.31, as PIE)"
-    )
-
-
-def _dotted(version: tuple[int, ...]) -> str:
-    return ".".join(map(str, version))
-
-
-def _flag_odd_identities(rows: list[HostCheck]) -> None:
-    """Hosts whose gem5, config or libraries differ from most hosts' would give other ticks."""
-    counts = Counter(row.identity for row in rows if row.identity is not None)
-    if len(counts) < 2:
-        return
-    usual = counts.most_common(1)[0][0]
-    for row in rows:
-        if row.identity is not None and row.identity != usual:
-            row.ok = False
-            row.problem = "gem5, its config or the guest libraries differ from the other hosts'"
-
-
-def _check_table(rows: Sequence[HostCheck]) -> str:
+def _check_table(rows: Sequence[pie.HostCheck]) -> str:
     header = (
         "host", "status", "connect", "gem5", "config", "libs", "glibc", "jail", "free", "probe",
         "problem",
@@ -220,7 +42,7 @@ def _check_table(rows: Sequence[HostCheck]) -> str:
                 ident.gem5[:12] if ident else "-",
                 ident.config[:12] if ident else "-",
                 ident.libs[:12] if ident else "-",
-                _dotted(row.glibc) if row.glibc else "-",
+                ".".join(map(str, row.glibc)) if row.glibc else "-",
                 row.confinement.replace("-", " ", 1),
                 size(row.free_bytes) if row.free_bytes is not None else "-",
                 row.probe,

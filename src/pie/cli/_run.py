@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import json
 import signal
 import sys
 from pathlib import Path
@@ -11,11 +12,8 @@ from typing import Any
 import anyio
 
 import pie
-from pie._data import parse_indices
-from pie._interrupt import until_signalled
-from pie._json import dumps
-from pie._timing import REGISTRY
 from pie.cli._exit import EXIT_FAILED, EXIT_OK, EXIT_USAGE, ShowDefaults
+from pie.cli._interrupt import until_signalled
 
 SHOWN_FAILURES = 5
 _DEFAULTS = pie.Limits()
@@ -38,7 +36,9 @@ def add_parser(commands: Any, common: argparse.ArgumentParser) -> None:
         choices=pie.TIMINGS,
         default="none",
         help="timing backend, used when every test passes: "
-        + "; ".join(f"{name}: {entry.summary}" for name, entry in REGISTRY.items()),
+        + "; ".join(
+            f"{name}: {summary}" for name, summary in pie.TIMINGS.items() if name != "none"
+        ),
     )
     run.add_argument("--farm", type=Path, help="farm YAML of gem5 hosts (for --timing gem5)")
     run.add_argument("--json", action="store_true", help="print one JSON object on stdout")
@@ -73,10 +73,23 @@ async def _run(args: argparse.Namespace) -> int:
     ) as evaluator:
         result = await evaluator.evaluate(args.source, args.tests, indices=args.indices)
     if args.json:
-        print(dumps(result.to_json()))
+        print(json.dumps(result.to_json(), allow_nan=False))
         return EXIT_OK
     print(summary(result))
     return EXIT_OK if result.ok else EXIT_FAILED
+
+
+def parse_indices(text: str) -> list[int]:
+    """``"0,3,5"`` -> ``[0, 3, 5]``, with an error that says what was wrong."""
+    try:
+        values = [int(part) for part in text.split(",") if part.strip()]
+    except ValueError:
+        raise pie.InputError(
+            f"--indices {text!r} is not a comma-separated list of test numbers (e.g. 0,3,5)"
+        ) from None
+    if not values or any(v < 0 for v in values):
+        raise pie.InputError(f"--indices {text!r} must list test numbers >= 0, e.g. 0,3,5")
+    return values
 
 
 def how_it_ended(test: pie.TestResult) -> str:
