@@ -1,6 +1,6 @@
 """Calibrate the local deterministic backend's cycle model on PIE's own gem5 numbers.
 
-    python bench/calibrate.py [--data DIR] [--timing qemu|cachegrind] [--counts FILE]
+    python bench/calibrate.py [--data DIR] [--timing qemu] [--counts FILE]
                               [--remeasure] [--concurrency N]
 
 1. measure: every distinct src/tgt program of ``pie_calibration.jsonl`` (653 verbatim PIE rows
@@ -88,8 +88,6 @@ def load_rows(
 def counts_key(timing: str) -> str:
     """What decides the raw counts of ``timing`` (not the cycle model that reads them): a counts
     file measured under another key is stale."""
-    if timing == "cachegrind":
-        return pie.CachegrindConfig().simulation_key()
     if timing == "qemu":
         from pie._paths import default_cache_dir  # noqa: PLC0415
         from pie._timing._plugin import emulator  # noqa: PLC0415
@@ -556,7 +554,7 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
 
 
 def default_timing() -> str:
-    return "cachegrind"
+    return "qemu"
 
 
 def main(argv: Sequence[str] | None = None) -> int:

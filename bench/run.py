@@ -7,7 +7,7 @@
    (serial, plain g++ per program, ``subprocess.run`` per test, PIE's line check);
 2. per-run sandbox overhead against a bare fork+exec of the same binary, at concurrency 1, 2, 4;
 3. compile time with the precompiled ``bits/stdc++.h`` against a plain compile;
-4. the cachegrind backend on PIE's rows: determinism, cached re-evaluation, and how well its
+4. the qemu backend on PIE's rows: determinism, cached re-evaluation, and how well its
    speedups (cycles of the calibrated model, and the raw instructions) rank PIE's recorded gem5
    speedups on rows that were not used to calibrate it (``bench/calibrate.py`` does that);
 5. ``pie evaluate`` on every row of the sample data: cold (empty cache) and warm.
@@ -255,7 +255,7 @@ def spearman(xs: list[float], ys: list[float]) -> float:
 
 
 async def _time_rows(
-    rows: list[dict[str, Any]], tests: Path, cache: Path, timing: Any = "cachegrind"
+    rows: list[dict[str, Any]], tests: Path, cache: Path, timing: Any = "qemu"
 ) -> list[Any]:
     programs = [
         pie.Submission(r[c], problem_id=r["problem_id"])
@@ -267,7 +267,7 @@ async def _time_rows(
 
 def bench_proxy(data: Path) -> dict[str, Any]:
     rows = [json.loads(line) for line in (data / "problems.jsonl").read_text().splitlines()]
-    print(f"\n[4] cachegrind against PIE's gem5 speedups: {len(rows)} PIE rows (src and tgt)")
+    print(f"\n[4] qemu against PIE's gem5 speedups: {len(rows)} PIE rows (src and tgt)")
     with tempfile.TemporaryDirectory() as a, tempfile.TemporaryDirectory() as b:
         started = time.perf_counter()
         first = anyio.run(_time_rows, rows, data / "tests", Path(a))
@@ -334,7 +334,7 @@ def _evaluate_once(config: dict[str, Any], folder: Path) -> tuple[float, Any]:
 
 
 def bench_evaluate(data: Path) -> dict[str, Any]:
-    print("[5] pie evaluate on every sample row (src and tgt as candidates), cachegrind timing")
+    print("[5] pie evaluate on every sample row (src and tgt as candidates), qemu timing")
     with tempfile.TemporaryDirectory() as scratch:
         work = Path(scratch)
         generated = work / "generated.jsonl"
@@ -344,8 +344,8 @@ def bench_evaluate(data: Path) -> dict[str, Any]:
             "model_generated_outputs_path": str(generated),
             "reference_file_path": str(generated),
             "testcases_dir": str(data / "tests"),
-            "timing": "cachegrind",
-            "cache": str(work / "cache"),
+            "timing": "qemu",
+            "cache_dir": str(work / "cache"),
         }
         cold_s, result = _evaluate_once(config, work / "cold")
         warm_s, again = _evaluate_once(config, work / "warm")

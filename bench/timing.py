@@ -1,12 +1,10 @@
-"""The deterministic local timing, old path against new, side by side in one run.
+"""The deterministic local timing (the ``qemu`` backend), its two paths side by side in one run.
 
     python bench/timing.py [--data ../shared/data] [--problem p03415] [--slots 2]
 
 1. milliseconds per test, amortised, timing one real program on its ~100 PIE tests (cold
-   cache, ``--slots`` tests at a time): the old path (valgrind's callgrind with cache and
-   branch simulation, one process per test, as the ``cachegrind`` backend runs it, here
-   without its sandbox, so a lower bound of its cost) against the ``qemu`` backend (sandboxed),
-   with one fresh qemu process per test and with its fork server (the default);
+   cache, ``--slots`` tests at a time): the ``qemu`` backend (sandboxed) with one fresh qemu
+   process per test and with its fork server (the default);
 2. count identity: the fork server's counts of every test against one fresh qemu process per
    test (independent caches): N of N identical, every event;
 3. the hostile timing corpus (``tests/hostile/timing``): N of N refused or honest;
@@ -20,7 +18,6 @@ import argparse
 import functools
 import json
 import os
-import shutil
 import subprocess
 import sys
 import tempfile
@@ -67,30 +64,6 @@ async def qemu_timing(
     return timing, seconds
 
 
-async def valgrind_seconds(binary: Path, tests: Path, slots: int) -> float:
-    """The old path: callgrind with the removed backend's options, ``slots`` at a time."""
-    cases = load_test_cases(tests)
-    limiter = anyio.CapacityLimiter(slots)
-    options = ["--tool=callgrind", "--cache-sim=yes", "--branch-sim=yes"]
-    options += ["--I1=32768,16,64", "--D1=32768,16,64", "--LL=2097152,16,64"]
-
-    async def one(index: int, given: Path, out: Path) -> None:
-        async with limiter:
-            with given.open("rb") as stdin:
-                await anyio.run_process(
-                    ["valgrind", *options, f"--callgrind-out-file={out / str(index)}", str(binary)],
-                    stdin=stdin,
-                    check=True,
-                )
-
-    with tempfile.TemporaryDirectory() as folder:
-        started = time.perf_counter()
-        async with anyio.create_task_group() as group:
-            for case in cases:
-                group.start_soon(one, case.index, case.input, Path(folder))
-        return time.perf_counter() - started
-
-
 def speed_and_identity(data: Path, problem: str, slots: int) -> None:
     row = next(
         json.loads(line)
@@ -104,9 +77,6 @@ def speed_and_identity(data: Path, problem: str, slots: int) -> None:
         binary = build(source, Path(a) / "src")
         n = len(load_test_cases(tests))
         print(f"[1] {problem} src on its {n} tests, {slots} at a time, cold cache")
-        old = (
-            anyio.run(valgrind_seconds, binary, tests, slots) if shutil.which("valgrind") else None
-        )
         first, new = anyio.run(qemu_timing, binary, tests, Path(a) / "cache", slots)
         second, fresh = anyio.run(
             functools.partial(qemu_timing, fork_server=False),
@@ -115,11 +85,8 @@ def speed_and_identity(data: Path, problem: str, slots: int) -> None:
             Path(b) / "cache",
             slots,
         )
-    old_text = f"{1000 * old / n:.1f}" if old is not None else "valgrind not installed"
-    print(f"  old path (callgrind, no sandbox):         {old_text} ms per test")
     print(f"  qemu, one fresh process per test:         {1000 * fresh / n:.1f} ms per test")
-    print(f"  qemu, fork server (the default):          {1000 * new / n:.1f} ms per test", end="")
-    print(f"  ({old / new:.1f}x faster than the old path)" if old is not None else "")
+    print(f"  qemu, fork server (the default):          {1000 * new / n:.1f} ms per test")
     print(f"  target: <= 30 ms per test; errors: {first.error}, {second.error}")
     pairs = list(zip(first.measures, second.measures, strict=True))
     same = sum(

@@ -22,7 +22,7 @@ import pie
 from pie._benchmark import Benchmark, timing_backend
 from pie._config import load_config
 from pie._sandbox import Sandbox
-from pie._timing._cycles import CACHEGRIND_MODEL, QEMU_MODEL
+from pie._timing._cycles import QEMU_MODEL
 from tests.conftest import SUM_OK, make_tests
 from tests.test_cli import pie as cli
 
@@ -179,16 +179,16 @@ def test_a_run_journaled_before_the_cycle_model_does_not_resume(
     """Its runtimes are instruction counts: resuming would mix them with cycles."""
     row = {"problem_id": "sum", "src_code": SUM_OK, "tgt_code": SUM_OK + "//t"}
     rows = [{**row, "generated_answers": [SUM_OK]}]
-    config = write_run(tmp_path, rows, sum_tests.parent, timing="cachegrind")
+    config = write_run(tmp_path, rows, sum_tests.parent, timing="qemu")
     settings = Benchmark(load_config(config)).settings()
-    assert settings["quantity"] == CACHEGRIND_MODEL.key
+    assert settings["quantity"] == QEMU_MODEL.key
     del settings["quantity"]  # what a journal of pie before the model holds
     journal = tmp_path / "out" / ".pie" / "journal.jsonl"
     journal.parent.mkdir(parents=True)
     journal.write_text(json.dumps({"settings": settings}) + "\n")
     done = cli("evaluate", str(config), "--quiet")
     assert done.returncode == 2
-    assert f"quantity: None -> {CACHEGRIND_MODEL.key!r}" in done.stderr
+    assert f"quantity: None -> {QEMU_MODEL.key!r}" in done.stderr
 
 
 @pytest.fixture
@@ -321,7 +321,7 @@ async def test_streaming_api_yields_every_row_and_the_same_metrics(
         }
         for i in range(3)
     ]
-    config = write_run(tmp_path / anyio_backend, rows, sum_tests.parent, timing="cachegrind")
+    config = write_run(tmp_path / anyio_backend, rows, sum_tests.parent, timing="qemu")
     benchmark = Benchmark(load_config(config))
     seen = [row async for row in benchmark.rows()]
     assert sorted(r.position for r in seen) == [0, 1, 2]
@@ -341,13 +341,13 @@ def test_report_prints_the_headline_and_compares_two_runs(tmp_path: Path, sum_te
         tmp_path / "a",
         [{**row, "generated_answers": [SUM_OK]}],
         sum_tests.parent,
-        timing="cachegrind",
+        timing="qemu",
     )
     second = write_run(
         tmp_path / "b",
         [{**row, "generated_answers": ["int main(){}"]}],
         sum_tests.parent,
-        timing="cachegrind",
+        timing="qemu",
     )
     for config in (first, second):
         assert cli("evaluate", str(config), "--quiet").returncode == 0
@@ -484,7 +484,7 @@ def test_a_vanished_scratch_folder_stops_the_run_resumably(demo_run: Path, tmp_p
 
 def test_the_default_timing_is_the_forgery_proof_one(tmp_path: Path) -> None:
     """A config without ``timing`` is timed by qemu where qemu-user exists (the README set-up
-    and CI install it), never by cachegrind, whose counts a program can forge."""
+    and CI install it)."""
     config = write_run(tmp_path, [], tmp_path)
     lines = config.read_text().splitlines(keepends=True)
     config.write_text("".join(line for line in lines if not line.startswith("timing")))

@@ -63,7 +63,6 @@ def test_run_json_contract(source: Path, sum_tests: Path) -> None:
     ("backend", "unit", "extra"),
     [
         ("qemu", "cycles", "instructions"),
-        ("cachegrind", "cycles", "instructions"),
         ("wall", "seconds", "iqr"),
     ],
 )
@@ -81,6 +80,13 @@ def test_run_with_timing(
         quantity = timing["quantity"]
         assert (quantity["name"], quantity["unit"]) == (f"pie-cycles-{backend}", "cycles")
         assert 0 < quantity["agreement"]["spearman"] <= 1
+
+
+def test_a_removed_timing_names_its_replacement(source: Path, sum_tests: Path) -> None:
+    done = pie("run", str(source), "--tests", str(sum_tests), "--timing", "cachegrind")
+    assert done.returncode == 2
+    assert "timing backend 'cachegrind' was removed: a program could forge" in done.stderr
+    assert "use 'qemu'" in done.stderr
 
 
 def test_run_json_exits_zero_whatever_the_verdict(tmp_path: Path, sum_tests: Path) -> None:

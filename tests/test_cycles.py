@@ -16,13 +16,13 @@ from hypothesis import strategies as st
 import pie
 from pie._benchmark._journal import Outcome
 from pie._benchmark._startup import saved_outside_main
-from pie._timing._cycles import CACHEGRIND_MODEL, QEMU_MODEL, CycleModel, model_for
+from pie._timing._cycles import QEMU_MODEL, CycleModel, model_for
 from pie._timing._plugin import emulator
 from pie._timing._qemu import QemuConfig
 from tests.conftest import REPO, SUM_OK
 
 pytestmark = pytest.mark.anyio
-MODELS = {"cachegrind": CACHEGRIND_MODEL, "qemu": QEMU_MODEL}
+MODELS = {"qemu": QEMU_MODEL}
 
 
 def counts_file(timing: str) -> Path:
@@ -79,7 +79,6 @@ def test_the_counts_files_were_measured_under_todays_counts_keys(cache_dir: Path
     for timing in MODELS:
         header = json.loads(counts_file(timing).read_text().splitlines()[0])
         assert header["counts_key"] == bench.counts_key(timing), timing
-    assert CACHEGRIND_MODEL.counts == f"cachegrind {pie.CachegrindConfig().simulation_key()}"
     assert QEMU_MODEL.counts == QemuConfig.counts_key(emulator(cache_dir))
 
 
@@ -110,10 +109,10 @@ async def test_the_primary_quantity_is_the_models_cycles(
 
 @pytest.mark.parametrize("anyio_backend", ["asyncio"])
 async def test_cycles_of_two_model_versions_never_compare(sum_tests: Path, cache_dir: Path) -> None:
-    refit = attrs.evolve(CACHEGRIND_MODEL, version=CACHEGRIND_MODEL.version + 1)
-    async with pie.Evaluator(cache_dir=cache_dir, timing="cachegrind") as ev:
+    refit = attrs.evolve(QEMU_MODEL, version=QEMU_MODEL.version + 1)
+    async with pie.Evaluator(cache_dir=cache_dir, timing="qemu") as ev:
         shipped = await ev.evaluate(SUM_OK, sum_tests)
-    other = pie.CachegrindConfig(model=refit)
+    other = QemuConfig(model=refit)
     async with pie.Evaluator(cache_dir=cache_dir, timing=other) as ev:
         refitted = await ev.evaluate(SUM_OK, sum_tests)
     assert shipped.timing is not None and refitted.timing is not None
@@ -122,14 +121,9 @@ async def test_cycles_of_two_model_versions_never_compare(sum_tests: Path, cache
         pie.speedup(shipped.timing, refitted.timing)
 
 
-def test_a_model_fitted_on_other_counts_is_refused() -> None:
-    with pytest.raises(pie.InputError, match=r"refit it with bench/calibrate\.py"):
-        pie.CachegrindConfig(ll="8388608,16,64")  # the shipped model read a 2 MiB LL's misses
-
-
 @pytest.mark.parametrize("anyio_backend", ["asyncio"])
-async def test_qemu_refuses_the_cachegrind_model(sum_tests: Path, cache_dir: Path) -> None:
-    wrong = QemuConfig(model=CACHEGRIND_MODEL)
+async def test_a_model_fitted_on_other_counts_is_refused(sum_tests: Path, cache_dir: Path) -> None:
+    wrong = QemuConfig(model=attrs.evolve(QEMU_MODEL, counts="qemu qemu-v0;cpu=other"))
     with pytest.raises(pie.InputError, match=r"refit it with bench/calibrate\.py --timing qemu"):
         await pie.evaluate(SUM_OK, sum_tests, cache_dir=cache_dir, timing=wrong)
 

@@ -289,8 +289,8 @@ def test_pie_image_facts() -> None:
     assert base == "ubuntu:20.04"
     assert "g++ --version | head -n1 | grep -q ' 9\\.'" in run_text
     assert "ldd --version | head -n1 | grep -q ' 2\\.31$'" in run_text
-    for package in ("g++", "valgrind"):
-        assert re.search(rf"apt-get install [^&]*\b{re.escape(package)}(\s|$)", run_text)
+    assert re.search(r"apt-get install [^&]*\bg\+\+(\s|$)", run_text)
+    assert "valgrind" not in run_text  # its timing was removed: a program could forge it
     assert "pip install --no-cache-dir --disable-pip-version-check ." in run_text
     assert ("ENTRYPOINT", '["pie"]') in steps
     users = [rest for keyword, rest in steps if keyword == "USER"]

@@ -32,7 +32,7 @@ def launcher_build(pid: int) -> bool:
 def reference(tmp_path_factory: pytest.TempPathFactory) -> Path:
     folder = tmp_path_factory.mktemp("reference")
     config = write_run(
-        folder, candidates_rows(DEMO / "problems.jsonl"), DEMO / "tests", timing="cachegrind"
+        folder, candidates_rows(DEMO / "problems.jsonl"), DEMO / "tests", timing="qemu"
     )
     done = start(config, folder / "cache")
     _, stderr = done.communicate(timeout=600)
@@ -57,7 +57,7 @@ def test_interrupted_at_any_moment_then_resumed(
 ) -> None:
     folder = tmp_path_factory.mktemp(f"interrupted{next(_runs)}")
     config = write_run(
-        folder, candidates_rows(DEMO / "problems.jsonl"), DEMO / "tests", timing="cachegrind"
+        folder, candidates_rows(DEMO / "problems.jsonl"), DEMO / "tests", timing="qemu"
     )
     cache = folder / "cache" if cold else reference.parent / "cache"
     process = start(config, cache)

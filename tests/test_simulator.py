@@ -170,14 +170,19 @@ def test_override_flags_reach_the_compiler(env: simulator.PieEnvironment) -> Non
     assert (plain.mean_acc, broken.mean_acc) == (1.0, 0.0)
 
 
-def test_cachegrind_stands_in_for_binary_timing(cache_dir: Path) -> None:
+def test_qemu_stands_in_for_binary_timing(cache_dir: Path) -> None:
     """A deterministic backend: runtimes in its unit, one 'run' per test, stdev 0."""
-    with simulator.make(testcases_dir=TESTS, timing="cachegrind", cache_dir=cache_dir) as counted:
+    with simulator.make(testcases_dir=TESTS, timing="qemu", cache_dir=cache_dir) as counted:
         result = counted.submit_single_submission(FAST, [0, 1], "p03041", "binary")
     assert result.runtime_unit == "cycles"
     assert result.agg_stdev == 0.0
     assert result.tc2stats == {i: [result.tc2time[i]] for i in (0, 1)}
     assert result.agg_runtime == sum(result.tc2time.values()) > 10_000
+
+
+def test_a_removed_timing_names_its_replacement(cache_dir: Path) -> None:
+    with pytest.raises(ValueError, match=r"timing='callgrind': 'callgrind' was removed.*'qemu'"):
+        simulator.make(testcases_dir=TESTS, timing="callgrind", cache_dir=cache_dir)
 
 
 def test_gem5_timing_maps_to_pie_fields() -> None:

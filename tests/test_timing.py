@@ -1,8 +1,8 @@
-"""Timing backends: the cachegrind backend's counts, determinism, and when timing runs."""
+"""Timing backends: counts through the evaluator, determinism, when timing runs, and removed
+backends."""
 
 from __future__ import annotations
 
-import contextlib
 from pathlib import Path
 
 import attrs
@@ -11,7 +11,6 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 import pie
-from pie._timing._callgrind import CallgrindFormatError, parse
 from pie._timing._counted import first_failure
 from pie._timing._qemu import Counts
 from pie._timing._wall import mann_whitney_p
@@ -27,14 +26,14 @@ STDIO_SUM = (
 
 @pytest.mark.parametrize("anyio_backend", ["asyncio"])
 async def test_counts_are_identical_across_runs_and_slots(sum_tests: Path, cache_dir: Path) -> None:
-    async with pie.Evaluator(cache_dir=cache_dir, concurrency=2, timing="cachegrind") as ev:
+    async with pie.Evaluator(cache_dir=cache_dir, concurrency=2, timing="qemu") as ev:
         first = await ev.evaluate(SUM_OK, sum_tests)
         second = await ev.evaluate(SUM_OK, sum_tests)
     assert first.timing is not None and second.timing is not None
     assert first.timing.error is None
     assert first.timing.per_test == second.timing.per_test
     assert first.timing.measures == second.timing.measures
-    assert first.timing.unit == "cycles" and first.timing.backend == "cachegrind"
+    assert first.timing.unit == "cycles" and first.timing.backend == "qemu"
     assert first.timing.total == sum(first.timing.per_test) > 100_000
 
 
@@ -45,7 +44,7 @@ async def test_startup_dominates_a_trivial_iostream_program(
     results = await pie.evaluate_many(
         [pie.Submission(SUM_OK, sum_tests), pie.Submission(STDIO_SUM, sum_tests)],
         cache_dir=cache_dir,
-        timing="cachegrind",
+        timing="qemu",
     )
     iostream, stdio = (r.timing for r in results)
     assert iostream is not None and stdio is not None
@@ -60,14 +59,14 @@ async def test_startup_dominates_a_trivial_iostream_program(
 @pytest.mark.parametrize("anyio_backend", ["asyncio"])
 async def test_incorrect_programs_are_not_timed(sum_tests: Path, cache_dir: Path) -> None:
     wrong = '#include <cstdio>\nint main(){ std::puts("0"); }'
-    result = await pie.evaluate(wrong, sum_tests, cache_dir=cache_dir, timing="cachegrind")
+    result = await pie.evaluate(wrong, sum_tests, cache_dir=cache_dir, timing="qemu")
     assert result.verdict is pie.Verdict.WA
     assert result.timing is None
 
 
 @pytest.mark.parametrize("anyio_backend", ["asyncio"])
 async def test_instruction_budget_is_a_deterministic_cut(sum_tests: Path, cache_dir: Path) -> None:
-    tight = pie.CachegrindConfig(instruction_budget=1000)
+    tight = pie.QemuConfig(instruction_budget=1000)
     result = await pie.evaluate(SUM_OK, sum_tests, cache_dir=cache_dir, timing=tight)
     assert result.verdict is pie.Verdict.AC
     assert result.timing is not None and result.timing.total == float("inf")
@@ -80,6 +79,18 @@ async def test_unknown_backend_is_a_clear_error(sum_tests: Path, cache_dir: Path
         await pie.evaluate(SUM_OK, sum_tests, cache_dir=cache_dir, timing="fast")
 
 
+@pytest.mark.parametrize("name", ["cachegrind", "callgrind"])
+async def test_a_removed_backend_names_its_replacement(
+    sum_tests: Path, cache_dir: Path, name: str
+) -> None:
+    """valgrind's backends were removed (forgeable, host-dependent): naming one says so."""
+    removed = f"timing backend '{name}' was removed: a program could forge valgrind's counts"
+    with pytest.raises(pie.InputError, match=removed + r".*use 'qemu'"):
+        await pie.evaluate(SUM_OK, sum_tests, cache_dir=cache_dir, timing=name)
+    with pytest.raises(AttributeError, match=r"pie\.CachegrindConfig was removed.*QemuConfig"):
+        pie.CachegrindConfig  # noqa: B018
+
+
 @pytest.mark.parametrize("anyio_backend", ["asyncio"])
 async def test_main_share_grows_with_work_in_main(tmp_path: Path, cache_dir: Path) -> None:
     tests = make_tests(tmp_path / "t", [("\n", "0\n")])
@@ -87,82 +98,10 @@ async def test_main_share_grows_with_work_in_main(tmp_path: Path, cache_dir: Pat
         "#include <cstdio>\nint main(){ volatile unsigned s = 0;"
         ' for (unsigned i = 0; i < 3000000; ++i) s += i; std::printf("%d\\n", 0); }'
     )
-    result = await pie.evaluate(busy, tests, cache_dir=cache_dir, timing="cachegrind")
+    result = await pie.evaluate(busy, tests, cache_dir=cache_dir, timing="qemu")
     assert result.timing is not None
     share = result.timing.measure("startup_share")
     assert share is not None and share.total < 0.5
-
-
-# ---- the callgrind format ---------------------------------------------------------------
-
-EVENTS = ("Ir", "Dr", "Bcm")
-
-
-def render(
-    functions: dict[str, list[tuple[int, ...]]], calls: list[tuple[str, tuple[int, ...]]]
-) -> str:
-    """A callgrind file: each function's self-cost lines; ``calls`` made from main."""
-    lines = ["version: 1", "positions: line", f"events: {' '.join(EVENTS)}"]
-    ids = {name: i for i, name in enumerate(functions, 1)}
-    totals = [0] * len(EVENTS)
-    for name, costs in functions.items():
-        lines += ["fl=(1) prog.cpp", f"fn=({ids[name]}) {name}"]
-        for number, cost in enumerate(costs, 1):
-            lines.append(f"{number} " + " ".join(map(str, cost)))
-            totals = [a + b for a, b in zip(totals, cost, strict=True)]
-        if name == "main":
-            for callee, inclusive in calls:
-                lines += [
-                    f"cfn=({ids[callee]})",
-                    "calls=1 7",
-                    "+2 " + " ".join(map(str, inclusive)),
-                ]
-    lines.append("summary: " + " ".join(map(str, totals)))
-    return "\n".join(lines) + "\n"
-
-
-cost = st.tuples(*[st.integers(0, 10**9)] * len(EVENTS))
-
-
-@given(
-    main_costs=st.lists(cost, max_size=5),
-    other_costs=st.lists(cost, max_size=5),
-    calls=st.lists(cost, max_size=4),
-)
-def test_main_inclusive_is_self_plus_calls(
-    main_costs: list[tuple[int, ...]],
-    other_costs: list[tuple[int, ...]],
-    calls: list[tuple[int, ...]],
-) -> None:
-    text = render({"helper": other_costs, "main": main_costs}, [("helper", c) for c in calls])
-    profile = parse(text)
-    assert profile.main_inclusive is not None
-    for i, event in enumerate(EVENTS):
-        want = sum(c[i] for c in main_costs) + sum(c[i] for c in calls)
-        assert profile.main_inclusive[event] == want
-        assert profile.totals[event] == sum(c[i] for c in main_costs + other_costs)
-
-
-def test_profile_without_main_has_no_main_cost() -> None:
-    profile = parse(render({"start": [(1, 2, 3)]}, []))
-    assert profile.main_inclusive is None
-    assert profile.total("Ir") == 1
-
-
-@pytest.mark.parametrize("text", ["", "events: Ir\n", "events: Ir\nfn=main\n12 x\nsummary: 1\n"])
-def test_malformed_profiles_are_errors(text: str) -> None:
-    with pytest.raises(CallgrindFormatError):
-        parse(text)
-
-
-@given(
-    st.text(
-        alphabet=st.sampled_from(list("evnts:summary fn=()main 0123456789x+-*\n#")), max_size=300
-    )
-)
-def test_parser_never_crashes_on_garbage(text: str) -> None:
-    with contextlib.suppress(CallgrindFormatError):
-        parse(text)
 
 
 # ---- wall clock ---------------------------------------------------------------------------
@@ -232,9 +171,9 @@ async def test_accuracy_threshold_times_nearly_correct_programs(
 ) -> None:
     # right on two tests of three (mean accuracy 2/3)
     tests = make_tests(tmp_path / "t", [("1 1\n", "2\n"), ("2 2\n", "4\n"), ("3 3\n", "7\n")])
-    strict = await pie.evaluate(SUM_OK, tests, cache_dir=cache_dir, timing="cachegrind")
+    strict = await pie.evaluate(SUM_OK, tests, cache_dir=cache_dir, timing="qemu")
     lenient = await pie.evaluate(
-        SUM_OK, tests, cache_dir=cache_dir, timing="cachegrind", threshold_accuracy=0.6
+        SUM_OK, tests, cache_dir=cache_dir, timing="qemu", threshold_accuracy=0.6
     )
     assert strict.verdict is lenient.verdict is pie.Verdict.WA
     assert strict.timing is None
@@ -244,19 +183,19 @@ async def test_accuracy_threshold_times_nearly_correct_programs(
 
 
 def test_speedups_only_between_like_timings() -> None:
-    slow = pie.Timing("cachegrind", "instructions", 300.0, (300.0,), config="c1")
-    fast = pie.Timing("cachegrind", "instructions", 100.0, (100.0,), config="c1")
+    slow = pie.Timing("qemu", "cycles", 300.0, (300.0,), config="c1")
+    fast = pie.Timing("qemu", "cycles", 100.0, (100.0,), config="c1")
     assert pie.speedup(slow, fast) == 3.0
     wall = pie.Timing("wall", "seconds", 0.1, (0.1,), config="w")
     with pytest.raises(pie.InputError, match="different backends"):
         pie.speedup(slow, wall)
-    other = pie.Timing("cachegrind", "instructions", 100.0, (100.0,), config="c2")
+    other = pie.Timing("qemu", "cycles", 100.0, (100.0,), config="c2")
     with pytest.raises(pie.InputError, match="different configs"):
         pie.speedup(slow, other)
 
 
 def test_a_test_over_budget_is_named_before_any_other_failure() -> None:
-    """Both counting backends decide alike: over budget first, else the first uncounted test."""
+    """Over budget first, else the first uncounted test."""
     fields = {name: 0 for name in attrs.fields_dict(Counts)}
     counted = Counts(**{**fields, "instructions": 50})
     tests = [pie.TestCase(i, Path(f"in{i}"), Path(f"out{i}")) for i in range(3)]

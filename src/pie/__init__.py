@@ -27,8 +27,7 @@ from pie._model import (
     Verdict,
     speedup,
 )
-from pie._timing import TIMINGS, default_local_timing
-from pie._timing._cachegrind import CachegrindConfig
+from pie._timing import REMOVED, TIMINGS, default_local_timing
 from pie._timing._cycles import Agreement, CycleModel
 from pie._timing._qemu import QemuConfig
 from pie._timing._wall import Comparison, WallConfig
@@ -78,7 +77,6 @@ __all__ = [
     "BenchmarkConfig",
     "BenchmarkResult",
     "Cache",
-    "CachegrindConfig",
     "CheckMode",
     "Comparison",
     "CompileOptions",
@@ -142,6 +140,8 @@ def _made_public(value: Any) -> Any:
 
 
 def __getattr__(name: str) -> Any:
+    if name in REMOVED:
+        raise AttributeError(f"pie.{name} was removed: {REMOVED[name]}")
     if name not in _LAZY:
         raise AttributeError(f"module 'pie' has no attribute {name!r}")
     value = _made_public(getattr(importlib.import_module(_LAZY[name]), name))

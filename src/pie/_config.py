@@ -19,7 +19,7 @@ from pie._check import CheckMode
 from pie._errors import InputError
 from pie._model import Limits
 from pie._public import public
-from pie._timing import TIMINGS
+from pie._timing import REMOVED, TIMINGS, removed
 from pie._yaml import YamlReader, read_text
 
 
@@ -101,7 +101,8 @@ def _optional(check: Check) -> Check:
 def _choice(options: tuple[str, ...]) -> Check:
     def check(value: Any) -> str:
         if value not in options:
-            raise ValueError("one of " + ", ".join(options))
+            known = "one of " + ", ".join(options)
+            raise ValueError(f"{known}; {removed(value)}" if value in REMOVED else known)
         return str(value)
 
     return check

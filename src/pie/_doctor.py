@@ -60,7 +60,6 @@ def _facts(cache_dir: Path) -> list[tuple[str, str]]:
     rows += _host_load()
     rows += [(f"wall noise: {k}", v) for k, v in _noise.facts().items()]
     rows.append(("g++", _version("g++")))
-    rows.append(("valgrind", _version("valgrind")))
     rows += _qemu(cache_dir)
     return rows
 

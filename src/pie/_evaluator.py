@@ -34,7 +34,7 @@ from pie._model import (
 )
 from pie._paths import default_cache_dir
 from pie._sandbox import Sandbox, classify
-from pie._timing import NO_FARM, TimingBackend, make_backend
+from pie._timing import NO_FARM, TIMINGS, TimingBackend, make_backend, unknown_backend
 from pie._timing._qemu import QemuConfig
 from pie._timing._wall import Comparison, WallBackend, WallConfig
 
@@ -121,6 +121,8 @@ class Evaluator:
         self.limits = limits or Limits()
         self.check = CheckMode(check)
         self.compile_options = compile_options or CompileOptions()
+        if isinstance(timing, str) and timing not in TIMINGS:
+            raise InputError(unknown_backend(timing))
         self._timing_name = timing
         # the farm YAML is checked here, before any process starts or host is contacted
         self.farm = _load_farm(farm) if isinstance(farm, (str, os.PathLike)) else farm

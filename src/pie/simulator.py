@@ -18,8 +18,8 @@ statistics: ``tc2stats`` holds the per-run seconds), ``"both"`` both, the binary
 ``*_binary`` fields as in PIE.  What differs from PIE (units with a non-gem5 backend, which
 fields are approximations, stricter input checks) is listed in ``docs/SIMULATOR.md``; in short:
 
-- with ``make(timing="cachegrind")`` the ``binary`` numbers are in that backend's unit
-  (instructions), ``runtime_unit`` says which; ``timing="none"`` gives ``nan`` runtimes;
+- with ``make(timing="qemu")`` the ``binary`` numbers are in that backend's unit
+  (cycles), ``runtime_unit`` says which; ``timing="none"`` gives ``nan`` runtimes;
 - programs whose mean accuracy is below ``gem5_acc_threshold`` are not timed, in pairs too
   (PIE times pairs regardless), and their runtime is ``inf`` instead of a crash;
 - ``accs`` is keyed by the test number as text (``"0"``), the ``tc2*`` fields by ``int``, as PIE's
@@ -62,8 +62,8 @@ from pie._simulator_results import (
     gem5_half,
     single_result,
 )
-from pie._timing import NONE, REGISTRY
-from pie._timing._cachegrind import CachegrindConfig
+from pie._timing import NONE, REGISTRY, REMOVED, removed
+from pie._timing._qemu import QemuConfig
 from pie._timing._wall import WallBackend, WallConfig
 
 __all__ = ["PieEnvironment", "PiePairResult", "PieSingleResult", "make"]
@@ -77,7 +77,7 @@ PIE_BINARY_TIMING = WallConfig(repetitions=10, warmup=5)
 TESTCASES_ENV = "PIE_TESTCASES_DIR"
 FARM_ENV = "PIE_FARM"
 
-LocalTiming = str | WallConfig | CachegrindConfig
+LocalTiming = str | WallConfig | QemuConfig
 T = TypeVar("T")
 
 
@@ -118,18 +118,20 @@ def _compile_flags(cstd: str, optimization_flag: str) -> tuple[str, ...]:
     return tuple(f[1:] if f.startswith("--std=") else f for f in flags)
 
 
-def _local_timing(timing: LocalTiming) -> WallConfig | CachegrindConfig | str:
-    if isinstance(timing, (WallConfig, CachegrindConfig)):
+def _local_timing(timing: LocalTiming) -> WallConfig | QemuConfig | str:
+    if isinstance(timing, (WallConfig, QemuConfig)):
         return timing
     if timing == "wall":
         return PIE_BINARY_TIMING
     if timing == NONE or (timing in REGISTRY and REGISTRY[timing].local):
         return timing
     local = [NONE, *(name for name, entry in REGISTRY.items() if entry.local)]
+    gone = f"{removed(timing)}; " if timing in REMOVED else ""
     raise ValueError(
-        f"timing={timing!r}: choose the backend that stands in for PIE's binary timing, one of "
+        f"timing={timing!r}: {gone}choose the backend that stands in for PIE's binary timing, "
+        "one of "
         f"{', '.join(repr(n) for n in local)} ('wall' is the default), or a pie.WallConfig / "
-        "pie.CachegrindConfig; gem5 is chosen per call with timing_env='gem5' and needs "
+        "pie.QemuConfig; gem5 is chosen per call with timing_env='gem5' and needs "
         "make(farm=...)"
     )
 
@@ -281,7 +283,7 @@ class PieEnvironment:
             raise InputError(
                 f"timing_env={timing_env!r} needs a gem5 farm: pass simulator.make(farm="
                 f"'farm.yaml') or set ${FARM_ENV}; without one use timing_env='binary' "
-                "(pie's wall or cachegrind backend)"
+                "(pie's wall or qemu backend)"
             )
 
     # --- lifecycle -----------------------------------------------------------------------

@@ -206,41 +206,6 @@ class Sandbox:
             )
             return attrs.evolve(outcome, accuracy=score)
 
-    async def profile(
-        self, binary: Path, stdin: Path, limits: Limits, tool_args: list[str]
-    ) -> tuple[RunOutcome, str]:
-        """Run ``binary`` under valgrind (``tool_args`` choose the tool); returns its profile.
-
-        The binary runs as ``./a.out`` from a fixed directory with an empty environment, so
-        its argv, auxv and stack layout, and therefore every count, do not depend on where the
-        cache lives.
-        """
-        valgrind = shutil.which("valgrind.bin") or shutil.which("valgrind")
-        if valgrind is None:
-            raise SandboxError(
-                "valgrind not found: the cachegrind timing backend needs it "
-                "(Debian: apt-get install valgrind), or choose timing='none'"
-            )
-        async with self._pool.acquire() as slot:
-            work, program, report = await anyio.to_thread.run_sync(slot.prepare_profile, binary)
-            paths = run_paths(program, _interpreter(binary))
-            request = self._limited(
-                Profile.VALGRIND,
-                [valgrind, *tool_args, f"--callgrind-out-file={report}", "./a.out"],
-                slot,
-                limits,
-                stdin=str(stdin),
-                cwd=str(program.parent),
-                read=_policy.VALGRIND_READ_PATHS,
-                execute=[*paths["execute"], valgrind, *_policy.VALGRIND_EXEC_PATHS],
-                write=[*paths["write"], str(work), str(report)],
-                env=[f"TMPDIR={work}"],
-                hide=_hideable(stdin.parent, [Path(valgrind), slot.root, Path("/proc")]),
-            )
-            outcome = await self._execute(request, slot, limits.output_bytes)
-            data, _ = await anyio.to_thread.run_sync(read_capped, report, limits.output_bytes)
-            return outcome, data.decode("utf-8", errors="replace")
-
     def _emulated(
         self, emulation: Emulation, slot: Slot, limits: Limits, files: EmulationFiles, **fields: Any
     ) -> LaunchRequest:

@@ -18,7 +18,6 @@ class Profile(str, enum.Enum):
 
     RUN = "run"  # a test run: allow-list, refused calls named in the result
     COMPILE = "compile"  # the compiler: forks, execs its tools
-    VALGRIND = "valgrind"  # a profiled run: valgrind needs a deny-list
     QEMU = "qemu"  # an emulated, counted run: qemu-user needs a deny-list
 
 

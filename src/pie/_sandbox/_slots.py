@@ -81,23 +81,6 @@ class Slot:
         """Scratch directory the compiler may write."""
         return self.root / "build"
 
-    def prepare_profile(self, binary: Path) -> tuple[Path, Path, Path]:
-        """A profiling run's scratch directory, ``a.out`` copy and empty report file."""
-        timing = self.root / "timing"
-        work = self.root / "timing-scratch"
-        for folder in (timing, work):
-            shutil.rmtree(folder, ignore_errors=True)
-            folder.mkdir(mode=0o755)
-        program = timing / "a.out"
-        shutil.copyfile(binary, program)
-        os.chmod(program, 0o755)
-        report = work / "profile.out"
-        report.touch(mode=0o600)
-        if self.uid is not None:
-            os.chown(work, self.uid, self.uid)
-            os.chown(report, self.uid, self.uid)
-        return work, program, report
-
     def prepare_emulation(self, binary: Path, plugin: Path) -> EmulationFiles:
         """A timing run's folder: the program as ``a.out``, the plugin, an empty report file.
 

@@ -54,7 +54,7 @@ class TimingBackend(Protocol):
 
 
 class BackendConfig(Protocol):
-    """A backend's settings object (``pie.CachegrindConfig``, ``pie.WallConfig``)."""
+    """A backend's settings object (``pie.QemuConfig``, ``pie.WallConfig``)."""
 
     backend: ClassVar[str]
 
@@ -81,9 +81,6 @@ class Registered:
 
 
 REGISTRY: Mapping[str, Registered] = {
-    "cachegrind": Registered(
-        "pie._timing._cachegrind", "instruction counts and a cycle estimate under valgrind"
-    ),
     "qemu": Registered(
         "pie._timing._qemu",
         "exact counts (instructions, cache misses, mispredicts) under qemu-user, any host alike",
@@ -100,11 +97,32 @@ TIMINGS: Mapping[str, str] = {
     **{name: entry.summary for name, entry in REGISTRY.items()},
 }
 
+# Removed backends (and their config types) and why: naming one is an error that says what
+# replaces it, not an unknown name.
+REMOVED: Mapping[str, str] = dict.fromkeys(
+    ("cachegrind", "callgrind", "CachegrindConfig"),
+    "a program could forge valgrind's counts (client requests, its own report file) and they "
+    "changed with the host's CPU; use 'qemu' (pie.QemuConfig), forgery-proof and the same on "
+    "every host (docs/SECURITY.md)",
+)
+
+
+def removed(name: str) -> str:
+    return f"{name!r} was removed: {REMOVED[name]}"
+
+
+def unknown_backend(name: str) -> str:
+    """Why ``name`` is no timing backend: removed (and what replaces it), or never one."""
+    if name in REMOVED:
+        return f"timing backend {removed(name)}"
+    return (
+        f"timing backend {name!r} is not available in this version; choose one of {tuple(TIMINGS)}"
+    )
+
 
 def default_local_timing(fallback: str) -> str:
     """``qemu`` where qemu-user exists (forgery-proof, the same count on every host), else
-    ``fallback``.  ``cachegrind`` is never chosen for the user: a program can forge its counts
-    (docs/SECURITY.md), so it runs only when asked for by name."""
+    ``fallback``."""
     return "qemu" if qemu_path() is not None else fallback
 
 
@@ -122,10 +140,7 @@ def make_backend(
         return None
     entry = REGISTRY.get(chosen)
     if entry is None:
-        raise InputError(
-            f"timing backend {chosen!r} is not available in this version; choose one of "
-            f"{tuple(TIMINGS)}"
-        )
+        raise InputError(unknown_backend(chosen))
     module = importlib.import_module(entry.module)
     backend: TimingBackend = module.make(BackendContext(sandbox, store, farm), config)
     return backend

@@ -1,4 +1,4 @@
-"""What the two counting backends (``cachegrind``, ``qemu``) decide alike once every test ran."""
+"""What a counting backend (``qemu``) decides once every test ran."""
 
 from __future__ import annotations
 

@@ -80,32 +80,6 @@ class CycleModel:
         )
 
 
-# bench/calibrate.py --timing cachegrind, on bench/results/calibration-cachegrind.jsonl
-CACHEGRIND_MODEL = CycleModel(
-    name="pie-cycles-cachegrind",
-    version=1,
-    counts="cachegrind callgrind-v3;I1=32768,16,64;D1=32768,16,64;LL=2097152,16,64",
-    costs={"instructions": 0.125, "l1_misses": 88.26, "ll_misses": 58.56, "mispredicts": 87.53},
-    agreement=Agreement(
-        rows=643,
-        problems=7,
-        spearman=0.951,
-        spearman_within_problem={
-            "p02687": 0.884,
-            "p02753": 0.86,
-            "p03041": 0.79,
-            "p03048": 0.588,
-            "p03343": 0.994,
-        },
-        median_abs_log=0.0063,
-        within_10_percent=0.977,
-        mean_speedup=5.586,
-        pie_mean_speedup=5.537,
-        opt_agreement=0.997,
-        measured_by="python bench/calibrate.py --timing cachegrind",
-    ),
-)
-
 # bench/calibrate.py --timing qemu, on bench/results/calibration-qemu.jsonl
 QEMU_MODEL = CycleModel(
     name="pie-cycles-qemu",
@@ -133,7 +107,7 @@ QEMU_MODEL = CycleModel(
 )
 
 # the model each local deterministic backend's default configuration uses
-MODELS: Mapping[str, CycleModel] = {"cachegrind": CACHEGRIND_MODEL, "qemu": QEMU_MODEL}
+MODELS: Mapping[str, CycleModel] = {"qemu": QEMU_MODEL}
 
 
 def model_for(backend: str) -> CycleModel | None:

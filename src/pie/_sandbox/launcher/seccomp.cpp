@@ -113,8 +113,6 @@ void install_seccomp(const std::string& profile, int notify_socket) {
   std::vector<sock_filter> program;
   if (profile == "compile") {
     program = filter_for(COMPILE_RULES, std::size(COMPILE_RULES), action_of(COMPILE_DEFAULT, EPERM), -1);
-  } else if (profile == "valgrind") {
-    program = filter_for(VALGRIND_RULES, std::size(VALGRIND_RULES), action_of(VALGRIND_DEFAULT, EPERM), -1);
   } else if (profile == "qemu") {
     program = filter_for(QEMU_RULES, std::size(QEMU_RULES), action_of(QEMU_DEFAULT, EPERM), -1);
   } else if (notify_socket >= 0) {
