@@ -20,8 +20,9 @@ from typing import Any
 import attrs
 
 from pie._benchmark import RUN_FILE, snapshot
-from pie._benchmark._outputs import ADDITIONAL, AGGREGATED, write_atomically
+from pie._benchmark._outputs import ADDITIONAL, AGGREGATED
 from pie._errors import InputError
+from pie._files import write_atomically
 from pie._public import public
 
 REPORT = "report.md"

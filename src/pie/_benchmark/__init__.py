@@ -22,12 +22,13 @@ import attrs
 
 from pie import _metrics
 from pie._benchmark._journal import FOLDER, Journal, Outcome
-from pie._benchmark._outputs import Results, metrics_of, write_atomically, write_outputs
+from pie._benchmark._outputs import Results, metrics_of, write_outputs
 from pie._benchmark._plan import Issue, Plan, PlannedRow, make_plan
 from pie._benchmark._startup import startup_dominated
 from pie._config import BenchmarkConfig, load_config, parse_config
 from pie._errors import InputError, PieError, RunStopped
 from pie._evaluator import Evaluator, Submission
+from pie._files import write_atomically
 from pie._json import dumps
 from pie._model import Evaluation, Limits, Verdict
 from pie._paths import default_cache_dir, farm_status_path

@@ -14,30 +14,20 @@ from __future__ import annotations
 import csv
 import io
 import math
-import os
 from collections.abc import Iterable, Iterator, Mapping, Sequence
-from pathlib import Path
 from typing import Any
 
 from pie import _metrics
 from pie._benchmark._journal import Outcome
 from pie._benchmark._plan import Entry, Plan, PlannedRow
 from pie._config import BenchmarkConfig
+from pie._files import write_atomically
 from pie._json import dumps
 
 MELTED = "melted_test_results.jsonl"
 UNMELTED = "test_results.jsonl"
 ADDITIONAL = "addtl_stats.jsonl"
 AGGREGATED = "aggregated_results.csv"
-
-
-def write_atomically(path: Path, text: str) -> None:
-    temporary = path.with_name(path.name + ".tmp")
-    with temporary.open("w", encoding="utf-8") as handle:
-        handle.write(text)
-        handle.flush()
-        os.fsync(handle.fileno())
-    os.replace(temporary, path)
 
 
 def jsonl(rows: Iterable[Mapping[str, Any]]) -> str:

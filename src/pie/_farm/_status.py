@@ -16,6 +16,7 @@ from typing import Any
 
 import anyio
 
+from pie._files import write_atomically
 from pie._json import dumps
 from pie._paths import FARM_STATUS_FOLDER, default_cache_dir
 
@@ -105,21 +106,13 @@ class StatusFile:
         if self.path is None:
             return
         with contextlib.suppress(OSError):  # status is a courtesy: never fail the batch for it
+            self.path.parent.mkdir(parents=True, exist_ok=True)
             write_atomically(self.path, dumps(self._take(), indent=1))
 
     async def keep_writing(self) -> None:
         while True:
             self.write()
             await anyio.sleep(PERIOD_S)
-
-
-def write_atomically(path: Path, text: str) -> None:
-    """Readers see the old file or the new one, never part of one (the temporary file's name
-    carries the pid: several batches may share a cache directory)."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    partial = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    partial.write_text(text, encoding="utf-8")
-    os.replace(partial, path)
 
 
 def farm_status(cache_dir: Path | str | None = None) -> list[dict[str, Any]]:
