@@ -142,8 +142,13 @@ def loopback_host(keys: Path) -> Iterator[Path]:
         "AuthorizedKeysFile /etc/pie-local/authorized_keys/%u\nAllowUsers pie\n"
         "PasswordAuthentication no\nKbdInteractiveAuthentication no\nUsePAM no\n"
         "PermitTTY no\nDisableForwarding yes\nPermitUserEnvironment no\nMaxSessions 64\n"
-        "PidFile /run/pie-local-sshd.pid\n"
+        "PidFile /run/pie-local-sshd.pid\nSubsystem sftp internal-sftp\n"  # uploads: sftp
     )
+    # the jail every farm job runs gem5 through, where the image installs it
+    jail = ROOT / "usr/local/libexec/pie-gem5-jail"
+    jail.parent.mkdir(parents=True, exist_ok=True)
+    shutil.copyfile(Path(__file__).parent.parent / "docker/gem5-host/gem5-jail.py", jail)
+    jail.chmod(0o555)
     host_key = (local / "host_key.pub").read_text().split()
     (keys / "known_hosts").write_text(f"[127.0.0.1]:{port} {host_key[0]} {host_key[1]}\n")
     farm = keys / "farm.yaml"
@@ -182,9 +187,7 @@ def rows(count: int) -> list[dict[str, object]]:
 
 async def farm_rows(farm: Path, count: int, tests: int, cache: Path) -> bool:
     """pie's gem5 timing of src and tgt through the loopback farm, beside PIE's numbers."""
-    options = pie.CompileOptions(
-        compiler=str(ROOT / "usr/bin/g++-10"), flags=(f"--sysroot={ROOT}", "-std=c++17", "-O3")
-    )
+    options = pie.CompileOptions(toolchain_root=ROOT)  # the root's g++ 10 and glibc 2.31
     print(f"{'problem':8} {'ours src s':>12} {'ours tgt s':>12} {'ours x':>7} "
           f"{'PIE src s':>10} {'PIE tgt s':>10} {'PIE x':>6}  host s/test")  # fmt: skip
     ok = True
@@ -200,8 +203,9 @@ async def farm_rows(farm: Path, count: int, tests: int, cache: Path) -> bool:
                 result = await evaluator.evaluate(
                     str(row[role]), folder, indices=list(range(tests))
                 )
-                if result.timing is None:
-                    print(f"{problem:8} {role}: {result.verdict} {result.error or ''}")
+                if result.timing is None or result.timing.error:
+                    why = result.timing.error if result.timing else result.error
+                    print(f"{problem:8} {role}: {result.verdict} {why or ''}")
                     ok = False
                     break
                 seconds.append(result.timing.total)
@@ -238,7 +242,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         loopback_host(Path(keys_dir)) as farm,
     ):
         print("[2] pie farm check")
-        farm_check = [sys.executable, "-m", "pie.cli", "farm", "check", str(farm)]
+        farm_check = [sys.executable, "-m", "pie.cli", "farm", "check", str(farm),
+                      "--toolchain-root", str(ROOT)]  # fmt: skip
         check = subprocess.run(farm_check, check=False)
         print(f"[3] pie's farm on {args.rows} PIE rows, {args.tests} tests each")
         rows_ok = anyio.run(farm_rows, farm, args.rows, args.tests, Path(cache))

@@ -18,16 +18,34 @@ from pie._hashing import key_of, sha256_file
 from pie._locks import async_file_lock, file_lock
 from pie._model import MIB, CompileResult
 from pie._sandbox import CompileSpec, Sandbox
-from pie._toolchain import compiler_identity, resolve_compiler
+from pie._toolchain import (
+    binutils_folder,
+    binutils_identity,
+    compiler_identity,
+    resolve_compiler,
+    root_binutils,
+)
 
 log = logging.getLogger("pie.compile")
 
 MESSAGE_CAP = 4096
 
 
+def _root_path(value: str | os.PathLike[str] | None) -> Path | None:
+    # absolute: the compiler runs in the sandbox's scratch folder, where --sysroot=rel breaks
+    return None if value is None else Path(value).expanduser().absolute()
+
+
 @attrs.frozen
 class CompileOptions:
-    """How programs are compiled; part of every binary's cache key."""
+    """How programs are compiled; part of every binary's cache key.
+
+    ``toolchain_root`` is the root folder of another system (a gem5 host's, whose glibc the
+    binaries must load under gem5): ``compiler`` is then that system's (looked up in its
+    ``/usr/bin`` and ``/bin``), it compiles with ``--sysroot=ROOT`` (the root's headers,
+    libraries and start files) and the compile sandbox may read and execute the root's
+    toolchain folders. The root's assembler and linker run too, with the root's libraries
+    through the root's loader, so that a binary is the one the root would build itself."""
 
     compiler: str = "g++"
     flags: tuple[str, ...] = ("-std=c++17", "-O3")
@@ -36,6 +54,35 @@ class CompileOptions:
     max_source_bytes: int = 4 * MIB
     max_binary_bytes: int = 16 * MIB
     use_pch: bool = True
+    toolchain_root: Path | None = attrs.field(default=None, converter=_root_path)
+
+    def __attrs_post_init__(self) -> None:
+        if self.toolchain_root is not None:  # a clear error, up front
+            resolve_compiler(self.compiler, self.toolchain_root)
+            root_binutils(self.toolchain_root)
+
+    @property
+    def command_flags(self) -> tuple[str, ...]:
+        """The flags the compiler is run with: ``flags``, and the sysroot of a toolchain root."""
+        if self.toolchain_root is None:
+            return self.flags
+        return (*self.flags, f"--sysroot={self.toolchain_root}")
+
+    @property
+    def host_compiler(self) -> str:
+        """The compiler of pie's own helpers (the sandbox launcher): this host's."""
+        return self.compiler if self.toolchain_root is None else "g++"
+
+    def resolved_compiler(self) -> Path:
+        return resolve_compiler(self.compiler, self.toolchain_root)
+
+    def _identity(self) -> str:
+        if self.toolchain_root is None:
+            return compiler_identity(self.compiler)
+        return key_of(
+            compiler_identity(self.compiler, self.toolchain_root),
+            binutils_identity(self.toolchain_root),
+        )
 
     def key(self) -> str:
         """Flags and compiler decide the binary; the limits decide whether it gets built."""
@@ -43,10 +90,10 @@ class CompileOptions:
             f"t={self.time_limit};m={self.memory_mib};s={self.max_source_bytes};"
             f"b={self.max_binary_bytes}"
         )
-        return key_of(compiler_identity(self.compiler), limits, *self.flags)
+        return key_of(self._identity(), limits, *self.command_flags)
 
     def pch_key(self) -> str:
-        return key_of("pch-layout-2", compiler_identity(self.compiler), *self.flags)
+        return key_of("pch-layout-2", self._identity(), *self.command_flags)
 
 
 class Compiler:
@@ -62,6 +109,7 @@ class Compiler:
         self._binaries = cache_dir / "binaries"
         self._pch: Path | None = None
         self._pch_ready = False
+        self._binutils: Path | None = None
         self._in_flight: dict[str, anyio.Event] = {}
 
     async def compile(self, source: bytes) -> CompileResult:
@@ -117,10 +165,13 @@ class Compiler:
                 )
             )
         pch = await self.pch_dir()
+        binutils = await self.binutils_dir()
         started = time.perf_counter()
         spec = CompileSpec(
-            compiler=resolve_compiler(self.options.compiler),
-            flags=self.options.flags,
+            compiler=self.options.resolved_compiler(),
+            flags=self.options.command_flags,
+            toolchain_root=self.options.toolchain_root,
+            binutils=binutils,
             include=(pch,) if pch else (),
             time_limit=self.options.time_limit,
             memory_bytes=self.options.memory_mib * MIB,
@@ -168,6 +219,16 @@ class Compiler:
         self._store_db.put("compiles", row)
         return CompileResult(ok, seconds, False, message, target, digest)
 
+    async def binutils_dir(self) -> Path | None:
+        """The toolchain root's ``as`` and ``ld`` wrappers, where the sandbox can run them."""
+        root = self.options.toolchain_root
+        if root is None:
+            return None
+        if self._binutils is None:
+            made = await anyio.to_thread.run_sync(binutils_folder, root, self._dir / "toolchain")
+            self._binutils = self._sandbox.share(made, made.name, executable=True)
+        return self._binutils
+
     # ---- precompiled header --------------------------------------------------------------
 
     async def pch_dir(self) -> Path | None:
@@ -197,14 +258,15 @@ class Compiler:
         return root
 
     def _build_pch(self, gch: Path) -> None:
-        compiler = str(resolve_compiler(self.options.compiler))
+        compiler = str(self.options.resolved_compiler())
+        flags = self.options.command_flags
         # The header sits beside its .gch: a second #include of it (common in real submissions)
         # cannot use the PCH and must still find the text in the same directory.
         header = gch.with_suffix("")
         header.parent.mkdir(parents=True, exist_ok=True)
-        shutil.copyfile(_system_header(compiler, self.options.flags), header)
+        shutil.copyfile(_system_header(compiler, flags), header)
         tmp = gch.with_name(f".stdc++.h.gch.{os.getpid()}.tmp")
-        command = [compiler, *self.options.flags, "-x", "c++-header", str(header), "-o", str(tmp)]
+        command = [compiler, *flags, "-x", "c++-header", str(header), "-o", str(tmp)]
         done = subprocess.run(command, capture_output=True, text=True, check=False, timeout=300)
         if done.returncode != 0:
             raise ValueError(done.stderr[-1000:])

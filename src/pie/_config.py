@@ -16,10 +16,11 @@ import attrs
 import yaml
 
 from pie._check import CheckMode
-from pie._errors import InputError
+from pie._errors import CompilerError, InputError
 from pie._model import Limits
 from pie._public import public
 from pie._timing import REMOVED, TIMINGS, removed
+from pie._toolchain import resolve_compiler
 from pie._yaml import YamlReader, read_text
 
 
@@ -47,6 +48,7 @@ class BenchmarkConfig:
     testcases_dir: Path | None = None
     timing: str | None = None  # None: qemu where qemu-user exists, else wall
     farm: Path | None = None
+    toolchain_root: Path | None = None  # CompileOptions.toolchain_root
     time_limit: float = Limits().time_limit  # one default, the API's
     memory_limit: int = Limits().memory_limit
     checker: str = "pie"
@@ -74,6 +76,16 @@ def _text(value: Any) -> str:
 
 def _path(value: Any) -> Path:
     return Path(_text(value)).expanduser()
+
+
+def _toolchain_root(value: Any) -> Path:
+    """A root holding a g++ (checked now, not when the first program compiles)."""
+    root = _path(value).absolute()
+    try:
+        resolve_compiler("g++", root)
+    except CompilerError:
+        raise ValueError("the root of a system with g++ in its usr/bin or bin") from None
+    return root
 
 
 def _boolean(value: Any) -> bool:
@@ -150,6 +162,7 @@ _KEYS: Mapping[str, Check] = {
     "testcases_dir": _optional(_path),
     "timing": _optional(_choice(tuple(TIMINGS))),
     "farm": _optional(_path),
+    "toolchain_root": _optional(_toolchain_root),
     "time_limit": _at_least(_number, 0.001),
     "memory_limit": _at_least(_integer, 16),
     "checker": _choice(tuple(mode.value for mode in CheckMode)),

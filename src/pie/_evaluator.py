@@ -147,7 +147,7 @@ class Evaluator:
         # first, so that a broken cache file stops us before any process starts
         self._store = await anyio.to_thread.run_sync(ResultCache, self.cache_file)
         sandbox = await anyio.to_thread.run_sync(
-            lambda: Sandbox(self.cache_dir, self.concurrency, self.compile_options.compiler)
+            lambda: Sandbox(self.cache_dir, self.concurrency, self.compile_options.host_compiler)
         )
         # hosts the task that reads the launcher server's replies, for the evaluator's lifetime
         self._group = anyio.create_task_group()

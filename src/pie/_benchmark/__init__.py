@@ -25,6 +25,7 @@ from pie._benchmark._journal import FOLDER, Journal, Outcome
 from pie._benchmark._outputs import Results, metrics_of, write_outputs
 from pie._benchmark._plan import Issue, Plan, PlannedRow, make_plan
 from pie._benchmark._startup import startup_dominated
+from pie._compile import CompileOptions
 from pie._config import BenchmarkConfig, load_config, parse_config
 from pie._errors import InputError, PieError, RunStopped
 from pie._evaluator import Evaluator, Submission
@@ -36,7 +37,6 @@ from pie._public import public
 from pie._sandbox import Sandbox
 from pie._timing import default_local_timing
 from pie._timing._cycles import model_for
-from pie._toolchain import resolve_compiler
 
 RUN_FILE = "run.json"
 CONFIG_FILE = "config.json"  # in the journal's folder
@@ -185,6 +185,9 @@ class Benchmark:
             for key, value in self.config.to_json().items()
         }
 
+    def compile_options(self) -> CompileOptions:
+        return CompileOptions(toolchain_root=self.config.toolchain_root)
+
     def evaluator(self) -> Evaluator:
         cfg = self.config
         options: dict[str, Any] = {}
@@ -193,6 +196,7 @@ class Benchmark:
         return Evaluator(
             tests_root=self.tests_root(),
             cache_dir=cfg.cache_dir,
+            compile_options=self.compile_options(),
             concurrency=cfg.concurrency,
             limits=Limits(time_limit=cfg.time_limit, memory_limit=cfg.memory_limit),
             check=cfg.checker,
@@ -368,9 +372,9 @@ def intervals(columns: Sequence[dict[str, Any]], k_max: int) -> dict[str, tuple[
     return found
 
 
-def compiler_version(compiler: str = "g++") -> str:
+def compiler_version(options: CompileOptions) -> str:
     try:
-        path = resolve_compiler(compiler)
+        path = options.resolved_compiler()
     except PieError as error:
         return str(error)
     done = subprocess.run([str(path), "--version"], capture_output=True, text=True, check=False)
@@ -393,7 +397,7 @@ def run_record(benchmark: Benchmark, plan: Plan, result: BenchmarkResult) -> str
         "pie_version": version("pie"),
         "python": sys.version.split()[0],
         "platform": platform.platform(),
-        "compiler": compiler_version(),
+        "compiler": compiler_version(benchmark.compile_options()),
         "sandbox": benchmark.sandbox or sandbox_summary(benchmark.config.cache_dir),
         "config": benchmark.config.to_json(),
         "settings": benchmark.settings(),

@@ -4,7 +4,7 @@ simulate PIE's calibration program on each (``pie.check_farm``, ``pie farm check
 from __future__ import annotations
 
 import os
-import shutil
+import re
 import subprocess
 import tempfile
 import time
@@ -15,6 +15,7 @@ import anyio
 import attrs
 
 from pie._compile import CompileOptions
+from pie._errors import CompilerError
 from pie._farm._config import FarmConfig, HostConfig, load_farm
 from pie._farm._hosts import (
     GUEST_DIR,
@@ -28,8 +29,10 @@ from pie._farm._hosts import (
 from pie._farm._outcome import Failed, outcome_of
 from pie._hashing import key_of, sha256_file
 from pie._public import public
+from pie._toolchain import binutils_folder
 
 MIN_FREE_BYTES = 1 << 30
+_GLIBC_MACRO = re.compile(r"^#define (__GLIBC__|__GLIBC_MINOR__) (\d+)$", re.MULTILINE)
 # PIE's own calibration run (LearningOpt/pie gem5/api_pytest.py, test_exec_gem5): this source,
 # `g++ basic.cpp -o basic.out --std=c++17 -O3` in a tempfile folder, 0.001004121118 s in PIE's
 # image on every one of 5 runs.
@@ -79,37 +82,60 @@ class FarmCheck:
         return all(row.ok for row in self.hosts)
 
 
-async def check_farm(farm: FarmConfig | Path | str) -> FarmCheck:
+@attrs.frozen
+class Toolchain:
+    """What the programs are built with: this machine's compiler or a toolchain root's, and the
+    glibc they are linked against."""
+
+    root: Path | None
+    glibc: tuple[int, ...] | None
+
+    @property
+    def name(self) -> str:
+        return "this machine's" if self.root is None else f"the toolchain root {self.root}'s"
+
+
+async def check_farm(
+    farm: FarmConfig | Path | str, compile_options: CompileOptions | None = None
+) -> FarmCheck:
     """Connect to every host of ``farm`` (a farm YAML or its config), check gem5, its jail,
-    glibc and disk, and simulate PIE's hello world on each."""
+    glibc and disk, and simulate PIE's hello world on each, built with the compiler (and
+    toolchain root) of ``compile_options`` and PIE's flags."""
     config = farm if isinstance(farm, FarmConfig) else load_farm(Path(farm))
+    options = compile_options or CompileOptions()
+    glibc = await anyio.to_thread.run_sync(toolchain_glibc, options)
+    toolchain = Toolchain(options.toolchain_root, glibc)
     with tempfile.TemporaryDirectory(prefix="pie-farm-check-") as scratch:
-        probe = await anyio.to_thread.run_sync(_build_probe, Path(scratch))
-        rows = await _check_hosts(config, probe)
+        probe = await anyio.to_thread.run_sync(_build_probe, Path(scratch), options)
+        rows = await _check_hosts(config, probe, toolchain)
     _flag_odd_identities(rows)
     return FarmCheck(
         tuple(rows),
         probe=(
-            f"PIE's hello world (LearningOpt/pie gem5/api_pytest.py) compiled here with "
-            f"g++ {' '.join(PIE_HELLO_FLAGS)}, run as {PIE_HELLO_ARGV0}; PIE's image simulated "
-            f"it in {PIE_HELLO_TICKS:,} ticks. Equal ticks: this farm and this compiler time as "
-            "PIE did."
+            f"PIE's hello world (LearningOpt/pie gem5/api_pytest.py) compiled with "
+            f"{toolchain.name} {options.compiler} {' '.join(PIE_HELLO_FLAGS)}, run as "
+            f"{PIE_HELLO_ARGV0}; PIE's image simulated it in {PIE_HELLO_TICKS:,} ticks. Equal "
+            "ticks: this farm and this compiler time as PIE did."
         ),
         probe_error=probe if isinstance(probe, str) else None,
     )
 
 
-def _build_probe(folder: Path) -> tuple[Upload, Upload] | str:
+def _build_probe(folder: Path, options: CompileOptions) -> tuple[Upload, Upload] | str:
     """PIE's hello world built as PIE built it, and its (empty) input, or why it could not be
     built."""
-    compiler = CompileOptions().compiler
-    if shutil.which(compiler) is None:
-        return f"no {compiler} here to build the probe program"
+    try:
+        compiler = str(options.resolved_compiler())
+    except CompilerError:
+        return f"no {options.compiler} here to build the probe program"
     source, binary, given = folder / "basic.cpp", folder / "basic.out", folder / "input.txt"
     source.write_text(PIE_HELLO_SOURCE)
     given.write_bytes(b"")
+    root = options.toolchain_root
+    sysroot = options.command_flags[len(options.flags) :]
+    tools = ["-B", f"{binutils_folder(root, folder / 'toolchain')}/"] if root else []
     built = subprocess.run(
-        [compiler, str(source), "-o", str(binary), *PIE_HELLO_FLAGS],
+        [compiler, str(source), "-o", str(binary), *PIE_HELLO_FLAGS, *sysroot, *tools],
         capture_output=True,
         text=True,
         check=False,
@@ -119,16 +145,22 @@ def _build_probe(folder: Path) -> tuple[Upload, Upload] | str:
     return Upload(binary, sha256_file(binary), "bin"), Upload(given, key_of(b""), "inputs")
 
 
-async def _check_hosts(config: FarmConfig, probe: tuple[Upload, Upload] | str) -> list[HostCheck]:
+async def _check_hosts(
+    config: FarmConfig, probe: tuple[Upload, Upload] | str, toolchain: Toolchain
+) -> list[HostCheck]:
     rows = [HostCheck(host.name) for host in config.hosts]
     async with anyio.create_task_group() as group:
         for row, host in zip(rows, config.hosts, strict=True):
-            group.start_soon(_check_host, row, host, config, probe)
+            group.start_soon(_check_host, row, host, config, probe, toolchain)
     return rows
 
 
 async def _check_host(
-    row: HostCheck, host: HostConfig, config: FarmConfig, probe: tuple[Upload, Upload] | str
+    row: HostCheck,
+    host: HostConfig,
+    config: FarmConfig,
+    probe: tuple[Upload, Upload] | str,
+    toolchain: Toolchain,
 ) -> None:
     link = HostLink(host, config)
     started = time.monotonic()
@@ -147,7 +179,7 @@ async def _check_host(
         return
     finally:
         await link.close()
-    newer = _newer_glibc_here(row.glibc)
+    newer = _newer_glibc(toolchain, row.glibc)
     outcome = outcome_of(run, config)
     if isinstance(outcome, Failed):
         row.probe = "failed"
@@ -181,24 +213,40 @@ def _unconfined(confinement: str, host: HostConfig) -> str:
     )
 
 
-def client_glibc() -> tuple[int, ...] | None:
-    """This machine's glibc, which the programs compiled here are linked against."""
-    try:
-        text = os.confstr("CS_GNU_LIBC_VERSION") or ""  # "glibc 2.36"
-    except (ValueError, OSError):
+def toolchain_glibc(options: CompileOptions) -> tuple[int, ...] | None:
+    """The glibc the programs compiled with ``options`` are linked against: this machine's, or
+    for a toolchain root the one its headers declare."""
+    if options.toolchain_root is None:
+        try:
+            text = os.confstr("CS_GNU_LIBC_VERSION") or ""  # "glibc 2.36"
+        except (ValueError, OSError):
+            return None
+        return glibc_version(text.removeprefix("glibc "))
+    done = subprocess.run(
+        [str(options.resolved_compiler()), *options.command_flags, "-dM", "-E", "-x", "c++", "-"],
+        input="#include <features.h>\n",
+        capture_output=True,
+        text=True,
+        check=False,
+        timeout=60,
+    )
+    macros = dict(_GLIBC_MACRO.findall(done.stdout))
+    if "__GLIBC__" not in macros or "__GLIBC_MINOR__" not in macros:
         return None
-    return glibc_version(text.removeprefix("glibc "))
+    return int(macros["__GLIBC__"]), int(macros["__GLIBC_MINOR__"])
 
 
-def _newer_glibc_here(host: tuple[int, ...] | None) -> str:
-    """Why programs built here cannot load on a host with an older glibc ("" when they can)."""
-    here = client_glibc()
+def _newer_glibc(toolchain: Toolchain, host: tuple[int, ...] | None) -> str:
+    """Why programs built with ``toolchain`` cannot load on a host with an older glibc ("" when
+    they can)."""
+    here = toolchain.glibc
     if here is None or host is None or here <= host:
         return ""
     return (
-        f"this machine's glibc {_dotted(here)} is newer than the host's {_dotted(host)}: "
-        "programs compiled here need glibc symbols the host lacks and cannot start under gem5; "
-        "compile in the docker/pie image (Ubuntu 20.04's g++ 9 and glibc 2.31, as PIE)"
+        f"{toolchain.name} glibc {_dotted(here)} is newer than the host's {_dotted(host)}: "
+        "programs compiled with it need glibc symbols the host lacks and cannot start under "
+        "gem5; compile in the docker/pie image (Ubuntu 20.04's g++ 9 and glibc 2.31, as PIE) "
+        "or with --toolchain-root set to a root of the gem5 host's system"
     )
 
 

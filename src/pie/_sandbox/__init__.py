@@ -64,6 +64,8 @@ class CompileSpec:
     processes: int = 64
     message_cap: int = 4096
     max_binary_bytes: int = 16 * MIB
+    toolchain_root: Path | None = None  # CompileOptions.toolchain_root
+    binutils: Path | None = None  # the root's as and ld wrappers (_toolchain.root_binutils)
 
 
 class Sandbox:
@@ -318,7 +320,16 @@ class Sandbox:
             build = await anyio.to_thread.run_sync(slot.reset_build)
             await anyio.Path(build / "main.cpp").write_bytes(source)
             include = [arg for folder in spec.include for arg in ("-I", str(folder))]
-            program = [str(spec.compiler), *spec.flags, *include, "main.cpp", "-o", "main"]
+            tools = ["-B", f"{spec.binutils}/"] if spec.binutils else []
+            program = [str(spec.compiler), *spec.flags, *tools, *include, "main.cpp", "-o", "main"]
+            read, execute = [*_policy.COMPILE_READ_PATHS], [*_policy.COMPILE_EXEC_PATHS]
+            if spec.toolchain_root is not None:
+                root_read, root_execute = await anyio.to_thread.run_sync(
+                    _policy.toolchain_root_paths, spec.toolchain_root
+                )
+                read, execute = [*read, *root_read], [*execute, *root_execute]
+            if spec.binutils is not None:
+                execute.append(str(spec.binutils))
             memory = spec.memory_bytes
             by_rss = not self.host.cgroup_memory
             request = LaunchRequest(
@@ -335,8 +346,8 @@ class Sandbox:
                 pid_namespace=True,
                 **_slot_fields(slot, spec.processes),
                 cwd=str(build),
-                read=[*_policy.COMPILE_READ_PATHS, *map(str, spec.include)],
-                execute=_policy.COMPILE_EXEC_PATHS,
+                read=[*read, *map(str, spec.include)],
+                execute=execute,
                 write=[str(build), *_policy.COMPILE_WRITE_PATHS],
                 env=["PATH=/usr/bin:/bin", f"TMPDIR={build}", "LC_ALL=C"],
             )
@@ -370,9 +381,9 @@ class Sandbox:
     def cgroups(self) -> tuple[Path, ...]:
         return self._pool.cgroups
 
-    def share(self, source: Path, name: str) -> Path:
+    def share(self, source: Path, name: str, *, executable: bool = False) -> Path:
         """A read-only mirror of ``source`` that the sandbox uids can read (see SlotPool)."""
-        return self._pool.share(source, name)
+        return self._pool.share(source, name, executable=executable)
 
     def close(self) -> None:
         self._pool.close()

@@ -7,6 +7,7 @@ source only knows how to apply it.  Reading this file answers "what can a submis
 from __future__ import annotations
 
 import errno
+from pathlib import Path
 
 import attrs
 
@@ -158,6 +159,37 @@ COMPILE_READ_PATHS = (
     "/dev/zero",
 )
 COMPILE_WRITE_PATHS = ("/dev/null",)
+# A toolchain root (CompileOptions.toolchain_root) adds its own copies of the toolchain folders:
+# the compiler and its programs (executed), the headers (read). Its /etc, /home, /opt, /var and
+# /tmp stay out of reach (a gem5 host's root holds the farm's scratch space).
+TOOLCHAIN_ROOT_EXEC_PATHS = (
+    "usr/bin",
+    "usr/libexec",
+    "usr/lib",
+    "usr/lib64",
+    "lib",
+    "lib64",
+    "bin",
+)
+TOOLCHAIN_ROOT_READ_PATHS = ("usr/include",)
+
+
+def toolchain_root_paths(root: Path) -> tuple[list[str], list[str]]:
+    """The (read, execute) grants of a toolchain root: its toolchain folders that exist and do
+    not lead out of it (``lib -> usr/lib`` is followed; an absolute link, meant for the root's
+    own ``/``, would grant a folder of this host instead and is left out)."""
+    real_root = root.resolve()
+
+    def inside(folders: tuple[str, ...]) -> list[str]:
+        found = []
+        for folder in folders:
+            real = (root / folder).resolve()
+            if real.is_dir() and real.is_relative_to(real_root) and str(real) not in found:
+                found.append(str(real))
+        return found
+
+    return inside(TOOLCHAIN_ROOT_READ_PATHS), inside(TOOLCHAIN_ROOT_EXEC_PATHS)
+
 
 # qemu reads the guest's loader and libraries as the program would, and its own libraries.
 QEMU_READ_PATHS = RUN_READ_PATHS

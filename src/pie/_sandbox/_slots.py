@@ -244,13 +244,14 @@ class SlotPool:
             finally:
                 self._free.append(slot)
 
-    def share(self, source: Path, name: str) -> Path:
+    def share(self, source: Path, name: str, *, executable: bool = False) -> Path:
         """A read-only mirror of directory ``source`` that sandbox uids can reach.
 
         The cache directory usually sits in a private home; hard links (or one copy across
         file systems) put what the compiler must read where its uid can traverse.  The mirror
         is kept on disk beside the system's temporary files and shared by every evaluator of
         this user: ``name`` carries the content's key, so a mirror never goes stale.
+        ``executable`` files (programs the compiler runs) are mode 0755 instead of 0644.
         """
         target = _shared_root() / name
         if (target / ".complete").exists():
@@ -264,7 +265,7 @@ class SlotPool:
                     os.link(path, mirror)
                 except OSError:
                     shutil.copyfile(path, mirror)
-                os.chmod(mirror, 0o644)
+                os.chmod(mirror, 0o755 if executable else 0o644)
         for folder in (staging, *(p for p in staging.rglob("*") if p.is_dir())):
             os.chmod(folder, 0o755)
         (staging / ".complete").touch()

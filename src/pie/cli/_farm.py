@@ -24,6 +24,13 @@ def add_parser(commands: Any, common: argparse.ArgumentParser) -> None:
         parents=[common],
     )
     check.add_argument("config", type=Path, help="the farm YAML (docs/FARM.md)")
+    check.add_argument(
+        "--toolchain-root",
+        type=Path,
+        metavar="DIR",
+        help="build the probe program with the g++ of the system rooted at DIR, as "
+        "'pie run --toolchain-root' builds programs",
+    )
     actions.add_parser(
         "status",
         help="queue, busy slots and hosts of a running batch",
@@ -38,7 +45,7 @@ def farm_command(args: argparse.Namespace) -> int:
     if args.action == "check":
         from pie.cli._farm_check import check  # noqa: PLC0415 (asyncssh: only for this command)
 
-        return check(args.config)
+        return check(args.config, args.toolchain_root)
     return status(args.cache_dir)
 
 

@@ -12,9 +12,10 @@ import pie
 from pie.cli._farm import columns, size
 
 
-def check(path: Path) -> int:
+def check(path: Path, toolchain_root: Path | None = None) -> int:
     """Print one row per host; 0 when every host can simulate, 1 otherwise."""
-    found = anyio.run(pie.check_farm, path)
+    options = pie.CompileOptions(toolchain_root=toolchain_root)
+    found = anyio.run(pie.check_farm, path, options)
     print(_check_table(found.hosts))
     if found.probe_error is not None:
         print(f"\nprobe program: {found.probe_error}")

@@ -49,6 +49,13 @@ def add_parser(commands: Any, common: argparse.ArgumentParser) -> None:
     run.add_argument(
         "--memory-limit", type=int, default=_DEFAULTS.memory_limit, help="MiB per test"
     )
+    run.add_argument(
+        "--toolchain-root",
+        type=Path,
+        metavar="DIR",
+        help="compile with the g++, headers and libraries of the system rooted at DIR (e.g. a "
+        "gem5 host's root, for binaries that load under its older glibc)",
+    )
     run.add_argument("--indices", type=parse_indices, help="run only these tests, e.g. 0,3,5")
     run.add_argument(
         "--check",
@@ -67,6 +74,7 @@ async def _run(args: argparse.Namespace) -> int:
     limits = pie.Limits(time_limit=args.time_limit, memory_limit=args.memory_limit)
     async with pie.Evaluator(
         cache_dir=args.cache_dir,
+        compile_options=pie.CompileOptions(toolchain_root=args.toolchain_root),
         limits=limits,
         check=args.check,
         timing=args.timing,
