@@ -4,6 +4,7 @@ controller here, so memory.max, pids.max and memory.events are not exercised).""
 
 from __future__ import annotations
 
+import contextlib
 import os
 import secrets
 import subprocess
@@ -146,6 +147,24 @@ def test_v2_detection_names_missing_controllers(
     assert any(str(v2_group.base) in note for note in notes)
     # the probe group is gone again
     assert [p.name for p in v2_group.base.iterdir() if p.is_dir()] == []
+
+
+@needs_root
+@needs_unified
+def test_v2_detection_leaves_no_unusable_group_behind(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Detection on a host whose unified hierarchy has no memory or pids controller (cgroup v1
+    hosts) used to leave an empty ``pie`` group in the root cgroup for good."""
+    assert UNIFIED is not None
+    monkeypatch.delenv(_cgroups.DELEGATED_ENV, raising=False)
+    ours = UNIFIED / "pie"
+    with contextlib.suppress(OSError):
+        ours.rmdir()  # what an earlier run may have left (empty, or it stays: then not ours)
+    existed = ours.exists()
+    driver, _ = _cgroups.detect_v2(_cgroups._mounts())
+    if driver is None and not existed:
+        assert not ours.exists()
+    elif driver is not None:
+        assert driver.base.is_dir()
 
 
 def test_unusable_cgroups_become_notes_not_errors(tmp_path: Path) -> None:

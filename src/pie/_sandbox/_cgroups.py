@@ -266,9 +266,11 @@ def detect_v2(mounts: list[tuple[str, str, set[str]]]) -> tuple[V2Driver | None,
     mount = points[0]
     notes = []
     for label, base in _v2_candidates(mount):
+        created = False
         try:
             if label == "the root cgroup":
                 _enable(mount, _V2_LIMIT_FILE)
+                created = not base.exists()
                 base.mkdir(exist_ok=True)
             elif label == "our own cgroup":
                 members = (base / "cgroup.procs").read_text().split()
@@ -288,6 +290,9 @@ def detect_v2(mounts: list[tuple[str, str, set[str]]]) -> tuple[V2Driver | None,
             if missing:
                 notes.append(f"cgroup v2 at {base}: no {', '.join(missing)} controller")
             return V2Driver(base, usable), notes
+        if created:  # an unusable group of ours would stay behind for good
+            with contextlib.suppress(OSError):
+                base.rmdir()
         available = (mount / "cgroup.controllers").read_text().split()
         notes.append(
             f"cgroup v2 at {base}: neither memory nor pids controller "
