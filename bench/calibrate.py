@@ -16,7 +16,13 @@
    the seventh, for each of the seven; the table gives the same figures for every raw measure
    and for the model, side by side, plus the controls that show whether the model generalises
    (the same fit seeing the held-out problem, shuffled speedups, the spread of
-   the parameters across folds, and what each event adds).
+   the parameters across folds, what each event adds, and what events it leaves out would add);
+4. the fitted model on PIE rows of problems with no calibration row;
+5. what limits the ranking: how large a difference between two rows of one problem the model
+   orders as PIE, upper bounds that see PIE's answers (the best costs of any events chosen on
+   each problem itself; PIE's mean runtime of the programs whose counts are the same here;
+   PIE's own speedups with the noise PIE shows among such programs), and per problem the tests
+   PIE's runtimes imply against the public tests here.
 
 PIE's speedup of a row is ``src_agg_runtime / tgt_agg_runtime`` (simulated gem5 seconds summed
 over PIE's ~100 merged tests); ours are ratios of counts on the 2-4 CodeNet public tests here.
@@ -25,6 +31,7 @@ over PIE's ~100 merged tests); ours are ratios of counts on the 2-4 CodeNet publ
 from __future__ import annotations
 
 import argparse
+import itertools
 import json
 import math
 import os
@@ -59,7 +66,12 @@ class CalibrationRow:
     problem_id: str
     src: str  # sha256 of the source
     tgt: str
-    pie_speedup: float
+    src_runtime: float  # PIE's gem5 seconds, summed over PIE's tests of the problem
+    tgt_runtime: float
+
+    @property
+    def pie_speedup(self) -> float:
+        return self.src_runtime / self.tgt_runtime
 
 
 def load_rows(
@@ -77,8 +89,8 @@ def load_rows(
             sha = sha256_bytes(raw[column].encode("utf-8"))
             programs[sha] = (raw[column], raw["problem_id"])
             shas.append(sha)
-        speedup = raw["src_agg_runtime"] / raw["tgt_agg_runtime"]
-        rows.append(CalibrationRow(raw["problem_id"], shas[0], shas[1], speedup))
+        runtimes = raw["src_agg_runtime"], raw["tgt_agg_runtime"]
+        rows.append(CalibrationRow(raw["problem_id"], *shas, *runtimes))
     return rows, programs
 
 
@@ -234,12 +246,22 @@ def measured_counts(
 # pin four costs that move together (most misses are the cold misses of start-up).
 PRIOR = {"instructions": 0.5, "l1_misses": 12.0, "ll_misses": 200.0, "mispredicts": 20.0}
 EVENTS = tuple(PRIOR)
+# Events the model leaves out, each tried as an extension (the table's "extension" rows, judged
+# leave one problem out like the model), with the costs a Skylake-like core suggests: a load's or
+# a store's own port beyond its instruction's share (2 load and 2 store ports of 8), a
+# conditional branch's fetch redirect, and the L1 misses split by side (an instruction-fetch
+# miss stalls the front end, a data miss is partly hidden by the out-of-order window).  None is
+# in the model: none ranks better on the problems the fit does not see (README).
+EXTENSIONS = {"loads": 0.25, "stores": 0.25, "branches": 0.25, "l1i_misses": 12.0,
+              "l1d_misses": 12.0}  # fmt: skip
+PRIORS = {**PRIOR, **EXTENSIONS}
 RIDGE = 1e-3
 SCALE_OF_LOSS = 0.1  # log-speedup errors past ~10% weigh linearly, not squared: outlier rows
 ANCHOR_WEIGHT = 10.0  # the hello world's cycles are a near-hard constraint
 MIN_CPI = 1 / 8  # PIE's VerbatimCPU commits at most 8 instructions a cycle
 # the columns kept per program: the events, and measures judged but not modelled
-COLUMNS = (*EVENTS, "l1i_misses", "l1d_misses", "instructions_in_main")
+COLUMNS = (*EVENTS, "l1i_misses", "l1d_misses", "loads", "stores", "branches",
+           "instructions_in_main")  # fmt: skip
 # gem5 (PIE's image) runs PIE's iostream hello world in 0.001004121118 s at 3.5 GHz, 286 ps a
 # cycle (LearningOpt/pie gem5/api_pytest.py): the anchor of the model's absolute scale, which no
 # speedup depends on
@@ -283,12 +305,17 @@ class Sample:
                       self.pie[mask], self.src[mask], self.tgt[mask], self.hello)  # fmt: skip
 
 
+def kept_rows(rows: Sequence[CalibrationRow], programs: dict[str, Program]) -> list[CalibrationRow]:
+    """The rows whose src and tgt were both timed, in the order of the sample's rows."""
+    return [r for r in rows if r.src in programs and r.tgt in programs]
+
+
 def sample_of(
     rows: Sequence[CalibrationRow], programs: dict[str, Program], hello: Program
 ) -> Sample:
     import numpy as np  # noqa: PLC0415
 
-    kept = [r for r in rows if r.src in programs and r.tgt in programs]
+    kept = kept_rows(rows, programs)
     return Sample(
         [r.problem_id for r in kept],
         np.array([r.pie_speedup for r in kept]),
@@ -312,7 +339,7 @@ def fit(sample: Sample, events: Sequence[str] = EVENTS, ridge: float = RIDGE) ->
     from scipy.optimize import least_squares  # noqa: PLC0415
 
     used = [COLUMNS.index(e) for e in events]
-    prior = np.array([PRIOR[e] for e in events])
+    prior = np.array([PRIORS[e] for e in events])
     src, tgt, hello = sample.src[:, used], sample.tgt[:, used], sample.hello[used]
     sizes = {p: sample.problems.count(p) for p in set(sample.problems)}
     weight = np.sqrt(np.array([1.0 / sizes[p] for p in sample.problems]))
@@ -448,9 +475,18 @@ def print_table(results: list[tuple[str, Agreement]], problems: Sequence[str]) -
         print(f"  {name:<44} {cells}")
 
 
-def judge(sample: Sample) -> tuple[Any, Agreement]:
-    """The table; returns the costs fitted on every row and their leave-one-problem-out
-    agreement."""
+def extensions(sample: Sample) -> list[tuple[str, list[str]]]:
+    """The model's events with one more event class each, as far as the backend counts it."""
+    counted = {e for i, e in enumerate(COLUMNS) if sample.src[:, i].any()}
+    model = [e for e in EVENTS if e != "l1_misses"]
+    tried = [(f"+ {e}", [*EVENTS, e]) for e in ("loads", "stores", "branches")]
+    tried.append(("L1 misses split into L1I and L1D", [*model, "l1i_misses", "l1d_misses"]))
+    return [(name, events) for name, events in tried if set(events) <= counted]
+
+
+def judge(sample: Sample) -> tuple[Any, Agreement, Any]:
+    """The table; returns the costs fitted on every row, their leave-one-problem-out
+    agreement and the held-out speedups of the rows."""
     import numpy as np  # noqa: PLC0415
 
     lopo_masks = [m for _, m in folds(sample)]
@@ -478,6 +514,9 @@ def judge(sample: Sample) -> tuple[Any, Agreement]:
         events = [e for e in EVENTS if e != dropped]
         ours, _ = held_out(sample, lopo_masks, events)
         results.append((f"  ablation: without {dropped}", agreement(ours, sample)))
+    for name, events in extensions(sample):
+        ours, _ = held_out(sample, lopo_masks, events)
+        results.append((f"  extension: {name}", agreement(ours, sample)))
     problems = [p for p, _ in folds(sample) if sample.problems.count(p) >= MIN_ROWS]
     print_table(results, problems)
     print("\n  cycles per event: fitted on all rows | min-max over the 7 folds | prior")
@@ -487,7 +526,7 @@ def judge(sample: Sample) -> tuple[Any, Agreement]:
               f"{spread[:, i].max():<10.4g} | {PRIOR[event]:g}")  # fmt: skip
     cycles = float(sample.hello @ seen)
     print(f"  PIE's hello world: {cycles:,.0f} cycles (gem5: {HELLO_WORLD_CYCLES:,})")
-    return seen, model
+    return seen, model, lopo
 
 
 def mean_agreement(many: Sequence[Agreement]) -> Agreement:
@@ -520,7 +559,13 @@ def judge_other(sample: Sample, costs: Any) -> None:
     print_table(results, [])
 
 
-def print_model(timing: str, fitted: Any, model: Agreement, problems: int) -> None:
+def pairs_ordered(ours: Any, sample: Sample) -> dict[str, float]:
+    """The agreement's coarse bins of ``ordered_pairs``, by label, rounded as shipped."""
+    bins = ordered_pairs(ours, sample, AGREEMENT_PAIR_BINS)
+    return {pairs_label(low, high): round(share, 3) for low, high, _, share in bins}
+
+
+def print_model(timing: str, fitted: Any, model: Agreement, lopo: Any, sample: Sample) -> None:
     """The costs fitted on every row and their measured agreement, as
     ``pie/_timing/_cycles.py`` holds them."""
     costs = {e: float(f"{fitted[i]:.4g}") for i, e in enumerate(EVENTS)}
@@ -528,7 +573,7 @@ def print_model(timing: str, fitted: Any, model: Agreement, problems: int) -> No
     print(f"  costs={costs!r}")
     figures = {
         "rows": model.rows,
-        "problems": problems,
+        "problems": len(set(sample.problems)),
         "spearman": round(model.spearman, 3),
         "spearman_within_problem": {p: round(v, 3) for p, v in model.per_problem.items()},
         "median_abs_log": round(model.median_abs_log, 4),
@@ -536,8 +581,216 @@ def print_model(timing: str, fitted: Any, model: Agreement, problems: int) -> No
         "mean_speedup": round(model.mean_ours, 3),
         "pie_mean_speedup": round(model.mean_pie, 3),
         "opt_agreement": round(model.opt_agreement, 3),
+        "pairs_ordered": pairs_ordered(lopo, sample),
     }
     print(f"  agreement={figures!r}")
+
+
+# ---- 5. what these counts can reach -----------------------------------------------------------
+
+# bins of how much PIE's speedups of two rows of one problem differ (|log| of their ratio)
+PAIR_BINS = (0.0, 0.005, 0.01, 0.02, 0.05, math.inf)
+AGREEMENT_PAIR_BINS = (0.0, 0.01, 0.02, math.inf)  # the bins _cycles.py's agreement carries
+SAME_COUNTS_GRID = 1e-3  # "the same counts": every event total equal to 0.1% (a log grid)
+SEARCH_DRAWS = 3000  # random cost vectors, then the best few refined by local search
+SEARCH_ROUNDS = 12
+CLOCK_HZ = 3.5e9  # PIE's gem5 Skylake core
+
+
+def ordered_pairs(ours: Any, sample: Sample, bins: Sequence[float] = PAIR_BINS
+                  ) -> list[tuple[float, float, int, float]]:  # fmt: skip
+    """Pairs of rows of one problem, binned by how much PIE's speedups differ (PIE's ties
+    left out): per bin (low, high, pairs, share that our speedups order as PIE's; a tie of
+    ours counts as not ordered).  best@k picks among one problem's candidates: this is how
+    large a difference it can trust."""
+    import numpy as np  # noqa: PLC0415
+
+    problems = np.array(sample.problems)
+    differences, agreeing = [], []
+    for p in sorted(set(sample.problems)):
+        mask = problems == p
+        first, second = np.triu_indices(int(mask.sum()), 1)
+        theirs, mine = np.log(sample.pie[mask]), np.log(ours[mask])
+        delta = theirs[first] - theirs[second]
+        differences.append(np.abs(delta))
+        agreeing.append(np.sign(delta) == np.sign(mine[first] - mine[second]))
+    difference, agree = np.concatenate(differences), np.concatenate(agreeing)
+    out = []
+    for low, high in itertools.pairwise(bins):
+        chosen = (difference > low) & (difference < high) if low == 0 else (
+            (difference >= low) & (difference < high))  # fmt: skip
+        share = float(agree[chosen].mean()) if chosen.any() else math.nan
+        out.append((low, high, int(chosen.sum()), share))
+    return out
+
+
+def pairs_label(low: float, high: float) -> str:
+    if low == 0:
+        return f"<{high:.1%}".replace(".0%", "%")
+    if math.isinf(high):
+        return f">={low:.1%}".replace(".0%", "%")
+    return f"{low:.1%}-{high:.1%}".replace(".0%", "%")
+
+
+def same_counts_oracle(sample: Sample, kept: Sequence[CalibrationRow], grid: float
+                       ) -> tuple[Any, int, float]:  # fmt: skip
+    """The best any function of the counts can do, seeing PIE's answers: each program gets the
+    mean log runtime PIE measured for the programs of its problem with the same counts (every
+    event total equal, to the relative ``grid`` if not 0).  Returns its speedups of the rows,
+    how many programs share their counts with a program PIE timed differently, and the largest
+    such difference of PIE's (relative)."""
+    import numpy as np  # noqa: PLC0415
+
+    program: dict[str, tuple[tuple[Any, ...], float]] = {}
+    for row, src, tgt in zip(kept, sample.src, sample.tgt, strict=True):
+        for sha, vector, runtime in ((row.src, src, row.src_runtime),
+                                     (row.tgt, tgt, row.tgt_runtime)):  # fmt: skip
+            key = tuple(vector) if grid == 0 else tuple(np.round(np.log1p(vector) / grid))
+            program[sha] = ((row.problem_id, *key), runtime)
+    groups: dict[tuple[Any, ...], list[float]] = {}
+    for key, runtime in program.values():
+        groups.setdefault(key, []).append(runtime)
+    mean = {key: float(np.mean(np.log(runtimes))) for key, runtimes in groups.items()}
+    ours = np.array([math.exp(mean[program[r.src][0]] - mean[program[r.tgt][0]]) for r in kept])
+    mixed = [g for g in groups.values() if len(set(g)) > 1]
+    widest = max((max(g) / min(g) - 1.0 for g in mixed), default=0.0)
+    return ours, sum(len(g) for g in mixed), widest
+
+
+NOISE_DRAWS = 100
+
+
+def exact_but_for_noise(sample: Sample, kept: Sequence[CalibrationRow], rng: Any
+                        ) -> tuple[float, dict[str, float], float]:  # fmt: skip
+    """What a model exact but for the spread PIE shows among programs whose counts are the
+    same here would reach: PIE's own runtimes, each program's times a log-normal noise of that
+    spread (pooled standard deviation of log runtime within groups of the same counts; identical
+    programs, timed alike, count in it).  Returns the spread and the mean Spearman within each
+    problem and over all rows."""
+    import numpy as np  # noqa: PLC0415
+
+    programs: dict[str, tuple[tuple[Any, ...], float]] = {}
+    for row, src, tgt in zip(kept, sample.src, sample.tgt, strict=True):
+        programs[row.src] = ((row.problem_id, *src), math.log(row.src_runtime))
+        programs[row.tgt] = ((row.problem_id, *tgt), math.log(row.tgt_runtime))
+    groups: dict[tuple[Any, ...], list[float]] = {}
+    for key, runtime in programs.values():
+        groups.setdefault(key, []).append(runtime)
+    shared = [g for g in groups.values() if len(g) > 1]
+    squares = sum(float(np.sum((np.array(g) - np.mean(g)) ** 2)) for g in shared)
+    sd = math.sqrt(squares / sum(len(g) - 1 for g in shared))
+    shas = sorted(programs)
+    src = np.array([shas.index(r.src) for r in kept])
+    tgt = np.array([shas.index(r.tgt) for r in kept])
+    draws = [agreement(sample.pie * np.exp(noise[src] - noise[tgt]), sample)
+             for noise in rng.normal(0.0, sd, (NOISE_DRAWS, len(shas)))]  # fmt: skip
+    mean = mean_agreement(draws)
+    return sd, mean.per_problem, mean.spearman
+
+
+def rank_correlations(predicted: Any, pie: Any) -> Any:
+    """Spearman of each row of ``predicted`` (candidates x rows) with ``pie``."""
+    import numpy as np  # noqa: PLC0415
+    from scipy.stats import rankdata  # noqa: PLC0415
+
+    ours = rankdata(predicted, axis=1)
+    ours -= ours.mean(axis=1, keepdims=True)
+    theirs = rankdata(pie)
+    theirs -= theirs.mean()
+    return (ours @ theirs) / (np.linalg.norm(ours, axis=1) * np.linalg.norm(theirs))
+
+
+def best_costs(sample: Sample, events: Sequence[str], rng: Any) -> float:
+    """The highest Spearman of ``sample``'s rows that any positive per-event costs reach,
+    chosen on these very rows (random search over six decades per cost, then local search):
+    an upper bound, as found, for every model of this form and events."""
+    import numpy as np  # noqa: PLC0415
+
+    used = [COLUMNS.index(e) for e in events]
+    src, tgt = sample.src[:, used].T, sample.tgt[:, used].T
+
+    def score(logs: Any) -> Any:
+        costs = np.exp(logs)
+        return rank_correlations((costs @ src) / (costs @ tgt), sample.pie)
+
+    logs = rng.uniform(math.log(1e-3), math.log(1e3), (SEARCH_DRAWS, len(used)))
+    scores = score(logs)
+    for step in np.geomspace(1.0, 0.02, SEARCH_ROUNDS):
+        best = logs[np.argsort(scores)[-10:]]
+        trial = np.repeat(best, 30, axis=0) + rng.normal(0, step, (300, len(used)))
+        logs, scores = np.vstack([best, trial]), np.concatenate([score(best), score(trial)])
+    return float(scores.max())
+
+
+def print_reach(sample: Sample, lopo: Any, kept: Sequence[CalibrationRow], tests: Path,
+                costs: Any) -> None:  # fmt: skip
+    """What limits the ranking: how large a difference of PIE's the model orders, what any
+    costs or any function of these counts could reach, and where the public tests are not
+    PIE's."""
+    import numpy as np  # noqa: PLC0415
+
+    print("\n[5] what these counts can reach")
+    print("  pairs of rows of one problem, by how much PIE's speedups differ: how many, and the "
+          "share the model (leave one problem out) orders as PIE")  # fmt: skip
+    for low, high, pairs, share in ordered_pairs(lopo, sample):
+        print(f"    PIE differs by {pairs_label(low, high):>9}: {pairs:>6} pairs, {share:>6.1%}")
+    problems = [p for p, _ in folds(sample) if sample.problems.count(p) >= MIN_ROWS]
+    rows: list[tuple[str, dict[str, float], float]] = []
+    rng = np.random.default_rng(0)
+    counted = [e for i, e in enumerate(COLUMNS) if sample.src[:, i].any() and e != "l1_misses"]
+    for name, events in (("the model's events", EVENTS), (f"all {len(counted)} counts", counted)):
+        per_problem = {p: best_costs(sample.take(m), events, rng) for p, m in folds(sample)
+                       if p in problems}  # fmt: skip
+        rows.append((f"best costs for {name}, chosen per problem", per_problem,
+                     best_costs(sample, events, rng)))  # fmt: skip
+    for grid in (0.0, SAME_COUNTS_GRID):
+        ours, shared, widest = same_counts_oracle(sample, kept, grid)
+        a = agreement(ours, sample)
+        same = "exactly" if grid == 0 else f"to {grid:.1%}"
+        rows.append((f"PIE's mean for the same counts ({same})", a.per_problem, a.spearman))
+        print(
+            f"  {shared} programs share their counts ({same}) with a program PIE timed "
+            f"differently; PIE's widest difference among such programs: {widest:.1%}"
+        )
+    model = agreement(lopo, sample)
+    rows.insert(0, ("MODEL, leave one problem out", model.per_problem, model.spearman))
+    sd, per_problem, overall = exact_but_for_noise(sample, kept, rng)
+    rows.append((f"PIE's own speedups, {sd:.2%} noise a program", per_problem, overall))
+    print("\n  Spearman within each problem and over all rows, seeing PIE's answers (upper bounds; "
+          "for 'all rows' the costs are chosen on all rows)")  # fmt: skip
+    print(f"  {'':<52} " + " ".join(f"{p:>7}" for p in problems) + "  all rows")
+    for name, per_problem, overall in rows:
+        cells = " ".join(f"{per_problem.get(p, math.nan):>7.3f}" for p in problems)
+        print(f"  {name:<52} {cells}  {overall:>8.3f}")
+    print_test_sets(sample, lopo, kept, tests, (costs, problems))
+
+
+def print_test_sets(sample: Sample, lopo: Any, kept: Sequence[CalibrationRow], tests: Path,
+                    model: tuple[Any, Sequence[str]]) -> None:  # fmt: skip
+    """Per problem of ``model`` = (costs, problems): how many tests PIE's runtimes imply at the
+    model's cycles per public test, how much of the src programs' work the public tests put in
+    main(), and how close the model came."""
+    import numpy as np  # noqa: PLC0415
+
+    costs, problems = model
+    print("\n  the public tests against PIE's, per problem: the tests PIE's runtimes imply (PIE's "
+          "seconds x 3.5 GHz / the model's cycles per public test,\n  median over the rows' "
+          "programs), the share of the src programs' instructions in main() on the public "
+          "tests (median) and the model's agreement")  # fmt: skip
+    print(f"  {'problem':<8} {'rows':>5} {'public':>6} {'PIE (est.)':>10} {'in main':>8} "
+          f"{'med|log|':>8} {'±10%':>6}")  # fmt: skip
+    in_main, instructions = COLUMNS.index("instructions_in_main"), COLUMNS.index("instructions")
+    everyone = np.array(sample.problems)
+    seconds = np.array([(r.src_runtime, r.tgt_runtime) for r in kept])
+    for p in problems:
+        mask = everyone == p
+        public = len(list((tests / p).glob("input.*")))
+        cycles = np.concatenate([sample.src[mask] @ costs, sample.tgt[mask] @ costs])
+        implied = np.median(seconds[mask].T.ravel() * CLOCK_HZ / (cycles / public))
+        share = np.median(sample.src[mask][:, in_main] / sample.src[mask][:, instructions])
+        a = agreement(lopo[mask], sample.take(mask))
+        print(f"  {p:<8} {int(mask.sum()):>5} {public:>6} {implied:>10.0f} {share:>8.1%} "
+              f"{a.median_abs_log:>8.3f} {a.within_10:>6.1%}")  # fmt: skip
 
 
 # ---- main -----------------------------------------------------------------------------------
@@ -574,9 +827,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     sample = sample_of(rows, timed, timed[hello])
     print(f"\n[2] {len(sample.problems)} of {len(rows)} rows have both programs timed; "
           "leave-one-problem-out agreement with PIE's gem5 speedups:")  # fmt: skip
-    costs, model = judge(sample)
-    print_model(args.timing, costs, model, len(set(sample.problems)))
+    costs, model, lopo = judge(sample)
+    print_model(args.timing, costs, model, lopo, sample)
     judge_other(sample_of(other_rows, timed, timed[hello]), costs)
+    print_reach(sample, lopo, kept_rows(rows, timed), args.data / "tests", costs)
     return 0
 
 

@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import importlib.util
 import json
+import math
 import sys
 from pathlib import Path
 from types import ModuleType
 
 import attrs
+import numpy as np
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
@@ -69,9 +71,26 @@ def test_the_shipped_model_is_the_fit_of_the_committed_counts(
     assert dict(shipped.spearman_within_problem) == {
         p: round(v, 3) for p, v in measured.per_problem.items()
     }
+    assert dict(shipped.pairs_ordered) == bench.pairs_ordered(ours, sample)
     # the model has no term a problem's identity could feed: only per-event costs
     assert set(model.costs) == set(bench.EVENTS)
     assert model.agreement.measured_by == f"python bench/calibrate.py --timing {timing}"
+
+
+def test_ordered_pairs_bins_pairs_of_one_problem_by_pies_difference() -> None:
+    """Pairs of rows are compared within a problem only, PIE's ties are left out, and a tie of
+    ours is not an ordering."""
+    bench = calibrate()
+    pie_speedups = np.array([1.0, 1.004, 1.015, 1.5, 2.0, 2.0])
+    columns = len(bench.COLUMNS)
+    ones = np.ones((6, columns))
+    sample = bench.Sample(["a", "a", "a", "a", "b", "b"], pie_speedups, ones, ones, ones[0])
+    # a's pairs: 0.4% apart (ours reversed), 1.5% (ours tied), 1.1% (right), three past 2%
+    # (right); b's one pair is a tie of PIE's, however far apart ours are
+    ours = np.array([1.01, 1.0, 1.01, 1.6, 3.0, 1.0])
+    bins = bench.ordered_pairs(ours, sample, (0.0, 0.01, 0.02, math.inf))
+    assert [(pairs, share) for _, _, pairs, share in bins] == [(1, 0.0), (2, 0.5), (3, 1.0)]
+    assert bench.pairs_ordered(ours, sample) == {"<1%": 0.0, "1%-2%": 0.5, ">=2%": 1.0}
 
 
 def test_the_counts_files_were_measured_under_todays_counts_keys(cache_dir: Path) -> None:

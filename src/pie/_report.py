@@ -131,6 +131,11 @@ def quantity_text(quantity: dict[str, Any]) -> str:
             f"{100 * a['within_10_percent']:.1f}% of rows within ±10%, mean speedup "
             f"{a['mean_speedup']:.2f} vs PIE's {a['pie_mean_speedup']:.2f}"
         )
+    if a.get("pairs_ordered"):
+        text += "; two rows of one problem ordered as PIE's: " + ", ".join(
+            f"{100 * share:.1f}% if PIE's differ by {bin_}"
+            for bin_, share in a["pairs_ordered"].items()
+        )
     return text
 
 

@@ -38,12 +38,17 @@ class Agreement:
     mean_speedup: float
     pie_mean_speedup: float
     opt_agreement: float  # share of rows on the same side of 1.1 as PIE
+    # pairs of rows of one problem, binned by how much PIE's speedups differ ("<1%", "1%-2%",
+    # ">=2%"): the share our speedups order as PIE's, i.e. how large a difference between two
+    # candidates of one problem (best@k) the model can be trusted to order
+    pairs_ordered: Mapping[str, float]
     measured_by: str  # the command that produced these figures
 
     def to_json(self) -> dict[str, Any]:
+        mappings = ("spearman_within_problem", "pairs_ordered")
         return {
-            **attrs.asdict(self, filter=lambda a, _: a.name != "spearman_within_problem"),
-            "spearman_within_problem": dict(self.spearman_within_problem),
+            **attrs.asdict(self, filter=lambda a, _: a.name not in mappings),
+            **{name: dict(getattr(self, name)) for name in mappings},
         }
 
 
@@ -102,6 +107,7 @@ QEMU_MODEL = CycleModel(
         mean_speedup=5.447,
         pie_mean_speedup=5.543,
         opt_agreement=0.998,
+        pairs_ordered={"<1%": 0.76, "1%-2%": 0.981, ">=2%": 1.0},
         measured_by="python bench/calibrate.py --timing qemu",
     ),
 )
