@@ -14,6 +14,7 @@ import pytest
 
 import pie
 from pie import _report
+from pie.cli import _exit
 from pie.cli._run import summary
 from tests.conftest import SUM_OK
 from tests.test_benchmark import write_run
@@ -37,6 +38,14 @@ def test_help_texts_describe_every_option_default_and_exit_status() -> None:
     assert "the output_dir of a 'pie evaluate' run" in helps("report")
     assert "where to write the rows" in helps("cache", "export")
     assert "config keys:" in helps("evaluate") and "testcases_dir" in helps("evaluate")
+
+
+def test_help_names_every_exit_status_a_command_returns() -> None:
+    codes = {name: value for name, value in vars(_exit).items() if name.startswith("EXIT_")}
+    top = helps()
+    for name, code in codes.items():
+        assert f" {code} " in top.replace("\n", " "), f"pie --help does not explain {name}"
+    assert f" {codes['EXIT_STOPPED']} " in helps("evaluate").replace("\n", " ")
 
 
 def test_cache_commands_take_the_cache_dir_after_their_name_and_create_nothing(

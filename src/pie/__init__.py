@@ -14,7 +14,6 @@ from pie._compile import CompileOptions
 from pie._data import DemoProblem, demo_problems
 from pie._errors import CompilerError, InputError, PieError, RunStopped, SandboxError
 from pie._evaluator import Evaluator, Submission, evaluate, evaluate_many, evaluate_sync
-from pie._metrics import MetricCandidate, MetricRow, aggregate_metrics, bootstrap_interval
 from pie._model import (
     CompileResult,
     Evaluation,
@@ -28,9 +27,6 @@ from pie._model import (
     speedup,
 )
 from pie._timing import REMOVED, TIMINGS, default_local_timing
-from pie._timing._cycles import Agreement, CycleModel
-from pie._timing._qemu import QemuConfig
-from pie._timing._wall import Comparison, WallConfig
 
 if TYPE_CHECKING:
     from pie._benchmark import Benchmark, BenchmarkResult, RowResult, evaluate_benchmark
@@ -42,7 +38,11 @@ if TYPE_CHECKING:
     from pie._farm._check import FarmCheck, HostCheck, check_farm
     from pie._farm._hosts import HostIdentity
     from pie._farm._status import farm_status
+    from pie._metrics import MetricCandidate, MetricRow, aggregate_metrics, bootstrap_interval
     from pie._report import Report, report
+    from pie._timing._cycles import Agreement, CycleModel
+    from pie._timing._qemu import QemuConfig
+    from pie._timing._wall import Comparison, WallConfig
 
 _LAZY = {
     "Benchmark": "pie._benchmark",
@@ -66,6 +66,15 @@ _LAZY = {
     "farm_status": "pie._farm._status",
     "Report": "pie._report",
     "report": "pie._report",
+    "MetricCandidate": "pie._metrics",
+    "MetricRow": "pie._metrics",
+    "aggregate_metrics": "pie._metrics",
+    "bootstrap_interval": "pie._metrics",
+    "Agreement": "pie._timing._cycles",
+    "CycleModel": "pie._timing._cycles",
+    "QemuConfig": "pie._timing._qemu",
+    "Comparison": "pie._timing._wall",
+    "WallConfig": "pie._timing._wall",
 }
 
 __version__ = "0.1.0"

@@ -35,11 +35,11 @@ from pie._model import (
 from pie._paths import default_cache_dir
 from pie._sandbox import Sandbox, classify
 from pie._timing import NO_FARM, TIMINGS, TimingBackend, make_backend, unknown_backend
-from pie._timing._qemu import QemuConfig
-from pie._timing._wall import Comparison, WallBackend, WallConfig
 
 if TYPE_CHECKING:
     from pie._farm import FarmConfig
+    from pie._timing._qemu import QemuConfig
+    from pie._timing._wall import Comparison, WallConfig
 
 Source = str | bytes | os.PathLike[str]
 Tests = str | os.PathLike[str] | Sequence[TestCase]
@@ -286,6 +286,9 @@ class Evaluator:
     ) -> Comparison:
         """Is ``candidate`` faster than ``baseline`` by the wall clock?  Runs are interleaved
         and judged with a Mann-Whitney U test (``Comparison.p_value``)."""
+        # the wall backend (and psutil) load when first used, not with ``import pie``
+        from pie._timing._wall import WallBackend  # noqa: PLC0415
+
         cases = self._some_tests(self._resolve_tests(tests, problem_id, indices))
         binaries = []
         for role, source in (("baseline", baseline), ("candidate", candidate)):

@@ -18,9 +18,11 @@ DESCRIPTION = (
     "sandboxed runs, PIE's output check, deterministic timing, a result cache."
 )
 EPILOG = (
-    "exit status: 0 done (accepted, for run and demo), 1 evaluated but not accepted, "
-    "2 could not run (bad arguments or input; the reason is on stderr), 130 interrupted. "
-    "'pie COMMAND --help' describes each command."
+    "exit status: 0 done (accepted, for run and demo), 1 evaluated but not accepted (run, "
+    "demo) or not ready (doctor, farm), 2 could not run (bad arguments or input; the reason is "
+    "on stderr), 75 an infrastructure failure stopped 'pie evaluate' (run it again to resume), "
+    "130 interrupted, 141 the reader of the output went away. 'pie COMMAND --help' describes "
+    "each command."
 )
 
 # one module per command group; each adds its parser and the handler that runs it

@@ -29,7 +29,8 @@ def add_parser(commands: Any, common: argparse.ArgumentParser) -> None:
         "reference_file_path, output_dir, threshold_accuracy, ...) and pie's own (testcases_dir, "
         "timing, farm, time_limit, memory_limit, checker, cache_dir, concurrency); the README's "
         "'pie evaluate' section lists them with their defaults. Exit status: 0 done, 2 bad "
-        "config or input, 130 interrupted (resumable).",
+        "config or input, 75 stopped by an infrastructure failure (the sandbox, the disk: "
+        "resumable), 130 interrupted (resumable).",
         parents=[common],
     )
     evaluate.add_argument("config", type=Path, help="YAML config (PIE's keys plus pie's)")
