@@ -22,7 +22,7 @@
    orders as PIE, upper bounds that see PIE's answers (the best costs of any events chosen on
    each problem itself; PIE's mean runtime of the programs whose counts are the same here;
    PIE's own speedups with the noise PIE shows among such programs), and per problem the tests
-   PIE's runtimes imply against the public tests here.
+   PIE's runtimes imply against the public tests here, and the rows ranked furthest from PIE's.
 
 PIE's speedup of a row is ``src_agg_runtime / tgt_agg_runtime`` (simulated gem5 seconds summed
 over PIE's ~100 merged tests); ours are ratios of counts on the 2-4 CodeNet public tests here.
@@ -68,6 +68,7 @@ class CalibrationRow:
     tgt: str
     src_runtime: float  # PIE's gem5 seconds, summed over PIE's tests of the problem
     tgt_runtime: float
+    ids: tuple[str, str] = ("", "")  # CodeNet submission ids of src and tgt
 
     @property
     def pie_speedup(self) -> float:
@@ -90,7 +91,8 @@ def load_rows(
             programs[sha] = (raw[column], raw["problem_id"])
             shas.append(sha)
         runtimes = raw["src_agg_runtime"], raw["tgt_agg_runtime"]
-        rows.append(CalibrationRow(raw["problem_id"], *shas, *runtimes))
+        ids = raw.get("src_id", ""), raw.get("tgt_id", "")
+        rows.append(CalibrationRow(raw["problem_id"], *shas, *runtimes, ids))
     return rows, programs
 
 
@@ -763,6 +765,7 @@ def print_reach(sample: Sample, lopo: Any, kept: Sequence[CalibrationRow], tests
         cells = " ".join(f"{per_problem.get(p, math.nan):>7.3f}" for p in problems)
         print(f"  {name:<52} {cells}  {overall:>8.3f}")
     print_test_sets(sample, lopo, kept, tests, (costs, problems))
+    print_worst_ranked(sample, lopo, kept, (costs, problems))
 
 
 def print_test_sets(sample: Sample, lopo: Any, kept: Sequence[CalibrationRow], tests: Path,
@@ -791,6 +794,41 @@ def print_test_sets(sample: Sample, lopo: Any, kept: Sequence[CalibrationRow], t
         a = agreement(lopo[mask], sample.take(mask))
         print(f"  {p:<8} {int(mask.sum()):>5} {public:>6} {implied:>10.0f} {share:>8.1%} "
               f"{a.median_abs_log:>8.3f} {a.within_10:>6.1%}")  # fmt: skip
+
+
+WORST_SHOWN = 4
+
+
+def print_worst_ranked(sample: Sample, lopo: Any, kept: Sequence[CalibrationRow],
+                       model: tuple[Any, Sequence[str]]) -> None:  # fmt: skip
+    """Per problem of ``model`` = (costs, problems), the rows whose held-out rank (as a share of
+    the problem's rows) is furthest from PIE's, with each program's residual: log(PIE's seconds /
+    the model's cycles), less the median over the problem's programs (+: gem5 slower than the
+    model says).  A row's log error is its src's residual less its tgt's."""
+    import numpy as np  # noqa: PLC0415
+    from scipy.stats import rankdata  # noqa: PLC0415
+
+    costs, problems = model
+    print(
+        "\n  the rows ranked furthest from PIE's, per problem (rank: share of the problem's rows"
+        " below;\n  residual: log(PIE's seconds / model cycles) less the problem's median)"
+    )
+    everyone = np.array(sample.problems)
+    for p in problems:
+        index = np.flatnonzero(everyone == p)
+        rows = [kept[i] for i in index]
+        logs = {}
+        for row, src, tgt in zip(rows, sample.src[index], sample.tgt[index], strict=True):
+            logs[row.src] = math.log(row.src_runtime / float(src @ costs))
+            logs[row.tgt] = math.log(row.tgt_runtime / float(tgt @ costs))
+        centre = float(np.median(list(logs.values())))
+        theirs = rankdata(sample.pie[index]) / len(index)
+        ours = rankdata(lopo[index]) / len(index)
+        for j in np.argsort(-np.abs(ours - theirs), kind="stable")[:WORST_SHOWN]:
+            row = rows[j]
+            print(f"  {p} {row.ids[0]} -> {row.ids[1]}: PIE {sample.pie[index][j]:.3f} (rank "
+                  f"{theirs[j]:.2f}), ours {lopo[index][j]:.3f} ({ours[j]:.2f}); residual src "
+                  f"{logs[row.src] - centre:+.4f}, tgt {logs[row.tgt] - centre:+.4f}")  # fmt: skip
 
 
 # ---- main -----------------------------------------------------------------------------------
