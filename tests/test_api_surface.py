@@ -7,6 +7,7 @@ from __future__ import annotations
 import ast
 import asyncio
 import pickle
+import re
 import subprocess
 import sys
 import traceback
@@ -181,3 +182,16 @@ def test_import_pie_and_the_command_load_no_farm_benchmark_plot_or_progress_modu
     assert done.stdout.strip() == ""
     # and they are there when asked for, under their public names
     assert pie.Benchmark.__module__ == pie.FarmConfig.__module__ == "pie"
+
+
+def test_the_readme_layout_names_every_module_and_only_modules_that_exist() -> None:
+    package = Path(pie.__file__).parent
+    readme = (package.parent.parent / "README.md").read_text(encoding="utf-8")
+    layout = readme.split("### Layout", 1)[1].split("```")[1]
+    modules = {p.name for p in package.rglob("*.py") if p.name != "__main__.py"}
+    modules |= {p.name + "/" for p in package.iterdir() if (p / "__init__.py").is_file()}
+    missing = sorted(name for name in modules if name not in layout)
+    assert missing == [], f"README's Layout leaves out {missing}"
+    named = set(re.findall(r"[\w]+\.py|_\w+/", layout))
+    stale = sorted(name for name in named - modules if name not in ("pie/",))
+    assert stale == [], f"README's Layout names what is not in the tree: {stale}"
