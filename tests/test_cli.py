@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import math
+import re
 import signal
 import subprocess
 import sys
@@ -173,6 +174,22 @@ def test_demo_runs_every_bundled_program() -> None:
     table = pie("demo")
     assert table.returncode == 0
     assert "slow (src)" in table.stdout and "fast (tgt)" in table.stdout
+    # the README shows this output: every column but the CPU seconds, and the legend
+    readme = (REPO / "README.md").read_text(encoding="utf-8")
+    shown = "problem  program" + readme.split("```\nproblem  program", 1)[1].split("```", 1)[0]
+    if "qemu-user not found" not in table.stdout:  # the README's counts are qemu's
+        assert _demo_cells(table.stdout) == _demo_cells(shown)
+        legend = [line for line in shown.splitlines() if line.startswith(("instr", "startup:"))]
+        assert len(legend) == 2 and all(line in table.stdout.splitlines() for line in legend)
+
+
+def _demo_cells(text: str) -> list[list[str]]:
+    """The demo table's cells, without the CPU seconds (which vary from run to run)."""
+    rows = []
+    for line in text.split("\n\n", 1)[0].splitlines():
+        cells = re.split(r"\s{2,}", line.strip())
+        rows.append(cells[:5] + cells[6:])
+    return rows
 
 
 def test_doctor_names_every_mechanism() -> None:
