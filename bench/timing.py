@@ -1,6 +1,6 @@
 """The deterministic local timing (the ``qemu`` backend), its two paths side by side in one run.
 
-    python bench/timing.py [--data ../shared/data] [--problem p03415] [--slots 2]
+    python -m bench.timing [--data ../shared/data] [--problem p03415] [--slots 2]
 
 1. milliseconds per test, amortised, timing one real program on its ~100 PIE tests (cold
    cache, ``--slots`` tests at a time): the ``qemu`` backend (sandboxed) with one fresh qemu
@@ -28,15 +28,14 @@ from typing import Any
 import anyio
 import attrs
 
-REPO = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(REPO))
+from pie._cache import ResultCache
+from pie._data import load_test_cases
+from pie._model import Limits, Timing
+from pie._timing._qemu import QemuConfig
+from tests.test_timing_hostile import not_below_honest
+from tests.timing_support import qemu_backend  # run from the checkout: -m bench.timing
 
-from pie._cache import ResultCache  # noqa: E402
-from pie._data import load_test_cases  # noqa: E402
-from pie._model import Limits, Timing  # noqa: E402
-from pie._timing._qemu import QemuConfig  # noqa: E402
-from tests.test_timing_hostile import not_below_honest  # noqa: E402
-from tests.timing_support import qemu_backend  # noqa: E402
+REPO = Path(__file__).resolve().parent.parent
 
 DEFAULT_DATA = Path(os.environ.get("PIE_SHARED_DATA", REPO.parent / "shared" / "data"))
 CORPUS = REPO / "tests" / "hostile" / "timing"

@@ -195,3 +195,20 @@ def test_the_readme_layout_names_every_module_and_only_modules_that_exist() -> N
     named = set(re.findall(r"[\w]+\.py|_\w+/", layout))
     stale = sorted(name for name in named - modules if name not in ("pie/",))
     assert stale == [], f"README's Layout names what is not in the tree: {stale}"
+
+
+def test_no_bench_script_reaches_the_tests_through_a_sys_path_hack() -> None:
+    """bench/ runs as modules of the checkout (``python -m bench.farm``), which can import
+    ``tests``; a script that edits ``sys.path`` to do so depends on where it is started."""
+    bench = Path(pie.__file__).parent.parent.parent / "bench"
+    hacks = []
+    for path in sorted(bench.glob("*.py")):
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if (
+                isinstance(node, ast.Attribute)
+                and node.attr in ("insert", "append")
+                and isinstance(node.value, ast.Attribute)
+                and node.value.attr == "path"
+            ):
+                hacks.append(f"{path.name}:{node.lineno}")
+    assert hacks == []
