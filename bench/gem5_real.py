@@ -46,6 +46,35 @@ HELLO = (
     '    std::cout << "Hello, World!" << std::endl;\n    return 0;\n}\n'
 )
 GEM5_UID = 10000
+JAIL = "/usr/local/libexec/pie-gem5-jail"
+MAX_TICKS = 20_000_000_000  # the farm's default budget, 20 ms simulated
+GUEST = "/tmp/tmppie_gem5/code.out"  # the farm's argv[0]
+# Programs that pass natively but that gem5 v20.1's syscall emulation cannot run (and one that
+# fails natively too): what the real gem5 says about each is what pie must recognise.
+PROVOKE = {
+    "newfstatat": (  # in gem5 v20.1's x86-64 table, with no implementation
+        "#include <cstdio>\n#include <fcntl.h>\n#include <sys/stat.h>\n"
+        "#include <sys/syscall.h>\n#include <unistd.h>\nint main() {\n  struct stat st;\n"
+        '  long r = syscall(SYS_newfstatat, AT_FDCWD, "/", &st, 0);\n'
+        '  std::printf("newfstatat returned %ld\\n", r);\n}\n'
+    ),
+    "getrandom": (  # #318, past the end of gem5 v20.1's x86-64 table
+        "#include <cstdio>\n#include <sys/syscall.h>\n#include <unistd.h>\nint main() {\n"
+        "  unsigned char buf[8];\n  long r = syscall(SYS_getrandom, buf, sizeof buf, 0);\n"
+        '  std::printf("getrandom returned %ld\\n", r);\n}\n'
+    ),
+    "avx": (  # one VEX-encoded instruction
+        '#include <cstdio>\nint main() {\n  std::puts("before avx");\n'
+        '  __asm__ volatile("vxorps %%ymm0, %%ymm0, %%ymm0" ::: "xmm0");\n'
+        '  std::puts("after avx");\n}\n'
+    ),
+    "stack": (  # 16 MiB of stack (4 KiB frames); gem5 v20.1 allows 8 MiB, pie's sandbox more
+        "#include <cstdio>\nstatic int down(int n) {\n  volatile char frame[4096];\n"
+        "  frame[0] = static_cast<char>(n);\n  return n == 0 ? 0 : down(n - 1) + frame[0];\n}\n"
+        'int main() { std::printf("%d\\n", down(4096)); }\n'
+    ),
+    "exit3": "int main() { return 3; }\n",  # fails natively as well: gem5's words for it
+}
 
 HOW_TO_BUILD = f"""no gem5 build at {ROOT}{GEM5}.
 Build it (a few hours on 2 cores; resumable; as root):
@@ -117,6 +146,67 @@ def hello_world() -> list[int]:
         if "Hello, World!" not in stdout:
             raise SystemExit(f"hello world printed nothing under gem5:\n{stdout[-2000:]}")
     return ticks
+
+
+def compile_in_root(name: str, source: str) -> str:
+    """``source`` compiled inside the root as PIE compiled (its g++, ``--std=c++17 -O3``), in a
+    folder of PIE's shape; the binary's path in the root."""
+    folder = pie_like_dir()
+    (ROOT / folder.lstrip("/") / f"{name}.cpp").write_text(source)
+    run_in_root(["/usr/bin/g++", f"{folder}/{name}.cpp", "-o", f"{folder}/{name}",
+                 "--std=c++17", "-O3"])  # fmt: skip
+    return f"{folder}/{name}"
+
+
+def record(folder: Path) -> None:
+    """Each PROVOKE program and PIE's hello world under gem5 with the farm's command line (jail,
+    budget, argv[0], exit report on descriptor 3); gem5's stdout, stderr, exit status, report
+    and stats file go to ``folder/NAME.*``."""
+    folder.mkdir(parents=True, exist_ok=True)
+    for name, source in {"hello": HELLO, **PROVOKE}.items():
+        binary = compile_in_root(name, source)
+        work = pie_like_dir()
+        os.chown(ROOT / work.lstrip("/"), GEM5_UID, GEM5_UID)
+        command = (
+            f"cd {work} && env -i PYTHONNOUSERSITE=1 {JAIL} --read {GEM5} "
+            f"--read {Path(CONFIG).parent} --read {binary} --write . -- {GEM5} --outdir=m5out "
+            f"--stats-file=stats.txt {CONFIG} --max-ticks={MAX_TICKS} --argv0={GUEST} "
+            f"--report-fd=3 Verbatim {binary} < /dev/null > out 2> err 3> report; "
+            "echo $? > status"
+        )
+        start = time.monotonic()
+        run_in_root(["/bin/sh", "-c", command], uid=GEM5_UID)
+        seconds = time.monotonic() - start
+        made = ROOT / work.lstrip("/")
+        for part in ("out", "err", "report", "status", "m5out/stats.txt"):
+            if (made / part).exists():
+                shutil.copyfile(made / part, folder / f"{name}.{Path(part).name}")
+        errors = (made / "err").read_text(errors="replace").strip().splitlines()
+        status = (made / "status").read_text().strip()
+        print(f"  {name:10} exit {status:3} {seconds:6.1f} s  {errors[-1][:110] if errors else ''}")
+
+
+async def provoked(farm: Path, cache: Path, tests: Path) -> None:
+    """pie's verdict and gem5 timing of each PROVOKE program through the farm: a program that
+    passes natively and that gem5 cannot run must read 'cannot be simulated: <why>'."""
+    options = pie.CompileOptions(toolchain_root=ROOT)
+    async with pie.Evaluator(
+        timing="gem5", farm=farm, compile_options=options, cache_dir=cache
+    ) as evaluator:
+        for name, source in PROVOKE.items():
+            folder = tests / name
+            folder.mkdir()
+            (folder / "input.0.txt").write_text("")
+            binary = f"{ROOT}{compile_in_root(name, source)}"
+            native = subprocess.run(
+                ["/bin/sh", "-c", f"ulimit -s unlimited; exec {binary}"],
+                capture_output=True, text=True, check=False,
+            )  # fmt: skip
+            (folder / "output.0.txt").write_text(native.stdout)
+            result = await evaluator.evaluate(source, folder)
+            timing = result.timing
+            said = (timing.error or f"{timing.total:.9f} s") if timing else "not timed"
+            print(f"  {name:10} {result.verdict.value:3} {said[:150]}")
 
 
 def free_port() -> int:
@@ -223,7 +313,17 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rows", type=int, default=5)
     parser.add_argument("--tests", type=int, default=2)
+    parser.add_argument(
+        "--record", type=Path, metavar="DIR",
+        help="also write gem5's raw output for PIE's hello world and each provoking program "
+        "(NAME.out, .err, .status, .report, .txt) into DIR",
+    )  # fmt: skip
+    parser.add_argument(
+        "--only", choices=("hello", "check", "rows", "provoke"), action="append",
+        help="run only these steps (default: all)",
+    )  # fmt: skip
     args = parser.parse_args(argv)
+    steps = set(args.only or ("hello", "check", "rows", "provoke"))
     if not (ROOT / GEM5.lstrip("/")).exists():
         print(HOW_TO_BUILD, file=sys.stderr)
         return 2
@@ -232,22 +332,33 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 2
     info = ROOT / "opt/gem5/BUILD_INFO"
     print(info.read_text() if info.exists() else "(no BUILD_INFO: build-local.sh did not finish)")
-    print("[1] PIE's hello world under the real gem5")
-    ticks = hello_world()
-    same = len(set(ticks)) == 1
-    print(f"  identical ticks on both runs: {same}")
+    ok = True
+    if "hello" in steps:
+        print("[1] PIE's hello world under the real gem5")
+        ticks = hello_world()
+        ok = len(set(ticks)) == 1
+        print(f"  identical ticks on both runs: {ok}")
     with (
         tempfile.TemporaryDirectory() as keys_dir,
         tempfile.TemporaryDirectory() as cache,
         loopback_host(Path(keys_dir)) as farm,
     ):
-        print("[2] pie farm check")
-        farm_check = [sys.executable, "-m", "pie.cli", "farm", "check", str(farm),
-                      "--toolchain-root", str(ROOT)]  # fmt: skip
-        check = subprocess.run(farm_check, check=False)
-        print(f"[3] pie's farm on {args.rows} PIE rows, {args.tests} tests each")
-        rows_ok = anyio.run(farm_rows, farm, args.rows, args.tests, Path(cache))
-    return 0 if same and check.returncode == 0 and rows_ok else 1
+        if "check" in steps:
+            print("[2] pie farm check --toolchain-root ROOT")
+            farm_check = [sys.executable, "-m", "pie.cli", "farm", "check", str(farm),
+                          "--toolchain-root", str(ROOT)]  # fmt: skip
+            ok = subprocess.run(farm_check, check=False).returncode == 0 and ok
+        if "rows" in steps:
+            print(f"[3] pie's farm on {args.rows} PIE rows, {args.tests} tests each")
+            ok = anyio.run(farm_rows, farm, args.rows, args.tests, Path(cache)) and ok
+        if "provoke" in steps:
+            print("[4] programs gem5 cannot run, through pie's farm")
+            with tempfile.TemporaryDirectory() as tests:
+                anyio.run(provoked, farm, Path(cache), Path(tests))
+    if args.record:
+        print(f"[5] gem5's raw output, into {args.record}")
+        record(args.record)
+    return 0 if ok else 1
 
 
 if __name__ == "__main__":
