@@ -100,6 +100,9 @@ fi
 # the loader link in /lib64 is absolute, which a linker resolves outside the sysroot.
 ln -sfn ../lib/x86_64-linux-gnu/ld-2.31.so "$root/lib64/ld-linux-x86-64.so.2"
 
+# The Landlock jail every farm job runs gem5 through, where the image has it (pie looks there).
+install -D -m 0555 "$here/gem5-jail.py" "$root/usr/local/libexec/pie-gem5-jail"
+
 # The account gem5 runs as in the chroot (as in the image): uid 10000, a home it cannot write.
 if ! in_root id pie > /dev/null 2>&1; then
   in_root useradd --uid 10000 --user-group --home-dir /nonexistent --no-create-home \
@@ -114,7 +117,8 @@ install -d -o 10000 -g 10000 -m 0700 "$root/var/tmp/pie"
   in_root /opt/pie-build/gem5-steps.sh libs
   in_root setpriv --reuid 10000 --regid 10000 --clear-groups \
     /opt/pie-build/gem5-steps.sh selftest /opt/gem5/build/X86/gem5.opt \
-    /opt/gem5-skylake-config/gem5-configs/run-se.py /var/tmp/pie/selftest
+    /opt/gem5-skylake-config/gem5-configs/run-se.py /var/tmp/pie/selftest \
+    /usr/local/libexec/pie-gem5-jail
 } > "$root/opt/gem5/BUILD_INFO.new"
 mv "$root/opt/gem5/BUILD_INFO.new" "$root/opt/gem5/BUILD_INFO"
 cat "$root/opt/gem5/BUILD_INFO"
