@@ -421,3 +421,33 @@ def test_the_self_test_passes_on_the_stand_in_and_refuses_a_forged_report(
     (work / "bin" / "escape").write_text("#!/bin/sh\necho escape opened\n")  # a jail that leaks
     leaked = selftest("", jail)
     assert leaked.returncode == 1 and "could open gem5's /proc/self/mem" in leaked.stderr
+
+
+def test_a_stopped_build_keeps_what_scons_built(tmp_path: Path) -> None:
+    """scons saves its record of built objects only on SIGINT or at its end; the build step
+    turns the SIGTERM of a session's end into that SIGINT (a fake scons records which it got)."""
+    import os  # noqa: PLC0415
+    import signal  # noqa: PLC0415
+    import subprocess  # noqa: PLC0415
+    import time  # noqa: PLC0415
+
+    tools = tmp_path / "bin"
+    tools.mkdir()
+    record = tmp_path / "record"
+    (tools / "scons").write_text(
+        "#!/bin/bash\n"
+        f"trap 'echo saved > {record}; exit 2' INT\n"
+        f"echo building > {record}\n"
+        "while :; do sleep 0.02; done\n"
+    )
+    (tools / "scons").chmod(0o755)
+    env = {"PATH": f"{tools}:/usr/bin:/bin"}
+    build = subprocess.Popen(
+        ["bash", str(GEM5_STEPS), "build", str(tmp_path), "1"], env=env, start_new_session=True
+    )
+    deadline = time.monotonic() + 10
+    while not record.exists() and time.monotonic() < deadline:
+        time.sleep(0.02)
+    os.killpg(build.pid, signal.SIGTERM)  # the whole session, as when it ends
+    assert build.wait(timeout=10) != 0
+    assert record.read_text() == "saved\n"

@@ -30,11 +30,26 @@ deps() {
 }
 
 build() {
-  local gem5_dir=$1 jobs=${2:-$(nproc)}
+  local gem5_dir=$1 jobs=${2:-$(nproc)} pid rc
   cd "$gem5_dir"
   # --ignore-style: no git-hook prompt (it would read stdin and stop a non-interactive build).
-  # scons is incremental: a build stopped half-way resumes where it was.
-  scons build/X86/gem5.opt --ignore-style -j"$jobs"
+  # scons is incremental, but it records what it has built (build/sconsign.dblite) only when it
+  # ends or stops on SIGINT: killed by another signal it leaves no record, and the next run
+  # compiles every object again (a session's end did so here: 1,150 objects compiled twice).
+  # So scons ignores SIGTERM and SIGHUP, and this step turns them into the SIGINT that saves it.
+  (
+    trap - INT
+    trap '' TERM HUP
+    exec scons build/X86/gem5.opt --ignore-style -j"$jobs"
+  ) &
+  pid=$!
+  trap 'kill -INT "$pid" 2> /dev/null' TERM HUP
+  while :; do
+    wait "$pid" && rc=0 || rc=$?
+    kill -0 "$pid" 2> /dev/null || break # a signal ended the wait, not scons: wait again
+  done
+  trap - TERM HUP
+  [ "$rc" = 0 ] || return "$rc"
   # The code is unchanged by stripping, the file much smaller.
   objcopy --strip-debug build/X86/gem5.opt
 }
