@@ -1,16 +1,20 @@
 """Real gem5 checks: the local gem5 v20.1.0.5 build of ``docker/gem5-host/build-local.sh``.
 
-    nox -s gem5_real            (or: python bench/gem5_real.py [--rows 5] [--tests 2])
+    nox -s gem5_real            (or: python bench/gem5_real.py [--rows 5] [--tests 2]
+                                 [--record DIR] [--only hello|check|rows|provoke])
 
 Needs root (chroot) and the finished build in ``$PIE_GEM5_ROOT`` (default
-``/var/tmp/pie-gem5/root``). It prints, side by side:
+``/var/tmp/pie-gem5/root``). It prints the build's ``BUILD_INFO`` (the image's self-test), then:
 
-1. the image's self-test (hello prints its line; one stats dump; m5_reset_stats ignored);
-2. PIE's hello world, compiled and simulated as PIE's ``gem5/api_pytest.py`` does it, with pie's
+1. PIE's hello world, compiled and simulated as PIE's ``gem5/api_pytest.py`` does it, with pie's
    ticks beside PIE's 1,004,121,118, twice (the ticks must be identical);
-3. ``pie farm check`` and pie's farm against the chroot served by sshd on loopback: the src and
-   tgt of ``--rows`` rows of ``problems.jsonl`` on their first ``--tests`` tests, pie's simulated
-   seconds beside PIE's recorded ``src_agg_runtime``/``tgt_agg_runtime`` and both speedups.
+2. ``pie farm check --toolchain-root ROOT`` against the root served by sshd on loopback;
+3. pie's farm on the src and tgt of ``--rows`` rows of ``problems.jsonl`` on their first
+   ``--tests`` tests, compiled with the root's toolchain: pie's simulated seconds beside PIE's
+   recorded ``src_agg_runtime``/``tgt_agg_runtime``, both speedups, host seconds per test;
+4. programs that pass natively but that gem5 v20.1 cannot run, through pie's farm: what pie says;
+5. with ``--record DIR``: gem5's raw output for each of them and PIE's hello world under the
+   farm's command line (stdout, stderr, status, exit report, stats file), for the tests.
 
 It exits non-zero when a check fails, and with the build instructions when there is no build.
 """
