@@ -1,12 +1,17 @@
-"""The deterministic local timing (the ``qemu`` backend), its two paths side by side in one run.
+"""The deterministic local timing (the ``qemu`` backend), its paths side by side in one run.
 
     python -m bench.timing [--data ../shared/data] [--problem p03415] [--slots 2]
+                           [--rounds 3] [--baseline REV] [--only speed|corpus|independence]
+
+(from the repository's root, as a module: it shares the test suite's helpers, ``tests/``).
 
 1. milliseconds per test, amortised, timing one real program on its ~100 PIE tests (cold
    cache, ``--slots`` tests at a time): the ``qemu`` backend (sandboxed) with one fresh qemu
-   process per test and with its fork server (the default);
+   process per test, with its fork server (the default), and with the fork server and the
+   plugin of git revision ``--baseline`` (the path before a change); fork-server figures are
+   medians of ``--rounds`` passes taken in turn, each with the load average of its pass;
 2. count identity: the fork server's counts of every test against one fresh qemu process per
-   test (independent caches): N of N identical, every event;
+   test, and against the baseline plugin's: N of N identical, every event;
 3. the hostile timing corpus (``tests/hostile/timing``): N of N refused or honest;
 4. machine independence: one binary on one input, counts as root, with the host's CPU
    features masked from glibc, in a new PID namespace, and as another user (needs root).
@@ -18,10 +23,12 @@ import argparse
 import functools
 import json
 import os
+import statistics
 import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -30,10 +37,12 @@ import attrs
 
 from pie._cache import ResultCache
 from pie._data import load_test_cases
-from pie._model import Limits, Timing
+from pie._model import Limits, TestCase, Timing
+from pie._timing._cycles import QEMU_MODEL
+from pie._timing._plugin import Emulator, build_plugin, emulator
 from pie._timing._qemu import QemuConfig
 from tests.test_timing_hostile import not_below_honest
-from tests.timing_support import qemu_backend  # run from the checkout: -m bench.timing
+from tests.timing_support import qemu_backend
 
 REPO = Path(__file__).resolve().parent.parent
 
@@ -49,50 +58,129 @@ def build(source: Path, target: Path) -> Path:
     return target
 
 
-async def qemu_timing(
-    binary: Path, tests: Path, cache: Path, slots: int, *, fork_server: bool = True
-) -> tuple[Timing, float]:
-    cases = load_test_cases(tests)
-    config = QemuConfig(fork_server=fork_server)
+@attrs.frozen
+class Pass:
+    timing: Timing
+    seconds: float
+    cpu_seconds: float  # this process's and every qemu run's (with its forked children)
+    load: float  # the 1-minute load average at the pass's end
+
+
+def runs_cpu(sandbox: Any) -> list[float]:
+    """The CPU seconds of every run ``sandbox`` launches from now on, as its launcher reports
+    them (a run's whole process tree: a fork server with every child it waited for)."""
+    spent: list[float] = []
+    execute = sandbox._execute
+
+    async def counted(*args: Any, **kwargs: Any) -> Any:
+        outcome = await execute(*args, **kwargs)
+        spent.append(outcome.cpu_seconds)
+        return outcome
+
+    sandbox._execute = counted
+    return spent
+
+
+async def timed_pass(
+    binary: Path,
+    cases: Sequence[TestCase],
+    cache: Path,
+    slots: int,
+    *,
+    fork_server: bool = True,
+    plugin: Emulator | None = None,
+) -> Pass:
+    """One cold timing of ``binary`` on ``cases`` (a key no earlier pass used)."""
     store = ResultCache(cache / "bench.sqlite")
-    async with qemu_backend(cache, store, config, slots=slots) as backend:
-        started = time.perf_counter()
-        timing = await backend.measure(binary, f"bench-{time.time()}", cases, Limits())
-        seconds = time.perf_counter() - started
+    # the shipped model re-keyed to this plugin: the bench reads counts and seconds, and a
+    # plugin under test has no fitted model yet
+    model = attrs.evolve(QEMU_MODEL, counts=QemuConfig.counts_key(emulator(cache)))
+    config = QemuConfig(fork_server=fork_server, model=model)
+    async with qemu_backend(cache, store, config, slots) as backend:
+        if plugin is not None:
+            backend.emulator = plugin
+        spent = runs_cpu(backend._sandbox)
+        started, own = time.perf_counter(), os.times()
+        timing = await backend.measure(binary, f"bench-{time.time_ns()}", cases, Limits())
+        seconds, done = time.perf_counter() - started, os.times()
     assert timing is not None
-    return timing, seconds
+    cpu = sum(spent) + (done.user - own.user) + (done.system - own.system)
+    return Pass(timing, seconds, cpu, os.getloadavg()[0])
 
 
-def speed_and_identity(data: Path, problem: str, slots: int) -> None:
+def baseline_plugin(revision: str, folder: Path) -> Emulator:
+    """This host's emulator with the plugin source of git ``revision``."""
+    shown = subprocess.run(
+        ["git", "-C", str(REPO), "show", f"{revision}:src/pie/_timing/plugin.c"],
+        check=True,
+        capture_output=True,
+        text=True,
+    )
+    target = folder / "baseline-plugin.so"
+    build_plugin(shown.stdout, target, "gcc")
+    return attrs.evolve(emulator(folder), plugin=target, plugin_key=f"baseline-{revision}")
+
+
+def identical(first: Timing, second: Timing) -> int:
+    """How many tests got the same value of every measure in both timings."""
+    pairs = list(zip(first.measures, second.measures, strict=True))
+    return sum(
+        x == y and all(m.name == o.name and m.per_test[i] == o.per_test[i] for m, o in pairs)
+        for i, (x, y) in enumerate(zip(first.per_test, second.per_test, strict=True))
+    )
+
+
+def figure(passes: Sequence[Pass], n: int) -> str:
+    """Wall and CPU milliseconds per test: medians, then each pass with its load average (on
+    a loaded host the wall clock follows the load; the CPU time much less)."""
+    wall = 1000 * statistics.median(p.seconds for p in passes) / n
+    cpu = 1000 * statistics.median(p.cpu_seconds for p in passes) / n
+    runs = ", ".join(
+        f"{1000 * p.seconds / n:.1f}/{1000 * p.cpu_seconds / n:.1f} at load {p.load:.1f}"
+        for p in passes
+    )
+    return f"wall {wall:6.1f}, CPU {cpu:5.1f} ms per test  (median of {len(passes)}: {runs})"
+
+
+def speed_and_identity(
+    data: Path, problem: str, slots: int, rounds: int, baseline: str | None
+) -> None:
     row = next(
         json.loads(line)
         for line in (data / "problems_src_only.jsonl").read_text().splitlines()
         if json.loads(line)["problem_id"] == problem
     )
     tests = data / "tests" / problem
-    with tempfile.TemporaryDirectory() as a, tempfile.TemporaryDirectory() as b:
-        source = Path(a) / "src.cpp"
-        source.write_text(row["src_code"])
-        binary = build(source, Path(a) / "src")
-        n = len(load_test_cases(tests))
+    cases = load_test_cases(tests)
+    n = len(cases)
+    with tempfile.TemporaryDirectory() as scratch:
+        folder = Path(scratch)
+        (folder / "src.cpp").write_text(row["src_code"])
+        binary = build(folder / "src.cpp", folder / "src")
+        old = baseline_plugin(baseline, folder) if baseline else None
         print(f"[1] {problem} src on its {n} tests, {slots} at a time, cold cache")
-        first, new = anyio.run(qemu_timing, binary, tests, Path(a) / "cache", slots)
-        second, fresh = anyio.run(
-            functools.partial(qemu_timing, fork_server=False),
-            binary,
-            tests,
-            Path(b) / "cache",
-            slots,
-        )
-    print(f"  qemu, one fresh process per test:         {1000 * fresh / n:.1f} ms per test")
-    print(f"  qemu, fork server (the default):          {1000 * new / n:.1f} ms per test")
-    print(f"  target: <= 30 ms per test; errors: {first.error}, {second.error}")
-    pairs = list(zip(first.measures, second.measures, strict=True))
-    same = sum(
-        x == y and all(m.per_test[i] == o.per_test[i] for m, o in pairs)
-        for i, (x, y) in enumerate(zip(first.per_test, second.per_test, strict=True))
-    )
-    print(f"[2] count identity, fork server against fresh processes: {same} of {n} tests identical")
+        fresh_pass = functools.partial(timed_pass, fork_server=False)
+        fresh = anyio.run(fresh_pass, binary, cases, folder / "fresh", slots)
+        variants: dict[str, Emulator | None] = {"new": None}
+        if old is not None:
+            variants["old"] = old
+        passes: dict[str, list[Pass]] = {name: [] for name in variants}
+        for k in range(rounds):  # in turn, the order swapped each round, so load drifts alike
+            for name in list(variants)[:: 1 if k % 2 == 0 else -1]:
+                one = functools.partial(timed_pass, plugin=variants[name])
+                passes[name].append(anyio.run(one, binary, cases, folder / f"{k}-{name}", slots))
+    print(f"  qemu, one fresh process per test:            {figure([fresh], n)}")
+    if "old" in passes:
+        print(f"  qemu fork server, plugin of {baseline}:   {figure(passes['old'], n)}")
+    print(f"  qemu fork server, this plugin (the default): {figure(passes['new'], n)}")
+    every = [fresh, *passes["new"], *passes.get("old", [])]
+    print("  target: <= 30 ms per test; errors:", {p.timing.error for p in every})
+    new = passes["new"][0].timing
+    print(f"[2] count identity, fork server against fresh processes: {identical(new, fresh.timing)}"
+          f" of {n} tests identical")  # fmt: skip
+    if "old" in passes:
+        same = identical(new, passes["old"][0].timing)
+        print(f"    this plugin against the plugin of {baseline}: {same} of {n} tests identical")
 
 
 @attrs.frozen
@@ -196,12 +284,19 @@ def main() -> int:
     parser.add_argument("--data", type=Path, default=DEFAULT_DATA)
     parser.add_argument("--problem", default="p03415")
     parser.add_argument("--slots", type=int, default=2)
+    parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--baseline", help="git revision whose plugin.c to compare with")
+    parser.add_argument("--only", choices=["speed", "corpus", "independence"], action="append")
     args = parser.parse_args()
-    speed_and_identity(args.data, args.problem, args.slots)
+    parts = args.only or ["speed", "corpus", "independence"]
+    if "speed" in parts:
+        speed_and_identity(args.data, args.problem, args.slots, args.rounds, args.baseline)
     with tempfile.TemporaryDirectory() as folder:
         os.chmod(folder, 0o755)
-        hostile(Path(folder) / "hostile")
-        independence(Path(folder))
+        if "corpus" in parts:
+            hostile(Path(folder) / "hostile")
+        if "independence" in parts:
+            independence(Path(folder))
     return 0
 
 

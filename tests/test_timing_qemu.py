@@ -233,6 +233,38 @@ async def test_the_fork_server_counts_what_fresh_processes_count(
         assert served == fresh, binary.name
 
 
+ENDINGS = r"""
+#include <cstdio>
+#include <unistd.h>
+#include <sys/syscall.h>
+int main() {
+  long long n = 0;
+  if (std::scanf("%lld", &n) != 1) return 1;
+  std::printf("%lld\n", n);
+  std::fflush(stdout);
+  if (n == 1) return 3;                 // exit_group(3) through libc
+  if (n == 2) syscall(SYS_exit, 0);     // exit of the only thread: the end of the run
+  return 0;
+}
+"""
+
+
+@pytest.mark.anyio
+async def test_a_run_ends_with_the_guests_exit_status(backend: QemuBackend, tmp_path: Path) -> None:
+    """The plugin ends the run at the guest's exit call (skipping qemu's exit path): the exit
+    status is the guest's, in a fresh process and in the fork server's children alike."""
+    binary = build(ENDINGS, tmp_path)
+    tests = make_tests(tmp_path / "t", [("0\n", "0\n"), ("1\n", "1\n"), ("2\n", "2\n")])
+    cases = load_test_cases(tests)
+    served = await backend.count_many(binary, cases, Limits(), [1.0] * 3)
+    fresh = [await backend.count(binary, case, Limits()) for case in cases]
+    for rows in (served, fresh):
+        clean, failed, by_exit = rows
+        assert isinstance(clean, Counts) and isinstance(by_exit, Counts), rows
+        assert isinstance(failed, str) and "exit 3" in failed, failed
+    assert served[0] == fresh[0] and served[2] == fresh[2]
+
+
 THREAD_FIRST = r"""
 #include <cstdio>
 #include <thread>

@@ -89,11 +89,11 @@ def emulator(cache_dir: Path, compiler: str = "g++") -> Emulator:
     if not target.exists():
         with file_lock(target.with_suffix(".lock")):
             if not target.exists():
-                _build(source, target, cc)
+                build_plugin(source, target, cc)
     return Emulator(qemu, qemu_version(qemu), target, key)
 
 
-def _build(source: str, target: Path, cc: str) -> None:
+def build_plugin(source: str, target: Path, cc: str) -> None:
     target.parent.mkdir(parents=True, exist_ok=True)
     # called under the build lock: a build folder left now is a killed builder's
     for stale in target.parent.glob(f"{_BUILD_PREFIX}*"):
