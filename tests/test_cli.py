@@ -199,6 +199,7 @@ def test_doctor_names_every_mechanism() -> None:
         assert mechanism in done.stdout
     # the qemu timing's emulator and plugin, whose versions name its numbers' config
     assert "qemu " in done.stdout and "7.2" in done.stdout and "qemu plugin" in done.stdout
+    assert re.search(r"qemu plugin loads\s+yes", done.stdout), done.stdout
 
 
 def test_readme_test_command_is_what_ci_runs() -> None:

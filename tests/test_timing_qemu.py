@@ -21,6 +21,7 @@ from hypothesis import strategies as st
 from pie._cache import ResultCache
 from pie._data import load_test_cases
 from pie._model import Limits, TestCase
+from pie._timing._plugin import plugin_loads
 from pie._timing._qemu import Counts, Emulation, QemuBackend, parse_report
 from tests.conftest import REPO, make_tests
 from tests.timing_support import qemu_backend
@@ -231,6 +232,18 @@ async def test_the_fork_server_counts_what_fresh_processes_count(
         fresh = [await backend.count(binary, case, limits, 0.0) for case in cases]
         assert all(isinstance(c, Counts) for c in served), served
         assert served == fresh, binary.name
+
+
+@pytest.mark.anyio
+async def test_pie_doctor_knows_whether_qemu_loads_the_plugin(
+    backend: QemuBackend, tmp_path: Path
+) -> None:
+    assert plugin_loads(backend.emulator) is None
+    broken = tmp_path / "not-a-plugin.so"
+    broken.write_text("not an ELF file")
+    failure = plugin_loads(attrs.evolve(backend.emulator, plugin=broken))
+    assert failure is not None and "did not load pie's plugin" in failure
+    assert str(broken) in failure  # qemu's own words name the file
 
 
 ENDINGS = r"""

@@ -14,7 +14,7 @@ from pie._paths import default_cache_dir
 from pie._public import public
 from pie._sandbox import HostCapabilities, Sandbox
 from pie._timing import _noise
-from pie._timing._plugin import emulator
+from pie._timing._plugin import emulator, plugin_loads
 
 
 @public
@@ -70,9 +70,11 @@ def _qemu(cache: Path) -> list[tuple[str, str]]:
         found = emulator(cache)
     except PieError as error:
         return [("qemu timing", f"NO: {error}")]
+    failure = plugin_loads(found)
     return [
         ("qemu", f"{found.qemu_version} ({found.qemu})"),
         ("qemu plugin", f"{found.plugin_key} ({found.plugin})"),
+        ("qemu plugin loads", "yes" if failure is None else f"NO: {failure}"),
     ]
 
 

@@ -45,6 +45,32 @@ class Emulator:
         return f"qemu={self.qemu_version};plugin={self.plugin_key}"
 
 
+# a guest every host has, for the check that qemu loads the plugin and the plugin reports
+PROBE_GUEST = "/bin/true"
+
+
+def plugin_loads(found: Emulator) -> str | None:
+    """None when ``found``'s qemu loads its plugin and the plugin writes its report for a run
+    of ``/bin/true``, else why not (what ``pie doctor`` shows)."""
+    with tempfile.TemporaryDirectory(prefix="pie-plugin-check-") as folder:
+        report = Path(folder) / "report"
+        report.touch()
+        plugin = f"{found.plugin},key=check,out={report}"
+        command = [str(found.qemu), "-L", "/", "-plugin", plugin, PROBE_GUEST]
+        try:
+            done = subprocess.run(
+                command, capture_output=True, text=True, check=False, timeout=60,
+                stdin=subprocess.DEVNULL, env={},
+            )  # fmt: skip
+        except (OSError, subprocess.TimeoutExpired) as error:
+            return f"{found.qemu} did not run: {error}"
+        line = report.read_text(errors="replace")
+    if done.returncode != 0 or not line.startswith("pie-qemu check counts instructions="):
+        said = done.stderr.strip()[-300:] or f"exit {done.returncode}, report {line[:80]!r}"
+        return f"qemu did not load pie's plugin and count {PROBE_GUEST}: {said}"
+    return None
+
+
 def qemu_path() -> Path | None:
     found = shutil.which(QEMU)
     return Path(found) if found else None
