@@ -37,7 +37,9 @@ def test_every_type_a_result_or_argument_holds_is_exported() -> None:
     for name in ("Measure", "BenchmarkConfig", "FarmConfig", "HostConfig", "Issue", "Outcome"):
         assert name in pie.__all__, name
     # the types of the fields of what pie returns, all reachable as pie.<Name>
-    for cls in (pie.Evaluation, pie.Timing, pie.RowResult, pie.BenchmarkResult):
+    returned = (pie.Evaluation, pie.Timing, pie.RowResult, pie.BenchmarkResult, pie.FarmCheck)
+    returned += (pie.HostCheck, pie.Report, pie.HostFact, pie.DemoProblem, pie.Cache)
+    for cls in returned:
         for field in attrs.fields(cls):
             for raw in str(field.type).replace("|", " ").replace("[", " ").split():
                 word = raw.strip(",]. ")
