@@ -1,8 +1,9 @@
 """pie: is this edited C++ program correct, and how much faster is it?
 
 The public API; everything else lives in private modules, one per pipeline stage.  Every name
-here says ``pie.<Name>`` in reprs and tracebacks, wherever it is defined.  The benchmark and
-farm names load on first use, so that ``import pie`` (and a warm ``pie run``) stays quick.
+here says ``pie.<Name>`` in reprs and tracebacks, wherever it is defined.  The benchmark,
+report, doctor, farm, metrics and timing-backend names load on first use, so that ``import pie``
+(and a warm ``pie run``) stays quick.
 """
 
 import importlib
