@@ -39,11 +39,14 @@ def _seconds(command: list[str], env: dict[str, str]) -> float:
     return elapsed
 
 
-FIGURES = ("import pie", "cold pie run", "warm pie run")
+# the floor of any warm run: the interpreter with the libraries pie's event loop stands on
+FLOOR = "python+anyio"
+FIGURES = (FLOOR, "import pie", "cold pie run", "warm pie run")
 
 
 def measure(src: Path, rounds: int, scratch: Path) -> dict[str, tuple[float, float]]:
-    """(median, least) seconds of: python -c 'import pie', a cold pie run, a warm one."""
+    """(median, least) seconds of: the interpreter with anyio and attrs (what any warm run
+    pays), python -c 'import pie', a cold pie run, a warm one."""
     env = {**os.environ, "PYTHONPATH": str(src), "PIE_CACHE_DIR": str(scratch / "cache")}
     env.pop("PYTHONDONTWRITEBYTECODE", None)
     tests = scratch / "tests"
@@ -60,6 +63,8 @@ def measure(src: Path, rounds: int, scratch: Path) -> dict[str, tuple[float, flo
         program = scratch / f"sum-{round_}.cpp"
         program.write_text(_source(round_))  # a new program each round: a cold run
         run = [*pie_run, str(program), "--tests", str(tests)]
+        floor = "import anyio, attrs; anyio.run(anyio.sleep, 0)"
+        figures[FLOOR].append(_seconds([sys.executable, "-c", floor], env))
         figures["import pie"].append(_seconds([sys.executable, "-c", "import pie"], env))
         figures["cold pie run"].append(_seconds(run, env))
         figures["warm pie run"].append(_seconds(run, env))
@@ -96,6 +101,8 @@ def main() -> None:
         low = r["warm pie run"][1] / r["cold pie run"][1]
         print(f"{name}: warm pie run = {mid:.1%} of a cold one (medians), {low:.1%} (best "
               "rounds); goal <= 10%")  # fmt: skip
+        floor = r[FLOOR][1] / r["cold pie run"][1]
+        print(f"{name}: python+anyio alone = {floor:.1%} of a cold pie run (best rounds)")
     load = ", ".join(f"{a:.2f} -> {b:.2f}" for a, b in zip(before, after, strict=True))
     print(f"load average (1, 5, 15 min) before -> after: {load} on {os.cpu_count()} CPUs")
 
