@@ -214,3 +214,18 @@ def test_no_bench_script_reaches_the_tests_through_a_sys_path_hack() -> None:
             ):
                 hacks.append(f"{path.name}:{node.lineno}")
     assert hacks == []
+
+
+def test_the_cache_type_reads_a_cache_that_is_there_and_makes_none(
+    tmp_path: Path, cache_dir: Path, sum_tests: Path
+) -> None:
+    nowhere = pie.Cache(tmp_path / "nowhere")
+    for read in (nowhere.stats, nowhere.export):  # export refuses before its first row
+        with pytest.raises(pie.InputError, match="no result cache in"):
+            read()
+    assert not (tmp_path / "nowhere").exists() and pie.farm_status(tmp_path / "nowhere") == []
+    pie.evaluate_sync(SUM_OK, sum_tests, cache_dir=cache_dir)
+    cache = pie.Cache(cache_dir)
+    stats = cache.stats()
+    assert stats["compiles"] >= 1 and stats["runs"] >= 3 and stats["bytes"] > 0
+    assert {row["table"] for row in cache.export()} >= {"compiles", "runs"}
