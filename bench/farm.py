@@ -43,8 +43,10 @@ from typing import Any
 
 import anyio
 
+from pie._check import CheckMode
 from pie._farm import load_farm
 from pie._farm._outcome import Failed, Outcome
+from pie._farm._output import ExpectedOutput
 from pie._farm._queue import Job
 from pie._farm._scheduler import Farm
 from pie._hashing import key_of, sha256_file
@@ -135,8 +137,16 @@ def make_jobs(folder: Path, binaries: int, inputs: int) -> list[Job]:
         path = folder / f"input{index}.txt"
         path.write_text(f"{index}\n" * (index + 1))
         given.append((path, key_of(path.read_bytes())))
+    silence = folder / "expected.txt"  # what TINY prints
+    silence.write_bytes(b"")
+
+    def expected(path: Path) -> ExpectedOutput:
+        return ExpectedOutput(
+            silence, key_of(path.read_bytes(), b""), CheckMode.STRICT, 1.0, 1 << 20
+        )
+
     return [
-        Job(program, digest, path, input_key, path.stat().st_size)
+        Job(program, digest, path, input_key, expected(path), path.stat().st_size)
         for program, digest in programs
         for path, input_key in given
     ]

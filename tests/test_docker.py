@@ -189,9 +189,10 @@ def test_skylake_config_is_pinned_and_patched() -> None:
     # gem5 v20.1 maps the 32 GiB of simulated memory; without MAP_NORESERVE, hosts with less
     # RAM + swap refuse it (issue 16, item 1)
     assert "system.mmap_using_noreserve = True" in added
-    for option in ("'--max-ticks'", "'--argv0'", "'--report-fd'"):
+    for option in ("'--max-ticks'", "'--argv0'", "'--report-fd'", "'--guest-output'"):
         assert any(line.startswith(f"parser.add_argument({option}") for line in added), option
     assert "exit_event = m5.simulate(args.max_ticks)" in added
+    assert "output = args.guest_output)" in added
     assert "system.cpu.workload = Process(executable = args.binary," in added
     assert any("'Exiting @ tick {} because {}'" in line for line in added)
 

@@ -31,7 +31,7 @@ import pie
 from pie._cache import ResultCache
 from pie._data import load_test_cases
 from pie._farm import load_farm
-from pie._farm._hosts import HostLink, Upload
+from pie._farm._hosts import GUEST_PROGRAM, HostLink, Upload
 from pie._farm._stats import parse_stats
 from pie._hashing import key_of, sha256_file
 from pie._model import Limits, TestCase, Timing
@@ -89,7 +89,7 @@ async def gem5_backend(
     config: Path, folder: Path
 ) -> AsyncIterator[tuple[Gem5Backend, ResultCache]]:
     store = ResultCache(folder / "results.sqlite3")
-    backend = Gem5Backend(load_farm(config), store)
+    backend = Gem5Backend(load_farm(config), store, check=pie.CheckMode.STRICT)
     try:
         yield backend, store
     finally:
@@ -724,6 +724,147 @@ async def test_a_guest_that_forges_its_stats_is_refused(loopback: Loopback, tmp_
     assert len(farm.counts("end")) == 1  # the guest ran: its forgery was there to be refused
 
 
+# A program that tells gem5 from a real machine by its argv[0] (every job's guest path; a real
+# gem5 guest could as well read gem5's CPUID vendor, its empty environment or its slow clock):
+# the right answer natively, none or a wrong one under gem5, where the work would be timed.
+DETECTS_GEM5 = r"""
+#include <stdio.h>
+#include <string.h>
+int main(int argc, char **argv) {
+    (void)argc;
+    if (strcmp(argv[0], "%s") == 0) { %s }
+    int c;
+    while ((c = getchar()) != EOF) putchar(c);
+    return 0;
+}
+"""
+
+
+def detecting(folder: Path, name: str, under_gem5: str) -> Path:
+    """A C program that echoes its input, but does ``under_gem5`` when it sees gem5's guest
+    path; natively (any other argv[0]) it is right."""
+    source, program = folder / f"{name}.c", folder / name
+    source.write_text(DETECTS_GEM5 % (GUEST_PROGRAM, under_gem5))
+    subprocess.run(["gcc", "-O1", "-o", str(program), str(source)], check=True)
+    native = subprocess.run([str(program)], input=b"4 2\n", capture_output=True, check=True)
+    assert native.stdout == b"4 2\n"
+    return program
+
+
+async def test_a_program_that_detects_gem5_gets_an_error_not_a_time(
+    loopback: Loopback, tmp_path: Path
+) -> None:
+    """Printing nothing, or a wrong answer, under gem5 (where it skipped its work) is a timing
+    error naming the wrong output, never a number nor a cached result; an honest program on
+    the same farm gets its ticks."""
+    silent = detecting(tmp_path, "silent", "return 0;")
+    wrong = detecting(tmp_path, "wrong", 'puts("0"); return 0;')
+    honest = binary(tmp_path, "honest")
+    tests = cases(tmp_path / "t", ["4 2\n", "5 3\n"])
+    farm = loopback(1)
+    async with gem5_backend(farm.write_config(), tmp_path) as (backend, store):
+        for program, score in ((silent, "0.000"), (wrong, "0.000")):
+            timing = await measure(backend, program, tests)
+            assert timing.total == math.inf and timing.per_test == (math.inf, math.inf)
+            wrong_output = (
+                f"the simulated run's output is wrong: accuracy {score} under gem5, 1.000 in its "
+                "test run; a program must print under gem5 what it prints in its tests"
+            )
+            # the first failure to land is named (the other test's run is then stopped)
+            assert timing.error in (f"{wrong_output} (test {i})" for i in (0, 1)), timing.error
+        assert_settled(farm, store, cached=0)  # nothing of theirs is kept as a success
+        again = await measure(backend, silent, tests)
+        assert again.error is not None and "output is wrong" in again.error
+        timing = await measure(backend, honest, tests)
+        assert timing.error is None
+        given = [case.input.read_bytes() for case in tests]
+        assert timing.per_test == tuple(standin_seconds(honest, g, g) for g in given)
+        assert_settled(farm, store, cached=2, once=False)
+    # its wrong output was not kept: asking again simulated the silent program again
+    tag = hashlib.sha256(silent.read_bytes()).hexdigest()[:16]
+    assert len([end for end in farm.counts("end").elements() if end.startswith(tag)]) >= 2
+
+
+async def test_the_simulated_output_is_judged_with_the_tests_checker(
+    loopback: Loopback, tmp_path: Path
+) -> None:
+    """Token-wise (strict) "4  2" is "4 2"; PIE's line-wise check is not: the run's output is
+    held to the checker the tests were judged with, and its cached accuracy to each run's."""
+    spaced = binary(tmp_path, "spaced", "sed 's/ /  /'")
+    tests = cases(tmp_path / "t", ["4 2\n"])
+    farm = loopback(1)
+    config = load_farm(farm.write_config())
+    digest = sha256_file(spaced)
+    store = ResultCache(tmp_path / "results.sqlite3")
+    try:
+        for mode, error in ((pie.CheckMode.STRICT, None), (pie.CheckMode.PIE, "accuracy 0.000")):
+            backend = Gem5Backend(config, store, check=mode)
+            try:
+                timing = await backend.measure(spaced, digest, tests, Limits())
+            finally:
+                await backend.aclose()
+            assert timing is not None
+            assert (timing.error is None) if error is None else (error in str(timing.error))
+        backend = Gem5Backend(config, store, check=pie.CheckMode.STRICT)
+        try:  # cached at accuracy 1.0; a test run of accuracy 1.0 asks no more
+            timing = await backend.measure(spaced, digest, tests, Limits(), accuracies=[1.0])
+        finally:
+            await backend.aclose()
+        assert timing is not None and timing.error is None and timing.cached
+    finally:
+        store.close()
+    assert sum(farm.counts("end").values()) == 2  # one run per checker, the third cached
+
+
+async def test_an_output_flood_under_gem5_is_an_error_and_is_not_sent(
+    loopback: Loopback, tmp_path: Path
+) -> None:
+    """Past the test's output limit the host sends none of the output (memory here stays
+    bounded however much the guest prints) and the timing says why."""
+    flood = binary(tmp_path, "flood", "head -c 3145728 /dev/zero")
+    tests = cases(tmp_path / "t", ["1\n"])
+    farm = loopback(1)
+    config = farm.write_config(max_ticks=10**15)  # the stand-in's time grows with the output
+    async with gem5_backend(config, tmp_path) as (backend, store):
+        digest = sha256_file(flood)
+        timing = await backend.measure(flood, digest, tests, Limits(output_mib=1))
+        assert timing is not None and timing.total == math.inf
+        assert timing.error == (
+            "the simulated run's output is wrong: the program printed 3,145,728 bytes under "
+            "gem5, over the test's output limit of 1 MiB (test 0)"
+        ), timing.error
+        assert_settled(farm, store, cached=0)
+    link = HostLink(load_farm(config).hosts[0], load_farm(config))
+    try:
+        await link.connect()
+        given = tests[0].input
+        run = await link.run(
+            Upload(flood, digest, "bin"), Upload(given, key_of(b"1\n"), "inputs"), 1 << 20
+        )
+    finally:
+        await link.close()
+    assert run.output_bytes == 3 << 20 and run.output == b"" and run.status == 0
+
+
+async def test_a_host_whose_run_se_lacks_pies_options_is_refused(
+    loopback: Loopback, tmp_path: Path
+) -> None:
+    """Without --guest-output (an image built before it), the guest's output cannot be told
+    from gem5's: the host is not used, and the reason names the fix."""
+    farm = loopback(1)
+    script = farm.hosts[0].config
+    script.write_text(script.read_text().replace("parser.add_argument('--guest-output')\n", ""))
+    async with gem5_backend(farm.write_config(), tmp_path) as (backend, store):
+        timing = await measure(backend, binary(tmp_path, "p"), cases(tmp_path / "t", ["1\n"]))
+        assert timing.error is not None
+        assert "is not pie's patched run-se.py" in timing.error, timing.error
+        assert "--guest-output" in timing.error and "rebuild the docker/gem5-host image" in (
+            timing.error
+        )
+        assert_settled(farm, store, cached=0)
+    assert farm.counts("start") == {}
+
+
 async def test_every_job_gets_the_same_environment_and_guest_path(
     loopback: Loopback, tmp_path: Path
 ) -> None:
@@ -912,7 +1053,9 @@ async def test_a_guest_cannot_reach_gem5s_memory_or_other_jobs_in_the_jail(
             "landlock-" if jail else "absent"
         )
         run = await link.run(
-            Upload(program, sha256_file(program), "bin"), Upload(given, key_of(b"1\n"), "inputs")
+            Upload(program, sha256_file(program), "bin"),
+            Upload(given, key_of(b"1\n"), "inputs"),
+            output_limit=1 << 20,
         )
     finally:
         await link.close()
@@ -926,6 +1069,7 @@ async def test_a_guest_cannot_reach_gem5s_memory_or_other_jobs_in_the_jail(
     else:
         assert escapes == [["/proc/self/mem", "opened"], [str(secret), "opened"]]
     assert run.status == 0 and run.stats is not None and run.report.startswith(b"Exiting @ tick")
+    assert run.output == b"1\n" and run.output_bytes == 2  # the guest's stdout, alone
     secret.unlink()
     (secret.parent / "owner").unlink()
     secret.parent.rmdir()

@@ -159,7 +159,7 @@ class Evaluator:
             raise
         self._sandbox = sandbox
         self._compiler = Compiler(self.cache_dir, sandbox, self.compile_options, self._store)
-        self._timing = make_backend(self._timing_name, sandbox, self._store, self.farm)
+        self._timing = make_backend(self._timing_name, sandbox, self._store, self.check, self.farm)
         return self
 
     async def __aexit__(

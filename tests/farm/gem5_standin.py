@@ -5,16 +5,20 @@ It accepts exactly the arguments pie's farm gives gem5 (PIE's command line, with
 of pie's patched run-se.py)::
 
     gem5_standin.py [--outdir=DIR] [--stats-file=FILE] CONFIG.py \
-        [--max-ticks=N] [--argv0=PATH] [--report-fd=FD] Verbatim|Tuned|UnConstrained BINARY
+        [--max-ticks=N] [--argv0=PATH] [--report-fd=FD] [--guest-output=FILE] \
+        Verbatim|Tuned|UnConstrained BINARY
 
 and keeps gem5's contracts that pie relies on:
 
 - it opens the stats file when it starts and writes the statistics into that open file when
   it ends (``--stats-file`` is relative to ``--outdir``, as in gem5), so a guest that replaces
   the file by path leaves its own file there, as with gem5;
-- it runs BINARY natively with this process's stdin, argv[0] = ``--argv0`` (or BINARY), its
-  output mixed into this process's stdout as in gem5 SE mode; the guest holds descriptors 0-2
-  only (it reaches others through ``/proc/<this pid>/fd``, as a gem5 guest can);
+- it runs BINARY natively with this process's stdin and environment, argv[0] = ``--argv0``
+  (or BINARY), its stdout the file ``--guest-output`` (opened, created and truncated at
+  start-up, relative to ``--outdir``, as gem5's Process ``output``), or without that option
+  this process's stdout, mixed with the stand-in's own lines as in gem5 SE mode; the guest
+  holds descriptors 0-2 only (it reaches others through ``/proc/<this pid>/fd``, as a gem5
+  guest can);
 - it ends as SKL's patched run-se.py: ``Exiting @ tick N because CAUSE`` on stdout and on
   ``--report-fd``, after the guest has ended; exit 1 with "Benchmark failed ..." when the
   program exits non-zero or the budget ``--max-ticks`` is reached (cause
@@ -27,7 +31,7 @@ and keeps gem5's contracts that pie relies on:
 
 The stats file is in gem5 v20.1's format (one dump, ``sim_ticks``/``sim_freq``, a CPU).  The
 "simulated" ticks are made up but deterministic: 286 ps (a 3.5 GHz cycle) times a cycle count
-derived from the input size, the output size and the binary's hash.  Nothing about them says
+derived from the input size, the guest output's size and the binary's hash.  Nothing about them says
 anything about real gem5.
 
 Environment (pie runs gem5 under ``env -i``, so tests set these in a wrapper script that
@@ -58,6 +62,7 @@ from __future__ import annotations
 import hashlib
 import os
 import re
+import stat
 import sys
 import time
 
@@ -89,7 +94,7 @@ def main(argv: list[str]) -> int:
     if not os.path.isfile(config):
         print(f"gem5 stand-in: script {config} not found", file=sys.stderr)
         return 1
-    script = {"max-ticks": "", "argv0": "", "report-fd": ""}
+    script = {"max-ticks": "", "argv0": "", "report-fd": "", "guest-output": "cout"}
     while rest and rest[0].startswith("--"):
         name, _, value = rest.pop(0)[2:].partition("=")
         if name not in script:
@@ -97,8 +102,8 @@ def main(argv: list[str]) -> int:
             return 2
         script[name] = value if value else rest.pop(0)
     if len(rest) != 2:
-        print("usage: run-se.py [--max-ticks N] [--argv0 P] [--report-fd FD] CPU BINARY",
-              file=sys.stderr)  # fmt: skip
+        print("usage: run-se.py [--max-ticks N] [--argv0 P] [--report-fd FD] "
+              "[--guest-output FILE] CPU BINARY", file=sys.stderr)  # fmt: skip
         return 2
     cpu, binary = rest
     if cpu not in CPU_TYPES:
@@ -106,6 +111,7 @@ def main(argv: list[str]) -> int:
         return 2
     print("gem5 Simulator System (STAND-IN for tests, not gem5)", flush=True)
     stats = open_stats(options)  # gem5 opens its stats file at start-up
+    output = open_output(options["outdir"], script["guest-output"])  # and the guest's stdout
     given = _read_stdin()
     with open(binary, "rb") as handle:
         program = handle.read()
@@ -118,14 +124,22 @@ def main(argv: list[str]) -> int:
     given_env = ",".join(f"{name}={os.environ[name]}" for name in names)
     log(f"env {tag} {given_env} argv0={script['argv0'] or binary}")
     fault = os.environ.get("PIE_STANDIN_FAULT", "")
-    status = run(binary, program, given, stats, script={**script, **options}, fault=fault)
+    status = run(binary, program, given, (stats, output), script={**script, **options},
+                 fault=fault)  # fmt: skip
     log(f"end {tag} {status} {os.getcwd()}")
     return status
 
 
 def run(
-    binary: str, program: bytes, given: bytes, stats: int, *, script: dict[str, str], fault: str
+    binary: str,
+    program: bytes,
+    given: bytes,
+    files: tuple[int, int],
+    *,
+    script: dict[str, str],
+    fault: str,
 ) -> int:
+    stats, output = files
     time.sleep(float(os.environ.get("PIE_STANDIN_SLEEP", "0")))
     gem5_fault(fault)
     if fault == "escape":
@@ -137,13 +151,12 @@ def run(
     argv0 = script["argv0"] or binary
     if too_new:  # the guest's ld.so, on a host with an older glibc
         loader = f"/lib/x86_64-linux-gnu/libc.so.6: version `GLIBC_{too_new}' not found"
-        exit_code, output, peak = 127, b"", 0
+        exit_code, peak = 127, 0
         print(f"{argv0}: {loader} (required by {argv0})", file=sys.stderr, flush=True)
     else:
-        exit_code, output, peak = execute(binary, argv0, given)
-    sys.stdout.buffer.write(output)
-    sys.stdout.flush()
-    cycles = 2_000_000 + 3 * len(given) + 50 * len(output)
+        exit_code, peak = execute(binary, argv0, given, output)
+    printed = os.fstat(output).st_size if stat.S_ISREG(os.fstat(output).st_mode) else 0
+    cycles = 2_000_000 + 3 * len(given) + 50 * printed
     cycles += int.from_bytes(hashlib.sha256(program).digest()[:2], "big")
     ticks = cycles * PERIOD_PS
     cause = NORMAL_EXIT
@@ -239,31 +252,33 @@ def _read_stdin() -> bytes:
     return b"".join(chunks)
 
 
-def execute(binary: str, argv0: str, given: bytes) -> tuple[int, bytes, int]:
-    """Run the program natively: input from a memory file, output through a pipe; returns its
-    exit code, its output and its peak memory in bytes."""
+def execute(binary: str, argv0: str, given: bytes, output: int) -> tuple[int, int]:
+    """Run the program natively: input from a memory file, stdout ``output``; returns its exit
+    code and its peak memory in bytes."""
     stdin = os.memfd_create("standin-input")
     os.write(stdin, given)
     os.lseek(stdin, 0, os.SEEK_SET)
-    reader, writer = os.pipe()
     path = binary if "/" in binary else f"./{binary}"
+    sys.stdout.flush()
     pid = os.fork()
     if pid == 0:
         os.dup2(stdin, 0)
-        os.dup2(writer, 1)
+        os.dup2(output, 1)
         os.closerange(3, 1 << 16)  # a gem5 guest holds no host descriptor but its 0, 1, 2
         try:
             os.execv(path, [argv0])
         finally:
             os._exit(127)
-    os.close(writer)
     os.close(stdin)
-    chunks = []
-    while chunk := os.read(reader, 1 << 16):
-        chunks.append(chunk)
-    os.close(reader)
     _, status, usage = os.wait4(pid, 0)
-    return os.waitstatus_to_exitcode(status), b"".join(chunks), usage.ru_maxrss * 1024
+    return os.waitstatus_to_exitcode(status), usage.ru_maxrss * 1024
+
+
+def open_output(outdir: str, name: str) -> int:
+    """The guest's stdout, as gem5's FDArray opens it: "cout" is gem5's own."""
+    if name == "cout":
+        return 1
+    return os.open(os.path.join(outdir, name), os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o664)
 
 
 def open_stats(options: dict[str, str]) -> int:

@@ -34,7 +34,15 @@ import yaml
 STANDIN = Path(__file__).resolve().parent / "gem5_standin.py"
 JAIL = Path(__file__).resolve().parents[2] / "docker" / "gem5-host" / "gem5-jail.py"
 USER = "pie"
-CONFIG_SCRIPT = '"""A stand-in for SKL\'s run-se.py: gem5_standin.py only checks it exists."""\n'
+# A stand-in for pie's patched run-se.py: gem5_standin.py only checks that it exists, and pie's
+# connection checks that it declares the options of pie's patch (the stand-in implements them).
+CONFIG_SCRIPT = (
+    '"""A stand-in for pie\'s patched SKL run-se.py (gem5_standin.py implements it)."""\n'
+    + "".join(
+        f"parser.add_argument('{option}')\n"
+        for option in ("--max-ticks", "--argv0", "--report-fd", "--guest-output")
+    )
+)
 
 
 class _SFTP(asyncssh.SFTPServer):

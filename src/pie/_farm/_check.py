@@ -14,6 +14,7 @@ from pathlib import Path
 import anyio
 import attrs
 
+from pie._check import CheckMode
 from pie._compile import CompileOptions
 from pie._errors import CompilerError
 from pie._farm._config import FarmConfig, HostConfig, load_farm
@@ -27,6 +28,7 @@ from pie._farm._hosts import (
     glibc_version,
 )
 from pie._farm._outcome import Failed, outcome_of
+from pie._farm._output import ExpectedOutput, output_accuracy
 from pie._hashing import key_of, sha256_file
 from pie._public import public
 from pie._toolchain import binutils_folder
@@ -44,6 +46,7 @@ int main() {
     return 0;
 }
 """
+PIE_HELLO_OUTPUT = b"Hello, World!\n"
 PIE_HELLO_FLAGS = ("--std=c++17", "-O3")
 PIE_HELLO_ARGV0 = f"{GUEST_DIR}/basic.out"  # PIE's /tmp/tmpXXXXXXXX/basic.out
 PIE_HELLO_TICKS = 1_004_121_118
@@ -121,16 +124,27 @@ async def check_farm(
     )
 
 
-def _build_probe(folder: Path, options: CompileOptions) -> tuple[Upload, Upload] | str:
-    """PIE's hello world built as PIE built it, and its (empty) input, or why it could not be
-    built."""
+@attrs.frozen
+class _Probe:
+    """PIE's hello world, its (empty) input and what it must print."""
+
+    binary: Upload
+    given: Upload
+    expected: ExpectedOutput
+
+
+def _build_probe(folder: Path, options: CompileOptions) -> _Probe | str:
+    """PIE's hello world built as PIE built it, its input and expected output, or why it could
+    not be built."""
     try:
         compiler = str(options.resolved_compiler())
     except CompilerError:
         return f"no {options.compiler} here to build the probe program"
     source, binary, given = folder / "basic.cpp", folder / "basic.out", folder / "input.txt"
+    expected = folder / "output.txt"
     source.write_text(PIE_HELLO_SOURCE)
     given.write_bytes(b"")
+    expected.write_bytes(PIE_HELLO_OUTPUT)
     root = options.toolchain_root
     sysroot = options.command_flags[len(options.flags) :]
     tools = ["-B", f"{binutils_folder(root, folder / 'toolchain')}/"] if root else []
@@ -142,11 +156,17 @@ def _build_probe(folder: Path, options: CompileOptions) -> tuple[Upload, Upload]
     )
     if built.returncode != 0:
         return f"{compiler} could not build the probe: {built.stderr.strip()[-300:]}"
-    return Upload(binary, sha256_file(binary), "bin"), Upload(given, key_of(b""), "inputs")
+    return _Probe(
+        Upload(binary, sha256_file(binary), "bin"),
+        Upload(given, key_of(b""), "inputs"),
+        ExpectedOutput(
+            expected, key_of(b"", PIE_HELLO_OUTPUT), CheckMode.STRICT, 1.0, len(PIE_HELLO_OUTPUT)
+        ),
+    )
 
 
 async def _check_hosts(
-    config: FarmConfig, probe: tuple[Upload, Upload] | str, toolchain: Toolchain
+    config: FarmConfig, probe: _Probe | str, toolchain: Toolchain
 ) -> list[HostCheck]:
     rows = [HostCheck(host.name) for host in config.hosts]
     async with anyio.create_task_group() as group:
@@ -159,7 +179,7 @@ async def _check_host(
     row: HostCheck,
     host: HostConfig,
     config: FarmConfig,
-    probe: tuple[Upload, Upload] | str,
+    probe: _Probe | str,
     toolchain: Toolchain,
 ) -> None:
     link = HostLink(host, config)
@@ -173,14 +193,15 @@ async def _check_host(
         if isinstance(probe, str):
             row.problem = f"probe not run: {probe}"
             return
-        run = await link.run(*probe, argv0=PIE_HELLO_ARGV0)
+        run = await link.run(probe.binary, probe.given, probe.expected.limit, argv0=PIE_HELLO_ARGV0)
+        accuracy = await output_accuracy(run, probe.expected)
     except (HostError, LocalFileError) as error:
         row.problem = str(error)
         return
     finally:
         await link.close()
     newer = _newer_glibc(toolchain, row.glibc)
-    outcome = outcome_of(run, config)
+    outcome = outcome_of(run, config, probe.expected, accuracy)
     if isinstance(outcome, Failed):
         row.probe = "failed"
         row.problem = "; ".join(filter(None, (newer, outcome.message)))

@@ -9,6 +9,9 @@ Remote layout under the host's ``workdir``::
         prog            hard link to the binary (its sha256 checked before gem5 starts)
         report.fifo     the exit report's pipe (run-se.py's --report-fd 3)
         m5out/stats.txt gem5's --outdir and --stats-file (relative to the outdir, as gem5 has it)
+        m5out/guest.out the guest's stdout (run-se.py's --guest-output, relative to the outdir
+                        too), apart from gem5's own messages; what comes back of it is bounded
+                        by the test's output limit
 
 The guest's argv[0] matters to gem5's timing (gem5 puts it twice on the guest's stack;
 gem5/gem5#2265), so every job, on every host, gives the guest one fixed path of the shape and
@@ -27,10 +30,12 @@ folder, so that a guest, whose file calls gem5 makes with its own rights, cannot
 ``pie farm check`` names the host weaker.
 
 The guest can write any file gem5 can, its stats file included (unlink it, write another),
-and it shares gem5's stdout (which it can seek).  What run-se.py writes after the guest has
-exited, "Exiting @ tick N because CAUSE", goes to descriptor 3, a pipe the guest does not hold
-(unjailed, it can only add lines before that one, through /proc): its last line is the exit
-report the stats file is checked against.
+and can reach gem5's stdout (which it can seek) through /proc.  Its own stdout is a file of its
+own, which it may rewrite at will: that is its output, judged as the test's; a guest output
+that is not a regular file at the end (a symlink, a pipe, removed) is no output at all.  What
+run-se.py writes after the guest has exited, "Exiting @ tick N because CAUSE", goes to
+descriptor 3, a pipe the guest does not hold (unjailed, it can only add lines before that one,
+through /proc): its last line is the exit report the stats file is checked against.
 """
 
 from __future__ import annotations
@@ -59,7 +64,10 @@ REPORT_FD = 3
 REPORT_FIFO = "report.fifo"
 _REPORT_TAIL = 4096
 STATS = "stats.txt"
+GUEST_OUTPUT = "guest.out"
 OUTDIR = "m5out"
+# the options of pie's patched run-se.py (docker/gem5-host/skylake-config.patch) every job uses
+RUN_SE_OPTIONS = ("--max-ticks", "--argv0", "--report-fd", "--guest-output")
 _KEEPALIVE_MISSES = 3
 _PREPARE_S = 300.0  # hashing gem5.opt (hundreds of MB) on a slow disk, at connection
 _ANSWER_GRACE_S = 30.0  # past gem5's own timeout, how long a silent host is waited for
@@ -71,6 +79,7 @@ _FILE_BLOCKS = 262144
 
 # exit codes of the remote scripts below
 _NO_WORKDIR, _NO_GEM5, _NO_CONFIG, _NO_TIMEOUT, _NO_LIBS = 80, 81, 82, 83, 84
+_NOT_PIES_CONFIG = 85
 _NO_JOBDIR, _NO_BINARY, _NO_INPUT = 90, 91, 92
 
 
@@ -120,14 +129,18 @@ class Upload:
 class RemoteRun:
     """What came back from one gem5 run: gem5's exit status (a shell status: 128+N for a
     signal), the stats file if gem5 wrote one, the last line of the exit report pipe (with
-    its newline, if it had one), the tails of its stdout and stderr, and the host seconds it
-    took as seen from here."""
+    its newline, if it had one), the tails of its stdout and stderr, the host seconds it
+    took as seen from here, and the guest's output: its size on the host (None when gem5
+    left no regular file there) and its bytes when that size is within the run's output
+    limit (else nothing of it was sent)."""
 
     status: int
     stats: bytes | None
     log: str
     seconds: float
-    report: bytes = b""
+    report: bytes
+    output_bytes: int | None
+    output: bytes
 
 
 class HostLink:
@@ -227,6 +240,13 @@ class HostLink:
             _NO_CONFIG: f"the gem5 config {self.host.config} is missing",
             _NO_TIMEOUT: "the 'timeout' command (coreutils) is missing",
             _NO_LIBS: "ldconfig lists no x86-64 libc/libstdc++ (the libraries a guest loads)",
+            _NOT_PIES_CONFIG: (
+                f"the gem5 config {self.host.config} is not pie's patched run-se.py (it lacks "
+                f"one of the options {', '.join(RUN_SE_OPTIONS)}, e.g. --guest-output, which "
+                "keeps the guest's output apart from gem5's so that it can be judged); rebuild "
+                "the docker/gem5-host image, or apply docker/gem5-host/skylake-config.patch to "
+                "the host's gem5-skylake-config"
+            ),
         }
         if status in problems:
             raise HostUnusable(f"{self.name}: {problems[status]} on the host")
@@ -260,6 +280,9 @@ for d in {work}/jobs/*/; do
 done
 [ -f {gem5} ] && [ -x {gem5} ] || exit {_NO_GEM5}
 [ -f {config} ] || exit {_NO_CONFIG}
+for o in {" ".join(RUN_SE_OPTIONS)}; do
+  grep -q -e "add_argument('$o'" {config} || exit {_NOT_PIES_CONFIG}
+done
 command -v timeout >/dev/null 2>&1 || exit {_NO_TIMEOUT}
 g=$(sha256sum {gem5} | cut -c1-64)
 c=$(cd {config_dir} && find . -maxdepth 3 -name '*.py' -type f -print0 | LC_ALL=C sort -z \
@@ -325,17 +348,19 @@ printf 'pie-farm-host %s %s %s %s %s\\n' "$g" "$c" "$l" "${{v:--}}" "$j"
 
     # ---- one gem5 run ------------------------------------------------------------------
 
-    async def run(self, binary: Upload, given: Upload, argv0: str = GUEST_PROGRAM) -> RemoteRun:
+    async def run(
+        self, binary: Upload, given: Upload, output_limit: int, argv0: str = GUEST_PROGRAM
+    ) -> RemoteRun:
         """Run gem5 on ``binary`` with ``given`` on stdin, the guest seeing ``argv0`` as its
-        path; raises HostError on host trouble.
+        path, its output sent back when at most ``output_limit`` bytes; raises HostError on
+        host trouble.
 
         Cancelling the caller stops the remote gem5 (and waits a little to see it stopped)."""
         await self.ensure(binary)
         await self.ensure(given)
         timeout = self.farm.timeout
-        script = self._job_script(
-            secrets.token_hex(8), binary.digest, given.digest, await self._sha256(given), argv0
-        )
+        job = _JobFiles(binary.digest, given.digest, await self._sha256(given), output_limit)
+        script = self._job_script(secrets.token_hex(8), job, argv0)
         started = time.monotonic()
         try:
             process = await self._connection().create_process(_sh(script), encoding=None)
@@ -356,9 +381,11 @@ printf 'pie-farm-host %s %s %s %s %s\\n' "$g" "$c" "$l" "${{v:--}}" "$j"
         except BaseException:
             await _stop(process)
             raise
-        return self._answer(done, time.monotonic() - started)
+        return self._answer(done, time.monotonic() - started, output_limit)
 
-    def _answer(self, done: asyncssh.SSHCompletedProcess, seconds: float) -> RemoteRun:
+    def _answer(
+        self, done: asyncssh.SSHCompletedProcess, seconds: float, output_limit: int
+    ) -> RemoteRun:
         out = done.stdout if isinstance(done.stdout, bytes) else b""
         log = _text(done.stderr)
         header, _, rest = out.partition(b"\n")
@@ -369,17 +396,33 @@ printf 'pie-farm-host %s %s %s %s %s\\n' "$g" "$c" "$l" "${{v:--}}" "$j"
             # someone emptied the host's store: forget what we thought was there, retry
             self._present.clear()
             raise HostError(f"{self.name}: an uploaded file vanished from {self.host.workdir}")
-        if done.exit_status != 0 or len(fields) not in (3, 4) or fields[0] != "pie-farm-job":
+        if done.exit_status != 0 or len(fields) != 5 or fields[0] != "pie-farm-job":
             raise HostError(
                 f"{self.name}: the job ended without an answer (exit {done.exit_status}, "
                 f"signal {done.exit_signal}): {log.strip()[-300:]}"
             )
-        report = _unhex(fields[3]) if len(fields) == 4 else b""
-        if not fields[1].isdigit() or report is None:
+        stats_bytes, output_bytes = _size(fields[2]), _size(fields[3])
+        report = _unhex(fields[4].removeprefix("x"))
+        sent = output_bytes if output_bytes is not None and output_bytes <= output_limit else 0
+        # the sizes say where the stats end and the output begins; a body of another length
+        # (a file that changed as it was sent) cannot be split
+        if (
+            not fields[1].isdigit()
+            or stats_bytes == -1
+            or output_bytes == -1
+            or report is None
+            or len(rest) != (stats_bytes or 0) + sent
+        ):
             raise HostError(f"{self.name}: the job's answer is garbled: {header[:80]!r}")
-        stats = rest if fields[2] == "1" else None
+        stats = rest[:stats_bytes] if stats_bytes is not None else None
         return RemoteRun(
-            status=int(fields[1]), stats=stats, log=log, seconds=seconds, report=report
+            status=int(fields[1]),
+            stats=stats,
+            log=log,
+            seconds=seconds,
+            report=report,
+            output_bytes=output_bytes,
+            output=rest[len(rest) - sent :],
         )
 
     async def _sha256(self, upload: Upload) -> str:
@@ -427,23 +470,26 @@ printf 'pie-farm-host %s %s %s %s %s\\n' "$g" "$c" "$l" "${{v:--}}" "$j"
                 f"--max-ticks={self.farm.max_ticks}",
                 f"--argv0={q(argv0)}",
                 f"--report-fd={REPORT_FD}",
+                f"--guest-output={GUEST_OUTPUT}",
                 CPU_TYPE,
                 PROGRAM,
             )
         )
 
-    def _job_script(
-        self, token: str, binary: str, given: str, given_sha256: str, argv0: str
-    ) -> str:
+    def _job_script(self, token: str, files: _JobFiles, argv0: str) -> str:
         q = shlex.quote
         work = q(self.host.workdir)
         job = q(f"{self.host.workdir}/jobs/{token}")
-        stats = f"{OUTDIR}/{STATS}"
+        binary, given, given_sha256 = files.binary, files.given, files.given_sha256
+        stats, output = f"{OUTDIR}/{STATS}", f"{OUTDIR}/{GUEST_OUTPUT}"
         # The copies in the store are checked against their hashes: every job on a host shares
         # one uid, so an earlier guest may have replaced them.  The shell opens the report
         # pipe's read end (5, read-write, so that no open blocks, then 6) before gem5 opens its
         # write end, and drops 5 once gem5 is started: the reader sees the end of the pipe when
-        # gem5 exits, or at once if gem5's shell died before opening it.
+        # gem5 exits, or at once if gem5's shell died before opening it.  The answer is a header
+        # (exit status, the sizes of the stats and of the guest's output, "-" for no regular
+        # file, and the exit report in hex) and then the two files, the output only when
+        # within the limit: a flood costs the client nothing.
         return f"""
 trap '' PIPE
 exec 4<&0
@@ -470,10 +516,14 @@ exec 6<&-
 wait $g
 rc=$?
 kill $w 2>/dev/null
-s=0
-[ -f {stats} ] && [ ! -h {stats} ] && s=1
-printf 'pie-farm-job %s %s %s\\n' "$rc" "$s" "$r"
-[ $s = 1 ] && head -c {_MAX_STATS_BYTES} {stats}
+s=-
+[ -f {stats} ] && [ ! -h {stats} ] && s=$(($(wc -c < {stats})))
+[ "$s" != - ] && [ "$s" -gt {_MAX_STATS_BYTES} ] && s={_MAX_STATS_BYTES}
+o=-
+[ -f {output} ] && [ ! -h {output} ] && o=$(($(wc -c < {output})))
+printf 'pie-farm-job %s %s %s x%s\\n' "$rc" "$s" "$o" "$r"
+[ "$s" != - ] && head -c "$s" {stats}
+[ "$o" != - ] && [ "$o" -le {files.output_limit} ] && head -c "$o" {output}
 {{ tail -c {_LOG_TAIL} out; echo; tail -c {_LOG_TAIL} err; }} >&2
 cd / && rm -rf {job}
 exit 0
@@ -515,6 +565,24 @@ def glibc_version(text: str) -> tuple[int, ...] | None:
     if len(parts) < 2 or not all(part.isdigit() for part in parts):
         return None
     return tuple(int(part) for part in parts)
+
+
+@attrs.frozen
+class _JobFiles:
+    """What one job runs on: the binary and input (by their names in the host's store), the
+    input's plain sha256, and how much of the guest's output may come back."""
+
+    binary: str
+    given: str
+    given_sha256: str
+    output_limit: int
+
+
+def _size(field: str) -> int | None:
+    """A size from the job's header: None for "-" (no regular file), -1 when garbled."""
+    if field == "-":
+        return None
+    return int(field) if field.isdigit() else -1
 
 
 def _unhex(text: str) -> bytes | None:

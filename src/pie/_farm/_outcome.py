@@ -3,12 +3,13 @@
 Kinds stay apart because they mean different things to a user: a program gem5's syscall
 emulation cannot run ("cannot be simulated") is not slow, a program over the simulated-time
 budget is too slow on every host alike, a rejected stats file may be a guest gaming the
-statistics, and a host failure (the host-time safety net included) says nothing about the
-program at all.
+statistics, a wrong output may be a program that detected gem5 and skipped its work there,
+and a host failure (the host-time safety net included) says nothing about the program at all.
 
 Only what the guest cannot write is trusted: the exit status, and the exit report run-se.py
 writes to a pipe after the guest's last instruction.  The stats file's ``final_tick`` must be
 the report's tick; gem5's stdout and stderr (shared with the guest) only explain failures.
+The guest's own output is judged as the test's (``_output``): a time counts only with it right.
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ import attrs
 
 from pie._farm._config import FarmConfig
 from pie._farm._hosts import RemoteRun
+from pie._farm._output import ExpectedOutput, output_failure
 from pie._farm._stats import StatsError, parse_stats
 
 _TIMEOUT_STATUSES = (124, 128 + signal.SIGKILL)  # GNU timeout, plain and with -s KILL
@@ -37,6 +39,7 @@ class Kind(str, enum.Enum):
     UNSIMULABLE = "cannot be simulated"
     OVER_BUDGET = "over the gem5 time budget"
     STATS = "gem5 stats rejected"
+    OUTPUT = "the simulated run's output is wrong"
     GEM5 = "gem5 failed"
     HOST = "gem5 host failure"
     LOCAL = "cannot read a local file"
@@ -44,12 +47,15 @@ class Kind(str, enum.Enum):
 
 @attrs.frozen
 class Simulated:
-    """A trusted run: simulated seconds = ticks / freq, exactly."""
+    """A trusted run: simulated seconds = ticks / freq, exactly, and what its output was:
+    its size and its accuracy against the test's expected output, under the test's checker."""
 
     ticks: int
     freq: int
     instructions: int
     host_seconds: float
+    output_bytes: int
+    accuracy: float
 
     @property
     def seconds(self) -> Fraction:
@@ -65,6 +71,8 @@ class Simulated:
             freq=int(data["freq"]),
             instructions=int(data["instructions"]),
             host_seconds=float(data["host_seconds"]),
+            output_bytes=int(data["output_bytes"]),
+            accuracy=float(data["accuracy"]),
         )
 
 
@@ -122,8 +130,12 @@ def exit_report(data: bytes) -> ExitReport | None:
     return ExitReport(int(found[1]), found[2].decode("utf-8", errors="replace"))
 
 
-def outcome_of(run: RemoteRun, config: FarmConfig) -> Outcome:
-    """Classify a finished remote run under the farm's budget and safety net."""
+def outcome_of(
+    run: RemoteRun, config: FarmConfig, expected: ExpectedOutput, accuracy: float | None
+) -> Outcome:
+    """Classify a finished remote run under the farm's budget and safety net, its output
+    (whose ``accuracy`` against ``expected`` is given, None when there was none to judge)
+    held to the test's."""
     report = exit_report(run.report)
     if run.status != 0:
         return _failure(run, report, config)
@@ -151,12 +163,25 @@ def outcome_of(run: RemoteRun, config: FarmConfig) -> Outcome:
         )
     if stats.bad_address_packets:
         return Failed(Kind.UNSIMULABLE, bad_address(stats.bad_address_packets))
+    wrong = output_failure(run.output_bytes, accuracy, expected)
+    if wrong is not None:
+        return Failed(Kind.OUTPUT, wrong)
+    assert run.output_bytes is not None and accuracy is not None  # else ``wrong`` says so
     return Simulated(
         ticks=stats.ticks,
         freq=stats.freq,
         instructions=stats.instructions,
         host_seconds=stats.host_seconds if stats.host_seconds is not None else run.seconds,
+        output_bytes=run.output_bytes,
+        accuracy=accuracy,
     )
+
+
+def held_to(simulated: Simulated, expected: ExpectedOutput) -> Outcome:
+    """A cached time, or why its output does not meet this test run's checker, accuracy or
+    output limit."""
+    wrong = output_failure(simulated.output_bytes, simulated.accuracy, expected)
+    return simulated if wrong is None else Failed(Kind.OUTPUT, wrong)
 
 
 def within_budget(simulated: Simulated, max_ticks: int) -> Outcome:

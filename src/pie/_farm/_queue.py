@@ -16,21 +16,24 @@ import attrs
 
 from pie._farm._hosts import Upload
 from pie._farm._outcome import Outcome
+from pie._farm._output import ExpectedOutput
 
 
 @attrs.frozen
 class Job:
-    """One gem5 run to do: a binary on one test input."""
+    """One gem5 run to do: a binary on one test input, its output judged against the test's
+    expected output (which stays here)."""
 
     binary: Path
     binary_sha256: str
     input: Path
     input_digest: str
+    expected: ExpectedOutput
     input_bytes: int = 0
 
     @property
-    def key(self) -> tuple[str, str]:
-        return (self.binary_sha256, self.input_digest)
+    def key(self) -> tuple[str, str, str]:
+        return (self.binary_sha256, self.input_digest, self.expected.key())
 
     def uploads(self) -> tuple[Upload, Upload]:
         return (

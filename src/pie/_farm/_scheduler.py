@@ -2,8 +2,10 @@
 
 - One task per slot (a slot is one gem5 process on a host) takes the queued job expected to
   run longest (``_queue``, ``_estimates``).
-- A (binary, input) pair asked for twice while queued or running is simulated once; the
+- A (binary, test) pair asked for twice while queued or running is simulated once; the
   callers share the outcome.
+- Each run's output is judged against its test's expected output (``_output``) before its
+  outcome lands: a wrong one is a failure, never a time.
 - A job whose attempt failed because of the host (connection lost, disk, SFTP) goes back to
   the queue after a backoff, preferring hosts that have not failed it, at most ``retries``
   extra times.  A host is reconnected with backoff and taken out, with its reason reported,
@@ -41,6 +43,7 @@ from pie._farm._hosts import (
     RemoteRun,
 )
 from pie._farm._outcome import Failed, Kind, Outcome, outcome_of
+from pie._farm._output import output_accuracy
 from pie._farm._queue import Entry, Job, JobQueue
 from pie._farm._status import HostTally, StatusFile, snapshot
 
@@ -103,7 +106,7 @@ class Farm:
         self._record = record
         self._status = StatusFile(status_file, self.snapshot)
         self._queue = JobQueue()
-        self._entries: dict[tuple[str, str], Entry] = {}
+        self._entries: dict[tuple[str, str, str], Entry] = {}
         self._seq = itertools.count()
         self._estimates = Estimates()
         self._changed = _Signal()
@@ -259,11 +262,13 @@ class Farm:
         started = time.monotonic()
         binary, given = entry.job.uploads()
         run: RemoteRun | None = None
+        accuracy: float | None = None
         try:
             with anyio.CancelScope() as scope:
                 entry.scope = scope
                 try:
-                    run = await host.link.run(binary, given)
+                    run = await host.link.run(binary, given, entry.job.expected.limit)
+                    accuracy = await output_accuracy(run, entry.job.expected)
                 except HostError as error:
                     await self._host_trouble(host, generation, error)
                     await self._retry(entry, host, error)
@@ -278,7 +283,7 @@ class Farm:
         if run is None:
             return  # abandoned by its callers: the remote gem5 was stopped
         host.failures = 0
-        outcome = outcome_of(run, self.config)
+        outcome = outcome_of(run, self.config, entry.job.expected, accuracy)
         self._estimates.record(entry.job, run.seconds)
         if isinstance(outcome, Failed):
             host.tally.failed += 1

@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, ClassVar, Protocol
 
 import attrs
 
+from pie._check import CheckMode
 from pie._errors import InputError
 from pie._model import Limits, TestCase, Timing
 from pie._timing._plugin import qemu_path
@@ -63,10 +64,12 @@ class BackendConfig(Protocol):
 
 @attrs.frozen
 class BackendContext:
-    """What a backend may use: the evaluator's sandbox and result store, and the farm."""
+    """What a backend may use: the evaluator's sandbox, result store and tests' checker, and
+    the farm."""
 
     sandbox: Sandbox
     store: ResultCache
+    check: CheckMode
     farm: FarmConfig | None = None
 
 
@@ -130,10 +133,11 @@ def make_backend(
     name: str | BackendConfig,
     sandbox: Sandbox,
     store: ResultCache,
+    check: CheckMode,
     farm: FarmConfig | None = None,
 ) -> TimingBackend | None:
-    """The backend called ``name`` (or configured by it); ``none`` means no timing.
-    ``gem5`` needs the ``farm`` that runs it."""
+    """The backend called ``name`` (or configured by it); ``none`` means no timing.  ``check``
+    is the tests' checker; ``gem5`` needs the ``farm`` that runs it."""
     config = None if isinstance(name, str) else name
     chosen = name if isinstance(name, str) else name.backend
     if chosen == NONE:
@@ -142,5 +146,5 @@ def make_backend(
     if entry is None:
         raise InputError(unknown_backend(chosen))
     module = importlib.import_module(entry.module)
-    backend: TimingBackend = module.make(BackendContext(sandbox, store, farm), config)
+    backend: TimingBackend = module.make(BackendContext(sandbox, store, check, farm), config)
     return backend

@@ -1,8 +1,12 @@
 """The ``gem5`` timing backend: PIE's simulated seconds from a farm of gem5 hosts.
 
 Per test, the time is gem5's ``sim_ticks / sim_freq`` (PIE's ``sim_seconds_precise``); a
-program's total is their sum, as in PIE.  A result is cached by (binary, input, the farm's
-identity: gem5 build, config, host libraries), so a second evaluation asks nothing of the farm.
+program's total is their sum, as in PIE.  The time counts only when what the program printed
+under gem5 passes the test as its test run did (the evaluator's checker, at least the test
+run's accuracy, within the output limit): a program that detects gem5 and skips its work there
+gets an error, not a speedup.  A result is cached by (binary, test, checker, the farm's
+identity: gem5 build, config, host libraries) with its output's accuracy and size, so a second
+evaluation asks nothing of the farm.
 
 The farm runs on its own event loop in a thread (asyncssh needs asyncio; pie's API works
 under asyncio and trio), started at the first measurement and closed with the evaluator.
@@ -24,10 +28,12 @@ import anyio
 import anyio.from_thread
 
 from pie._cache import ResultCache
-from pie._data import input_digest
+from pie._check import CheckMode
+from pie._data import input_digest, test_digest
 from pie._errors import InputError
 from pie._farm._config import FarmConfig
-from pie._farm._outcome import Failed, Kind, Outcome, Simulated, within_budget
+from pie._farm._outcome import Failed, Kind, Outcome, Simulated, held_to, within_budget
+from pie._farm._output import ExpectedOutput
 from pie._farm._queue import Job
 from pie._farm._scheduler import Farm
 from pie._hashing import key_of
@@ -46,8 +52,9 @@ class Gem5Backend:
     name = "gem5"
     unit = "seconds"
 
-    def __init__(self, config: FarmConfig, store: ResultCache) -> None:
+    def __init__(self, config: FarmConfig, store: ResultCache, *, check: CheckMode) -> None:
         self.config = config
+        self.check = check  # the tests' checker, which judges the simulated runs' output too
         self._store = store
         self._start_lock = threading.Lock()
         self._portal_cm: AbstractContextManager[anyio.from_thread.BlockingPortal] | None = None
@@ -69,27 +76,39 @@ class Gem5Backend:
             return self._failed(len(tests), "", Failed(Kind.HOST, farm.unavailable).message)
         identity = farm.identity.key()
         digests = [input_digest(case) for case in tests]
+        floors = list(accuracies) if accuracies is not None else [1.0] * len(tests)
+        expected = [
+            ExpectedOutput(case.output, test_digest(case), self.check, floor, limits.output_bytes)
+            for case, floor in zip(tests, floors, strict=True)
+        ]
         outcomes: list[Outcome | None] = []
-        for digest in digests:
-            hit = await self._store.get_json("timings", _key(binary_sha256, digest, identity))
-            # a time cached under a larger budget may be over this farm's
-            outcomes.append(
-                within_budget(Simulated.from_json(hit), self.config.max_ticks)
-                if hit is not None
-                else None
-            )
+        for judged in expected:
+            hit = await self._store.get_json("timings", _key(binary_sha256, judged, identity))
+            outcomes.append(None if hit is None else self._cached(hit, judged))
         cached = all(outcome is not None for outcome in outcomes)
         missing = [i for i, outcome in enumerate(outcomes) if outcome is None]
         if missing:
-            inputs = [tests[i].input for i in missing]
             jobs = [
-                Job(binary, binary_sha256, path, digests[i], path.stat().st_size)
-                for i, path in zip(missing, inputs, strict=True)
+                Job(
+                    binary,
+                    binary_sha256,
+                    tests[i].input,
+                    digests[i],
+                    expected[i],
+                    tests[i].input.stat().st_size,
+                )
+                for i in missing
             ]
             fresh = await self._in_farm(farm, jobs)
             for position, outcome in zip(missing, fresh, strict=True):
                 outcomes[position] = outcome
         return self._timing(tests, outcomes, identity, cached=cached)
+
+    def _cached(self, hit: dict[str, Any], expected: ExpectedOutput) -> Outcome:
+        """A cached time held to this farm's budget (it may have been cached under a larger
+        one) and to this test run's output judgment."""
+        budgeted = within_budget(Simulated.from_json(hit), self.config.max_ticks)
+        return held_to(budgeted, expected) if isinstance(budgeted, Simulated) else budgeted
 
     async def _in_farm(self, farm: Farm, jobs: list[Job]) -> list[Outcome | None]:
         """``farm.simulate_all(jobs)`` on the farm's loop; cancelling us cancels it there."""
@@ -179,7 +198,7 @@ class Gem5Backend:
         if not isinstance(outcome, Simulated) or farm is None or farm.identity is None:
             return  # failures may be the host's or the timeout's: simulate them again next time
         row: dict[str, Any] = {
-            "key": _key(job.binary_sha256, job.input_digest, farm.identity.key()),
+            "key": _key(job.binary_sha256, job.expected, farm.identity.key()),
             "binary": job.binary_sha256,
             "result": json.dumps(outcome.to_json()),
         }
@@ -204,8 +223,10 @@ class Gem5Backend:
                     portal_cm.__exit__(None, None, None)
 
 
-def _key(binary_sha256: str, digest: str, identity: str) -> str:
-    return key_of(binary_sha256, digest, "gem5", identity)
+def _key(binary_sha256: str, expected: ExpectedOutput, identity: str) -> str:
+    """A binary's time on a test, its output judged with one checker (the accuracy and size
+    are kept with it, held to each later test run's floor and limit)."""
+    return key_of(binary_sha256, expected.test_digest, expected.mode.value, "gem5", identity)
 
 
 def _measure(name: str, unit: str, values: Sequence[float]) -> Measure:
@@ -216,4 +237,4 @@ def make(context: BackendContext, config: None) -> Gem5Backend:
     """The farm's settings come from the farm YAML, not from a config object."""
     if context.farm is None:
         raise InputError(NO_FARM)
-    return Gem5Backend(context.farm, context.store)
+    return Gem5Backend(context.farm, context.store, check=context.check)
