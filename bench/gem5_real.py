@@ -14,7 +14,8 @@ Needs root (chroot) and the finished build in ``$PIE_GEM5_ROOT`` (default
    recorded ``src_agg_runtime``/``tgt_agg_runtime``, both speedups, host seconds per test;
 4. programs that pass natively but that gem5 v20.1 cannot run, through pie's farm: what pie says;
 5. with ``--record DIR``: gem5's raw output for each of them and PIE's hello world under the
-   farm's command line (stdout, stderr, status, exit report, stats file), for the tests.
+   farm's command line (stdout, stderr, status, exit report, stats file, the guest's own
+   output), for the tests.
 
 It exits non-zero when a check fails, and with the build instructions when there is no build.
 """
@@ -170,8 +171,9 @@ def compile_in_root(name: str, source: str) -> str:
 
 def record(folder: Path) -> None:
     """Each PROVOKE program and PIE's hello world under gem5 with the farm's command line (jail,
-    budget, argv[0], exit report on descriptor 3); gem5's stdout, stderr, exit status, report
-    and stats file go to ``folder/NAME.*``."""
+    budget, argv[0], exit report on descriptor 3, the guest's stdout in its own file); gem5's
+    stdout, stderr, exit status, report, stats file and the guest's output go to
+    ``folder/NAME.*``."""
     folder.mkdir(parents=True, exist_ok=True)
     for name, source in {"hello": HELLO, **PROVOKE}.items():
         binary = compile_in_root(name, source)
@@ -181,14 +183,15 @@ def record(folder: Path) -> None:
             f"cd {work} && env -i PYTHONNOUSERSITE=1 {JAIL} --read {GEM5} "
             f"--read {Path(CONFIG).parent} --read {binary} --write . -- {GEM5} --outdir=m5out "
             f"--stats-file=stats.txt {CONFIG} --max-ticks={MAX_TICKS} --argv0={GUEST} "
-            f"--report-fd=3 Verbatim {binary} < /dev/null > out 2> err 3> report; "
+            f"--report-fd=3 --guest-output=guest.out Verbatim {binary} "
+            "< /dev/null > out 2> err 3> report; "
             "echo $? > status"
         )
         start = time.monotonic()
         run_in_root(["/bin/sh", "-c", command], uid=GEM5_UID)
         seconds = time.monotonic() - start
         made = ROOT / work.lstrip("/")
-        for part in ("out", "err", "report", "status", "m5out/stats.txt"):
+        for part in ("out", "err", "report", "status", "m5out/stats.txt", "m5out/guest.out"):
             if (made / part).exists():
                 shutil.copyfile(made / part, folder / f"{name}.{Path(part).name}")
         errors = (made / "err").read_text(errors="replace").strip().splitlines()
@@ -197,7 +200,8 @@ def record(folder: Path) -> None:
             ["/bin/sh", "-c", f"ulimit -s unlimited; exec {ROOT}{binary}"],
             capture_output=True, text=True, check=False,
         ).stdout  # fmt: skip
-        same = native in (made / "out").read_text(errors="replace")
+        printed = made / "m5out" / "guest.out"
+        same = printed.exists() and native == printed.read_text(errors="replace")
         print(f"  {name:10} exit {status:3} {seconds:6.1f} s  guest output as native: "
               f"{'yes' if same else 'NO'}  {errors[-1][:100] if errors else ''}")  # fmt: skip
 
