@@ -65,6 +65,23 @@ async def test_incorrect_programs_are_not_timed(sum_tests: Path, cache_dir: Path
 
 
 @pytest.mark.parametrize("anyio_backend", ["asyncio"])
+async def test_the_timed_output_is_judged_with_the_tests_checker(
+    tmp_path: Path, cache_dir: Path
+) -> None:
+    """Token-wise (strict, the default) "7  -1" is the expected "7 -1", line-wise (PIE's) it
+    is not: a program AC under the tests' checker is timed, not refused as a wrong output."""
+    tests = make_tests(tmp_path / "t", [("3 4\n", "7 -1\n")])
+    spaced = (
+        "#include <cstdio>\n"
+        'int main(){ int a,b; scanf("%d %d",&a,&b); printf("%d  %d\\n",a+b,a-b); }'
+    )
+    result = await pie.evaluate(spaced, tests, cache_dir=cache_dir, timing="qemu")
+    assert result.verdict is pie.Verdict.AC
+    assert result.timing is not None and result.timing.error is None, result.timing
+    assert result.timing.total > 0
+
+
+@pytest.mark.parametrize("anyio_backend", ["asyncio"])
 async def test_instruction_budget_is_a_deterministic_cut(sum_tests: Path, cache_dir: Path) -> None:
     tight = pie.QemuConfig(instruction_budget=1000)
     result = await pie.evaluate(SUM_OK, sum_tests, cache_dir=cache_dir, timing=tight)

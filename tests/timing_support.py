@@ -9,6 +9,7 @@ from pathlib import Path
 import anyio
 
 from pie._cache import ResultCache
+from pie._check import CheckMode
 from pie._sandbox import Sandbox
 from pie._timing._qemu import QemuBackend, QemuConfig
 
@@ -21,7 +22,7 @@ async def qemu_backend(
     async with anyio.create_task_group() as group:
         await sandbox.start(group)
         try:
-            yield QemuBackend(sandbox, store, config)
+            yield QemuBackend(sandbox, store, config, check=CheckMode.STRICT)
         finally:
             await sandbox.aclose()  # closes the slots too
             group.cancel_scope.cancel()

@@ -249,9 +249,12 @@ class QemuBackend:
         sandbox: Sandbox,
         store: ResultCache,
         config: QemuConfig | None = None,
+        *,
+        check: CheckMode,
     ) -> None:
         self._sandbox = sandbox
         self._store = store
+        self.check = check  # the tests' checker, which judges the timed runs' output too
         self.config = config or QemuConfig()
         self.emulator = emulator(sandbox.cache_dir, sandbox.compiler)
         fitted_on = QemuConfig.counts_key(self.emulator)
@@ -377,10 +380,10 @@ class QemuBackend:
             case, outcome, report, emulation.secret, limits=limits, floor=floor
         )
 
-    @staticmethod
-    def _output_judge(case: TestCase) -> OutputJudge:
-        """PIE's check of a timed run's output against the test's expected output."""
-        return functools.partial(check_output, expected=case.output, mode=CheckMode.PIE)
+    def _output_judge(self, case: TestCase) -> OutputJudge:
+        """The check of a timed run's output against the test's expected output, with the
+        checker the tests were judged with (their accuracy is its floor)."""
+        return functools.partial(check_output, expected=case.output, mode=self.check)
 
     async def _judge(
         self,
@@ -430,4 +433,4 @@ class QemuBackend:
 
 
 def make(context: BackendContext, config: QemuConfig | None) -> QemuBackend:
-    return QemuBackend(context.sandbox, context.store, config)
+    return QemuBackend(context.sandbox, context.store, config, check=context.check)
