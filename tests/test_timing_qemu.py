@@ -21,8 +21,9 @@ from hypothesis import strategies as st
 from pie._cache import ResultCache
 from pie._data import load_test_cases
 from pie._model import Limits, TestCase
-from pie._timing._plugin import plugin_loads
-from pie._timing._qemu import Counts, Emulation, QemuBackend, parse_report
+from pie._timing import _plugin
+from pie._timing._plugin import Emulator, plugin_loads
+from pie._timing._qemu import Counts, Emulation, QemuBackend, QemuConfig, parse_report
 from tests.conftest import REPO, make_tests
 from tests.timing_support import qemu_backend
 
@@ -334,3 +335,25 @@ def test_a_report_is_read_only_from_the_plugins_line() -> None:
 def test_no_bytes_but_the_plugins_line_become_counts(data: bytes) -> None:
     result = parse_report(data, SECRET)
     assert isinstance(result, str) or data.split(b" ")[1] == SECRET.encode()
+
+
+def test_the_host_libraries_the_guest_loads_name_the_configuration(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Every instruction of the host's glibc and libstdc++ is counted: a host with another
+    build of them must not share cached counts or a config string with this one."""
+    monkeypatch.setattr(_plugin, "_LIBRARY_FOLDERS", (str(tmp_path),))
+    for name in _plugin.GUEST_LIBRARIES:
+        (tmp_path / name).write_bytes(b"one build")
+    _plugin.guest_libraries.cache_clear()
+    try:
+        first = _plugin.guest_libraries()
+        (tmp_path / "libstdc++.so.6").write_bytes(b"another build")
+        _plugin.guest_libraries.cache_clear()
+        second = _plugin.guest_libraries()
+    finally:
+        _plugin.guest_libraries.cache_clear()
+    assert first != second
+    one, other = (Emulator(Path("q"), "7.2", Path("p"), "k", libs) for libs in (first, second))
+    assert QemuConfig.simulation_key(one) != QemuConfig.simulation_key(other)
+    assert f"libs={second}" in other.identity()

@@ -2,7 +2,8 @@
 
 The plugin (``plugin.c``) is compiled at first use into the cache, keyed by its source, the
 compiler and the flags, as the sandbox launcher is; the qemu version and that key are part of
-the ``qemu`` timing's configuration, so counts of another emulator or plugin never mix.
+the ``qemu`` timing's configuration, and so are the host libraries the guest loads, so counts
+of another emulator, plugin or C/C++ runtime never mix.
 """
 
 from __future__ import annotations
@@ -18,7 +19,7 @@ from pathlib import Path
 import attrs
 
 from pie._errors import SandboxError
-from pie._hashing import key_of
+from pie._hashing import key_of, sha256_file
 from pie._locks import file_lock
 from pie._toolchain import compiler_identity
 
@@ -34,15 +35,37 @@ NO_QEMU = (
 
 @attrs.frozen
 class Emulator:
-    """The emulator binary and plugin a timing run uses, and what identifies them."""
+    """The emulator binary and plugin a timing run uses, the host libraries its guest loads,
+    and what identifies them."""
 
     qemu: Path
     qemu_version: str
     plugin: Path
     plugin_key: str
+    guest_libraries: str
 
     def identity(self) -> str:
-        return f"qemu={self.qemu_version};plugin={self.plugin_key}"
+        return f"qemu={self.qemu_version};plugin={self.plugin_key};libs={self.guest_libraries}"
+
+
+# The guest loads this host's loader and C/C++ runtime (qemu's -L /), and every instruction of
+# theirs is counted: another glibc or libstdc++ gives other counts, so their hashes name the
+# configuration (as the gem5 farm's host identity does). pie's fixed compile flags link these
+# and no others.
+GUEST_LOADER = Path("/lib64/ld-linux-x86-64.so.2")
+GUEST_LIBRARIES = ("libc.so.6", "libm.so.6", "libstdc++.so.6", "libgcc_s.so.1")
+_LIBRARY_FOLDERS = ("/lib/x86_64-linux-gnu", "/usr/lib/x86_64-linux-gnu", "/lib64", "/usr/lib64")
+
+
+@functools.lru_cache(maxsize=1)
+def guest_libraries() -> str:
+    """A hash of the files the guest's loader and runtime libraries resolve to here (an absent
+    one counts as absent: a program that needs it fails alike everywhere it is missing)."""
+    files = [GUEST_LOADER.resolve()]
+    for name in GUEST_LIBRARIES:
+        found = next((Path(d) / name for d in _LIBRARY_FOLDERS if (Path(d) / name).exists()), None)
+        files.append(found.resolve() if found is not None else Path(name))
+    return key_of(*(f"{f.name}={sha256_file(f) if f.is_file() else 'absent'}" for f in files))[:16]
 
 
 # a guest every host has, for the check that qemu loads the plugin and the plugin reports
@@ -116,7 +139,7 @@ def emulator(cache_dir: Path, compiler: str = "g++") -> Emulator:
         with file_lock(target.with_suffix(".lock")):
             if not target.exists():
                 build_plugin(source, target, cc)
-    return Emulator(qemu, qemu_version(qemu), target, key)
+    return Emulator(qemu, qemu_version(qemu), target, key, guest_libraries())
 
 
 def build_plugin(source: str, target: Path, cc: str) -> None:
