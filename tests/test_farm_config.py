@@ -14,6 +14,7 @@ from hypothesis import strategies as st
 import pie
 from pie._farm import FarmConfig, FarmConfigError, load_farm
 from pie._farm._config import parse_farm
+from pie._farm._hosts import HostError, HostLink
 
 pytestmark = pytest.mark.filterwarnings("ignore::DeprecationWarning")
 
@@ -241,3 +242,54 @@ def test_the_farm_threshold_decides_which_programs_are_timed(keys: Path) -> None
     assert pie.Evaluator(timing="gem5", farm=config).threshold_accuracy == 0.95
     explicit = pie.Evaluator(timing="gem5", farm=config, threshold_accuracy=1.0)
     assert explicit.threshold_accuracy == 1.0
+
+
+# ---- a job's answer: a header, then the stats file and the guest's output -----------------
+
+
+def _job_answer(stdout: bytes, status: int = 0) -> asyncssh.SSHCompletedProcess:
+    return asyncssh.SSHCompletedProcess(
+        env={}, command="", subsystem=None, exit_status=status, exit_signal=None,
+        returncode=status, stdout=stdout, stderr=b"",
+    )  # fmt: skip
+
+
+@settings(suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(
+    stats=st.none() | st.binary(max_size=64),
+    output=st.none() | st.binary(max_size=64),
+    limit=st.integers(0, 80),
+    cut=st.integers(-3, 3),
+)
+def test_a_jobs_answer_is_split_by_its_sizes_or_refused(
+    keys: Path, stats: bytes | None, output: bytes | None, limit: int, cut: int
+) -> None:
+    """The stats and the output come back as sent; the output only within the limit (its
+    size alone past it); a body of any other length than the header says is a host error."""
+    config = parse_farm(farm_text(keys), "farm.yaml")
+    link = HostLink(config.hosts[0], config)
+    sent = output if output is not None and len(output) <= limit else b""
+    header = "pie-farm-job 0 {} {} x{}\n".format(
+        "-" if stats is None else len(stats),
+        "-" if output is None else len(output),
+        b"Exiting @ tick 5 because x\n".hex(),
+    )
+    whole = (stats or b"") + sent
+    body = whole[: max(0, len(whole) + cut)] if cut < 0 else whole + b"\0" * cut
+    answer = _job_answer(header.encode() + body)
+    if len(body) != len(whole):  # cut short or overlong: a file changed as it was sent
+        with pytest.raises(HostError, match="garbled"):
+            link._answer(answer, 1.0, limit)
+        return
+    run = link._answer(answer, 1.0, limit)
+    assert (run.stats, run.output, run.report) == (stats, sent, b"Exiting @ tick 5 because x\n")
+    assert run.output_bytes == (None if output is None else len(output))
+
+
+@pytest.mark.parametrize(
+    "header", ["pie-farm-job 0 1 -", "pie-farm-job 0 -1 - x", "pie-farm-job 0 - 2a x", "x 0 - - x"]
+)
+def test_a_malformed_job_header_is_a_host_error(keys: Path, header: str) -> None:
+    config = parse_farm(farm_text(keys), "farm.yaml")
+    with pytest.raises(HostError):
+        HostLink(config.hosts[0], config)._answer(_job_answer(f"{header}\n".encode()), 1.0, 9)

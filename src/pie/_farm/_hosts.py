@@ -401,19 +401,17 @@ printf 'pie-farm-host %s %s %s %s %s\\n' "$g" "$c" "$l" "${{v:--}}" "$j"
                 f"{self.name}: the job ended without an answer (exit {done.exit_status}, "
                 f"signal {done.exit_signal}): {log.strip()[-300:]}"
             )
-        stats_bytes, output_bytes = _size(fields[2]), _size(fields[3])
+        garbled = HostError(f"{self.name}: the job's answer is garbled: {header[:80]!r}")
+        try:
+            stats_bytes, output_bytes = _size(fields[2]), _size(fields[3])
+        except ValueError:
+            raise garbled from None
         report = _unhex(fields[4].removeprefix("x"))
         sent = output_bytes if output_bytes is not None and output_bytes <= output_limit else 0
         # the sizes say where the stats end and the output begins; a body of another length
         # (a file that changed as it was sent) cannot be split
-        if (
-            not fields[1].isdigit()
-            or stats_bytes == -1
-            or output_bytes == -1
-            or report is None
-            or len(rest) != (stats_bytes or 0) + sent
-        ):
-            raise HostError(f"{self.name}: the job's answer is garbled: {header[:80]!r}")
+        if not fields[1].isdigit() or report is None or len(rest) != (stats_bytes or 0) + sent:
+            raise garbled
         stats = rest[:stats_bytes] if stats_bytes is not None else None
         return RemoteRun(
             status=int(fields[1]),
@@ -579,10 +577,12 @@ class _JobFiles:
 
 
 def _size(field: str) -> int | None:
-    """A size from the job's header: None for "-" (no regular file), -1 when garbled."""
+    """A size from the job's header: None for "-" (no regular file); ValueError if garbled."""
     if field == "-":
         return None
-    return int(field) if field.isdigit() else -1
+    if not field.isdigit():
+        raise ValueError(field)
+    return int(field)
 
 
 def _unhex(text: str) -> bytes | None:
