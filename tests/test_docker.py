@@ -444,7 +444,11 @@ def test_a_stopped_build_keeps_what_scons_built(tmp_path: Path) -> None:
     (tools / "scons").chmod(0o755)
     env = {"PATH": f"{tools}:/usr/bin:/bin"}
     build = subprocess.Popen(
-        ["bash", str(GEM5_STEPS), "build", str(tmp_path), "1"], env=env, start_new_session=True
+        ["bash", str(GEM5_STEPS), "build", str(tmp_path), "1"],
+        env=env,
+        start_new_session=True,
+        # started as nohup or `build-local.sh &` from a script start it: with SIGINT ignored
+        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_IGN),  # noqa: PLW1509
     )
     deadline = time.monotonic() + 10
     while not record.exists() and time.monotonic() < deadline:

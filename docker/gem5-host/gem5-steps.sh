@@ -37,11 +37,15 @@ build() {
   # ends or stops on SIGINT: killed by another signal it leaves no record, and the next run
   # compiles every object again (a session's end did so here: 1,150 objects compiled twice).
   # So scons ignores SIGTERM and SIGHUP, and this step turns them into the SIGINT that saves it.
-  (
-    trap - INT
-    trap '' TERM HUP
-    exec scons build/X86/gem5.opt --ignore-style -j"$jobs"
-  ) &
+  # A shell cannot un-ignore a signal it was started with ignored (nohup, `cmd &` in a script
+  # both start it so), so Python sets SIGINT back to its default for scons.
+  python3 -c '
+import os, signal, sys
+signal.signal(signal.SIGINT, signal.SIG_DFL)
+signal.signal(signal.SIGTERM, signal.SIG_IGN)
+signal.signal(signal.SIGHUP, signal.SIG_IGN)
+os.execvp(sys.argv[1], sys.argv[1:])
+' scons build/X86/gem5.opt --ignore-style -j"$jobs" &
   pid=$!
   trap 'kill -INT "$pid" 2> /dev/null' TERM HUP
   while :; do

@@ -476,6 +476,9 @@ static void forbid_forks(void) {
       BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ALLOW),
   };
   struct sock_fprog program = {sizeof code / sizeof code[0], code};
+  // Without privileges a filter needs no_new_privs: the sandbox has set it, a run outside it
+  // (pie doctor's probe of the plugin, as a non-root user) has not.
+  if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0) _exit(124);
   if (prctl(PR_SET_SECCOMP, SECCOMP_MODE_FILTER, &program) != 0) _exit(124);
 }
 
