@@ -427,6 +427,7 @@ def test_the_self_test_passes_on_the_stand_in_and_refuses_a_forged_report(
 def test_a_stopped_build_keeps_what_scons_built(tmp_path: Path) -> None:
     """scons saves its record of built objects only on SIGINT or at its end; the build step
     turns the SIGTERM of a session's end into that SIGINT (a fake scons records which it got)."""
+    import contextlib  # noqa: PLC0415
     import os  # noqa: PLC0415
     import signal  # noqa: PLC0415
     import subprocess  # noqa: PLC0415
@@ -450,9 +451,14 @@ def test_a_stopped_build_keeps_what_scons_built(tmp_path: Path) -> None:
         # started as nohup or `build-local.sh &` from a script start it: with SIGINT ignored
         preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_IGN),  # noqa: PLW1509
     )
-    deadline = time.monotonic() + 10
-    while not record.exists() and time.monotonic() < deadline:
-        time.sleep(0.02)
-    os.killpg(build.pid, signal.SIGTERM)  # the whole session, as when it ends
-    assert build.wait(timeout=10) != 0
+    try:
+        deadline = time.monotonic() + 10
+        while not record.exists() and time.monotonic() < deadline:
+            time.sleep(0.02)
+        os.killpg(build.pid, signal.SIGTERM)  # the whole session, as when it ends
+        assert build.wait(timeout=10) != 0
+    finally:  # a step that ignored the signal must not outlive the test
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(build.pid, signal.SIGKILL)
+        build.wait()
     assert record.read_text() == "saved\n"
