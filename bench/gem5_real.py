@@ -236,10 +236,16 @@ def free_port() -> int:
 
 
 @contextmanager
-def loopback_host(keys: Path) -> Iterator[Path]:
-    """sshd inside the root on 127.0.0.1 (key-only, user ``pie``); yields a farm YAML."""
+def loopback_host(
+    keys: Path, *, name: str = "pie-local", workdir: str = "/var/tmp/pie", slots: int = 2
+) -> Iterator[Path]:
+    """sshd inside the root on 127.0.0.1 (key-only, user ``pie``); yields a farm YAML.
+
+    ``name`` names its folder in the root's /etc and its pid file, ``workdir`` the farm's
+    scratch folder: two scripts serving the one root at once each need their own (the folder is
+    emptied when the host starts, and its authorized key is read at every connection)."""
     port = free_port()
-    local = ROOT / "etc" / "pie-local"
+    local = ROOT / "etc" / name
     shutil.rmtree(local, ignore_errors=True)
     (local / "authorized_keys").mkdir(parents=True, mode=0o755)
     subprocess.run(["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-f", str(local / "host_key")],
@@ -248,11 +254,11 @@ def loopback_host(keys: Path) -> Iterator[Path]:
                    check=True)  # fmt: skip
     shutil.copyfile(keys / "client.pub", local / "authorized_keys" / "pie")
     (local / "sshd_config").write_text(
-        f"Port {port}\nListenAddress 127.0.0.1\nHostKey /etc/pie-local/host_key\n"
-        "AuthorizedKeysFile /etc/pie-local/authorized_keys/%u\nAllowUsers pie\n"
+        f"Port {port}\nListenAddress 127.0.0.1\nHostKey /etc/{name}/host_key\n"
+        f"AuthorizedKeysFile /etc/{name}/authorized_keys/%u\nAllowUsers pie\n"
         "PasswordAuthentication no\nKbdInteractiveAuthentication no\nUsePAM no\n"
         "PermitTTY no\nDisableForwarding yes\nPermitUserEnvironment no\nMaxSessions 64\n"
-        "PidFile /run/pie-local-sshd.pid\nSubsystem sftp internal-sftp\n"  # uploads: sftp
+        f"PidFile /run/{name}-sshd.pid\nSubsystem sftp internal-sftp\n"  # uploads: sftp
     )
     # the jail every farm job runs gem5 through, where the image installs it
     jail = ROOT / "usr/local/libexec/pie-gem5-jail"
@@ -266,11 +272,11 @@ def loopback_host(keys: Path) -> Iterator[Path]:
         "hosts:\n"
         f"  - address: 127.0.0.1\n    port: {port}\n    user: pie\n"
         f"    key: {keys / 'client'}\n    known_hosts: {keys / 'known_hosts'}\n"
-        f"    slots: 2\n    gem5: {GEM5}\n    config: {CONFIG}\n    workdir: /var/tmp/pie\n"
+        f"    slots: {slots}\n    gem5: {GEM5}\n    config: {CONFIG}\n    workdir: {workdir}\n"
         "timeout: 3600\n"
     )
     (ROOT / "run" / "sshd").mkdir(parents=True, exist_ok=True)
-    sshd = ["/usr/sbin/sshd", "-D", "-e", "-f", "/etc/pie-local/sshd_config"]
+    sshd = ["/usr/sbin/sshd", "-D", "-e", "-f", f"/etc/{name}/sshd_config"]
     server = subprocess.Popen(in_root(sshd))
     try:
         for _ in range(100):
