@@ -176,7 +176,7 @@ async def _overhead(runs: int) -> dict[str, Any]:
             limits = pie.Limits(time_limit=2)
 
             async def sandboxed() -> None:
-                await ev.sandbox.run(binary, stdin, limits)
+                await ev._live_sandbox.run(binary, stdin, limits)
 
             async def bare() -> None:
                 with stdin.open("rb") as handle:

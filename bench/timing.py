@@ -48,7 +48,7 @@ REPO = Path(__file__).resolve().parent.parent
 
 DEFAULT_DATA = Path(os.environ.get("PIE_SHARED_DATA", REPO.parent / "shared" / "data"))
 CORPUS = REPO / "tests" / "hostile" / "timing"
-PROBE = REPO / "tests" / "timing_probe.py"
+PROBE = ("-m", "tests.timing_probe")  # found through PYTHONPATH (probe)
 MASKED = "glibc.cpu.hwcaps=-AVX2_Usable,-AVX_Fast_Unaligned_Load,-ERMS,-AVX512F_Usable,-EVEX"
 
 
@@ -242,7 +242,7 @@ def probe(binary: Path, cache: Path, prefix: list[str], **env: str) -> dict[str,
         **env,
     }
     case = REPO / "src" / "pie" / "demo" / "tests" / "p02608"
-    command = [*prefix, "/usr/bin/python3", str(PROBE), str(binary), str(case / "input.0.txt")]
+    command = [*prefix, "/usr/bin/python3", *PROBE, str(binary), str(case / "input.0.txt")]
     command += [str(case / "output.0.txt"), str(cache)]
     done = subprocess.run(
         command, check=False, capture_output=True, text=True, env=environment, timeout=600

@@ -121,7 +121,7 @@ async def test_cancellation_kills_processes_and_cleans_up(
     sum_tests: Path, evaluator_options: dict[str, object]
 ) -> None:
     async with pie.Evaluator(**evaluator_options) as ev:  # type: ignore[arg-type]
-        uids, scratch = ev.sandbox.slot_uids, ev.sandbox.scratch
+        uids, scratch = ev._live_sandbox.slot_uids, ev._live_sandbox.scratch
         assert len(uids) == (2 if os.geteuid() == 0 else 0)
         built = [await ev.compile(SLEEPER), await ev.compile(SPINNER)]
         binaries = {str(b.binary) for b in built}

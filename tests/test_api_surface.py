@@ -47,6 +47,44 @@ def test_every_type_a_result_or_argument_holds_is_exported() -> None:
                     assert hasattr(pie, word), f"{cls.__name__}.{field.name}: {word}"
 
 
+def test_every_public_data_type_is_frozen() -> None:
+    """What pie returns or takes cannot change under its user (a ``HostCheck`` once was filled
+    step by step and stayed mutable)."""
+    types = [getattr(pie, name) for name in pie.__all__]
+    data = [cls for cls in types if isinstance(cls, type) and attrs.has(cls)]
+    assert pie.HostCheck in data and len(data) > 20
+    mutable = [cls.__name__ for cls in data if not _is_frozen(cls)]
+    assert mutable == []
+
+
+def _is_frozen(cls: type) -> bool:
+    field = attrs.fields(cls)[0]
+    instance = object.__new__(cls)
+    try:
+        setattr(instance, field.name, None)
+    except attrs.exceptions.FrozenInstanceError:
+        return True
+    return False
+
+
+def test_no_public_attribute_holds_a_private_type() -> None:
+    """A property of a public class gives a ``pie.<Name>`` (``Evaluator.sandbox`` once gave the
+    private ``Sandbox``, whose methods are no contract)."""
+    leaks = []
+    for name in pie.__all__:
+        cls = getattr(pie, name)
+        if not isinstance(cls, type):
+            continue
+        for attribute, member in vars(cls).items():
+            if attribute.startswith("_") or not isinstance(member, property):
+                continue
+            returned = str(member.fget.__annotations__.get("return", "")) if member.fget else ""
+            for word in re.findall(r"[A-Za-z_]\w*", returned):
+                if word[:1].isupper() and word not in ("None", "Path") and not hasattr(pie, word):
+                    leaks.append(f"pie.{name}.{attribute}: {word}")
+    assert leaks == []
+
+
 def test_no_name_is_renamed_on_export() -> None:
     for name in pie.__all__:
         value = getattr(pie, name)
@@ -199,12 +237,16 @@ def test_the_readme_layout_names_every_module_and_only_modules_that_exist() -> N
     assert stale == [], f"README's Layout names what is not in the tree: {stale}"
 
 
-def test_no_bench_script_reaches_the_tests_through_a_sys_path_hack() -> None:
+def test_no_script_reaches_the_checkout_through_a_sys_path_hack() -> None:
     """bench/ runs as modules of the checkout (``python -m bench.farm``), which can import
-    ``tests``; a script that edits ``sys.path`` to do so depends on where it is started."""
-    bench = Path(pie.__file__).parent.parent.parent / "bench"
+    ``tests``; the scripts the tests start as other users run as ``python -m
+    tests.timing_probe`` with the checkout on ``PYTHONPATH``.  A script that edits
+    ``sys.path`` instead depends on where it is started."""
+    checkout = Path(pie.__file__).parent.parent.parent
+    scripts = sorted([*(checkout / "bench").glob("*.py"), *(checkout / "tests").rglob("*.py")])
+    assert checkout / "tests" / "timing_probe.py" in scripts
     hacks = []
-    for path in sorted(bench.glob("*.py")):
+    for path in scripts:
         for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
             if (
                 isinstance(node, ast.Attribute)
@@ -212,7 +254,7 @@ def test_no_bench_script_reaches_the_tests_through_a_sys_path_hack() -> None:
                 and isinstance(node.value, ast.Attribute)
                 and node.value.attr == "path"
             ):
-                hacks.append(f"{path.name}:{node.lineno}")
+                hacks.append(f"{path.relative_to(checkout)}:{node.lineno}")
     assert hacks == []
 
 

@@ -440,7 +440,7 @@ def test_quiet_still_writes_the_report_and_run_json_names_the_real_sandbox(
 
     async def summary() -> str:
         async with pie.Evaluator() as evaluator:
-            return evaluator.sandbox.host.summary
+            return evaluator._live_sandbox.host.summary
 
     # with the launcher's probe, as pie doctor and the evaluator see it (pidns where it works)
     run = json.loads((tmp_path / "out" / "run.json").read_text())

@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import math
+import shutil
 import signal
 import subprocess
 import sys
@@ -81,6 +82,7 @@ def _evaluation(verdict: pie.Verdict, **test: object) -> pie.Evaluation:
 def test_pie_run_says_how_a_test_ended_in_words() -> None:
     killed = summary(_evaluation(pie.Verdict.TLE, signal=int(signal.SIGXCPU)))
     assert "killed by SIGXCPU" in killed and "exit None" not in killed
+    assert killed.startswith("TLE  accuracy 0.000  (1 test)\n")  # not "(1 tests)"
     exited = summary(_evaluation(pie.Verdict.RE, exit_code=3))
     assert "exit 3" in exited and "signal" not in exited
 
@@ -89,6 +91,12 @@ def test_pie_run_prints_counts_as_whole_numbers() -> None:
     timing = pie.Timing("qemu", "instructions", 31945268.0, (31945268.0,))
     text = summary(attrs.evolve(_evaluation(pie.Verdict.AC, exit_code=0), timing=timing))
     assert "31,945,268 instructions" in text and "e+07" not in text
+    modelled = pie.Timing("qemu", "cycles", 1370331.4, (1370331.4,))  # the cycle model's estimate
+    text = summary(attrs.evolve(_evaluation(pie.Verdict.AC, exit_code=0), timing=modelled))
+    assert "timing (qemu): 1,370,331 cycles" in text and "e+06" not in text
+    seconds = pie.Timing("wall", "seconds", 0.00246, (0.00246,))
+    text = summary(attrs.evolve(_evaluation(pie.Verdict.AC, exit_code=0), timing=seconds))
+    assert "timing (wall): 0.00246 seconds" in text
 
 
 def test_pie_run_of_a_compile_error_counts_no_tests(tmp_path: Path, sum_tests: Path) -> None:
@@ -125,23 +133,36 @@ def test_a_run_without_timing_shows_no_speedups(two_runs: tuple[Path, Path]) -> 
     a, _ = two_runs
     done = cli("report", str(a))
     lines = {line.split("  ")[0]: line for line in done.stdout.splitlines()}
-    for label in ("mean speedup best@1", "%Opt best@1 (>= 1.10x)", "mean speedup tgt over src"):
+    labels = ("mean speedup best@1", "%Opt best@1 (>= 1.10x)", "mean speedup tgt over src")
+    for label in (*labels, "mostly start-up, tgt over src"):  # not "0 of 0 rows"
         assert lines[label].endswith("n/a (timing: none)"), lines[label]
     assert "100.0%" in lines["%correct best@1"]
 
 
-def test_report_without_matplotlib_says_the_plots_were_skipped(two_runs: tuple[Path, Path]) -> None:
+def test_report_without_matplotlib_says_the_plots_were_skipped(
+    two_runs: tuple[Path, Path], tmp_path: Path
+) -> None:
     a, _ = two_runs
-    hide = "import sys; sys.modules['matplotlib'] = None; from pie.cli import main; "
-    done = subprocess.run(
-        [sys.executable, "-c", hide + f"sys.exit(main(['report', {str(a)!r}]))"],
-        capture_output=True,
-        text=True,
-        check=False,
-    )
-    assert done.returncode == 0, done.stderr
-    assert "plots skipped" in done.stderr  # timing none: no speedups to plot either way
-    assert "report written" in done.stderr
+    # a folder of PIE's own script (no run.json): speedups to plot, but no matplotlib
+    by_pie = tmp_path / "by_pie"
+    by_pie.mkdir()
+    for name in ("aggregated_results.csv", "addtl_stats.jsonl"):
+        shutil.copy(a / name, by_pie / name)
+    for folder, why in (
+        (a, "plots skipped: no timings in out (timing: none)"),
+        (by_pie, "plots skipped: matplotlib is not installed"),
+    ):
+        hide = "import sys; sys.modules['matplotlib'] = None; from pie.cli import main; "
+        done = subprocess.run(
+            [sys.executable, "-c", hide + f"sys.exit(main(['report', {str(folder)!r}]))"],
+            capture_output=True,
+            text=True,
+            check=False,
+        )
+        assert done.returncode == 0, done.stderr
+        assert why in done.stderr and "report written" in done.stderr
+        assert f"({why}" in (folder / "report.md").read_text()
+    assert "pip install '.[plot]'" in done.stderr  # from a clone: PyPI's 'pie' is another project
 
 
 def _run(name: str, speedups: list[float], k_max: int = 1) -> _report.RunSummary:

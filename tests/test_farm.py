@@ -31,6 +31,7 @@ import pie
 from pie._cache import ResultCache
 from pie._data import load_test_cases
 from pie._farm import load_farm
+from pie._farm._check import _flag_odd_identities
 from pie._farm._hosts import GUEST_PROGRAM, HostLink, Upload
 from pie._farm._stats import parse_stats
 from pie._hashing import key_of, sha256_file
@@ -1097,3 +1098,19 @@ def test_farm_check_names_hosts_whose_gem5_is_unconfined_weaker(loopback: Loopba
     assert " weak " in no_kernel and "  none ENOSYS  " in no_kernel
     assert "the kernel gives no Landlock (ENOSYS)" in no_kernel
     assert "a guest can open /proc/self/mem" in absent
+
+
+def test_a_host_whose_gem5_differs_from_the_others_is_not_ready() -> None:
+    """Its ticks would not compare with the other hosts': the check fails it, and says why,
+    without touching the rows of the hosts that agree."""
+    usual, other = pie.HostIdentity("g", "c", "l"), pie.HostIdentity("g2", "c", "l")
+    rows = [
+        pie.HostCheck("a", ok=True, identity=usual),
+        pie.HostCheck("b", ok=True, identity=other),
+        pie.HostCheck("c", ok=True, identity=usual),
+        pie.HostCheck("d", problem="no connection"),
+    ]
+    a, b, c, d = _flag_odd_identities(rows)
+    assert (a, c, d) == (rows[0], rows[2], rows[3])
+    assert not b.ok and "differ from the other hosts'" in b.problem
+    assert _flag_odd_identities(rows[:1]) == (rows[0],)

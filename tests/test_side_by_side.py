@@ -26,7 +26,7 @@ import anyio
 import pie
 async def main():
     async with pie.Evaluator(concurrency=2) as ev:
-        sandbox = ev.sandbox
+        sandbox = ev._live_sandbox
         print(json.dumps({"scratch": str(sandbox.scratch), "pid": __import__("os").getpid(),
                           "cgroups": [str(g) for g in sandbox.cgroups],
                           "uids": sorted(sandbox.slot_uids)}), flush=True)

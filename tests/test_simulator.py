@@ -263,7 +263,7 @@ def test_teardown_closes_everything(cache_dir: Path) -> None:
     env = simulator.make(testcases_dir=TESTS, timing=FEW_RUNS, cache_dir=cache_dir)
     assert env.submit_single_submission(FAST, [0], "p03041", "binary").mean_acc == 1.0
     assert _launchers() - launchers  # a sandbox launcher serves the environment
-    scratch = [evaluator.sandbox.scratch for evaluator in env._evaluators.values()]
+    scratch = [evaluator._live_sandbox.scratch for evaluator in env._evaluators.values()]
     assert scratch and all(folder.is_dir() for folder in scratch)
     env.teardown()
     assert _launchers() <= launchers

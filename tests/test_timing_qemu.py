@@ -28,7 +28,7 @@ from tests.conftest import REPO, make_tests
 from tests.timing_support import qemu_backend
 
 DEMO_TESTS = REPO / "src" / "pie" / "demo" / "tests" / "p02608"
-PROBE = Path(__file__).parent / "timing_probe.py"
+PROBE = ("-m", "tests.timing_probe")  # found through PYTHONPATH (probe_env), by any uid
 MASKED = "glibc.cpu.hwcaps=-AVX2_Usable,-AVX_Fast_Unaligned_Load,-ERMS,-AVX512F_Usable,-EVEX"
 
 CPUID = r"""
@@ -136,7 +136,7 @@ def probe(
     binary: Path, cache: Path, *, prefix: tuple[str, ...] = (), env: dict[str, str]
 ) -> dict[str, int]:
     done = subprocess.run(
-        [*prefix, *probe_python(), str(PROBE), str(binary), str(DEMO_TESTS / "input.0.txt"),
+        [*prefix, *probe_python(), *PROBE, str(binary), str(DEMO_TESTS / "input.0.txt"),
          str(DEMO_TESTS / "output.0.txt"), str(cache)],
         capture_output=True, text=True, check=False, timeout=300, env=env,
     )  # fmt: skip

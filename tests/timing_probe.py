@@ -1,7 +1,8 @@
 """Print the ``qemu`` backend's counts of one binary on one test as JSON (one line).
 
-``python tests/timing_probe.py BINARY INPUT EXPECTED CACHE_DIR``: run from another user, PID
-namespace, environment or temporary directory to show that the counts do not change.
+``python -m tests.timing_probe BINARY INPUT EXPECTED CACHE_DIR``, with the checkout (and its
+``src``) on ``PYTHONPATH``: run from another user, PID namespace, environment or temporary
+directory to show that the counts do not change.
 """
 
 from __future__ import annotations
@@ -12,8 +13,6 @@ from pathlib import Path
 
 import anyio
 import attrs
-
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from pie._cache import ResultCache
 from pie._model import Limits, TestCase

@@ -192,7 +192,8 @@ class Evaluator:
                 self._store = None
 
     @property
-    def sandbox(self) -> Sandbox:
+    def _live_sandbox(self) -> Sandbox:
+        """The sandbox, while the evaluator is open (private: its type is not pie's API)."""
         if self._sandbox is None:
             raise _outside_context()
         return self._sandbox
@@ -238,7 +239,7 @@ class Evaluator:
         limits = limits or self.limits
         compiled = await self.compile(code)
         digest = sha256_bytes(code)
-        summary = self.sandbox.host.summary
+        summary = self._live_sandbox.host.summary
         if not compiled.ok or compiled.binary is None:
             return Evaluation(Verdict.CE, 0.0, digest, compiled, (), None, summary, label)
         results: list[TestResult | None] = [None] * len(cases)
@@ -299,7 +300,7 @@ class Evaluator:
         backend = (
             self._timing
             if isinstance(self._timing, WallBackend) and config is None
-            else WallBackend(self.sandbox, config)
+            else WallBackend(self._live_sandbox, config)
         )
         return await backend.compare(binaries[0], binaries[1], cases, limits or self.limits)
 
@@ -312,7 +313,7 @@ class Evaluator:
         if hit is not None:
             return attrs.evolve(TestResult.from_json(hit), index=case.index, cached=True)
         judge = functools.partial(check_output, expected=case.output, mode=self.check)
-        outcome = await self.sandbox.run(compiled.binary, case.input, limits, judge=judge)
+        outcome = await self._live_sandbox.run(compiled.binary, case.input, limits, judge=judge)
         verdict = classify(outcome, limits)
         score = 0.0
         if verdict is None:

@@ -154,7 +154,7 @@ def headline_rows(run: RunSummary) -> list[tuple[str, str]]:
     rows = _headline_rows(run)
     if run.timed:
         return rows
-    speed_words = ("speedup", "%Opt", "fastest")
+    speed_words = ("speedup", "%Opt", "fastest", "mostly start-up")
     return [(k, UNTIMED if any(w in k for w in speed_words) else v) for k, v in rows]
 
 
@@ -357,7 +357,12 @@ def report(directories: Sequence[Path | str]) -> Report:
     images = plots(runs, target, stem)
     note = None
     if not images:
-        note = NO_MATPLOTLIB if all(r.timed for r in runs) else "plots skipped: no timings"
+        untimed = [r.name for r in runs if not r.timed]
+        note = (
+            f"plots skipped: no timings in {', '.join(untimed)} (timing: none)"
+            if untimed
+            else NO_MATPLOTLIB
+        )
     body = ["# pie report", "", markdown_table(rows), ""]
     rules = {str(run.info["startup_dominated"].get("rule")) for run in runs
              if run.info.get("startup_dominated")}  # fmt: skip

@@ -527,7 +527,7 @@ class PieEnvironment:
         assert binary is not None  # timed programs compiled
         if self._wall_lock is None:  # made here: it belongs to the private event loop
             self._wall_lock = anyio.Lock()
-        backend = WallBackend(evaluator.sandbox, config)
+        backend = WallBackend(evaluator._live_sandbox, config)
         # one program timed at a time across every evaluator: concurrent runs disturb timings
         async with self._wall_lock:
             return {c.index: await backend.samples(binary, c, evaluator.limits) for c in cases}

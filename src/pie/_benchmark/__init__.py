@@ -220,7 +220,7 @@ class Benchmark:
             failures: list[tuple[str, str]] = []
             if pending:
                 async with self.evaluator() as evaluator:
-                    self.sandbox = evaluator.sandbox.host.summary
+                    self.sandbox = evaluator._live_sandbox.host.summary
                     submissions = (
                         Submission(p.code, problem_id=p.problem_id, label=p.key, indices=p.indices)
                         for p in pending

@@ -53,7 +53,7 @@ PIE_HELLO_TICKS = 1_004_121_118
 
 
 @public
-@attrs.define
+@attrs.frozen
 class HostCheck:
     """One host's state: ``ok`` when it can simulate; ``weaker`` when it can but gem5 runs
     unconfined there (docs/SECURITY.md); ``problem`` says what is wrong or weaker."""
@@ -111,9 +111,8 @@ async def check_farm(
     with tempfile.TemporaryDirectory(prefix="pie-farm-check-") as scratch:
         probe = await anyio.to_thread.run_sync(_build_probe, Path(scratch), options)
         rows = await _check_hosts(config, probe, toolchain)
-    _flag_odd_identities(rows)
     return FarmCheck(
-        tuple(rows),
+        _flag_odd_identities(rows),
         probe=(
             f"PIE's hello world (LearningOpt/pie gem5/api_pytest.py) compiled with "
             f"{toolchain.name} {options.compiler} {' '.join(PIE_HELLO_FLAGS)}, run as "
@@ -168,56 +167,58 @@ def _build_probe(folder: Path, options: CompileOptions) -> _Probe | str:
 async def _check_hosts(
     config: FarmConfig, probe: _Probe | str, toolchain: Toolchain
 ) -> list[HostCheck]:
-    rows = [HostCheck(host.name) for host in config.hosts]
+    rows: list[HostCheck] = [HostCheck(host.name) for host in config.hosts]
+
+    async def check(position: int, host: HostConfig) -> None:
+        rows[position] = await _check_host(host, config, probe, toolchain)
+
     async with anyio.create_task_group() as group:
-        for row, host in zip(rows, config.hosts, strict=True):
-            group.start_soon(_check_host, row, host, config, probe, toolchain)
+        for position, host in enumerate(config.hosts):
+            group.start_soon(check, position, host)
     return rows
 
 
 async def _check_host(
-    row: HostCheck,
-    host: HostConfig,
-    config: FarmConfig,
-    probe: _Probe | str,
-    toolchain: Toolchain,
-) -> None:
+    host: HostConfig, config: FarmConfig, probe: _Probe | str, toolchain: Toolchain
+) -> HostCheck:
+    """The host's row, each fact added as it is learnt (a failure keeps what came before)."""
     link = HostLink(host, config)
     started = time.monotonic()
+    row = HostCheck(host.name)
     try:
-        row.identity = await link.connect()
-        row.connect_seconds = time.monotonic() - started
-        row.glibc = link.glibc
-        row.confinement = link.confinement
-        row.free_bytes = await link.free_bytes()
+        identity = await link.connect()
+        row = attrs.evolve(
+            row,
+            identity=identity,
+            connect_seconds=time.monotonic() - started,
+            glibc=link.glibc,
+            confinement=link.confinement,
+        )
+        row = attrs.evolve(row, free_bytes=await link.free_bytes())
         if isinstance(probe, str):
-            row.problem = f"probe not run: {probe}"
-            return
+            return attrs.evolve(row, problem=f"probe not run: {probe}")
         run = await link.run(probe.binary, probe.given, probe.expected.limit, argv0=PIE_HELLO_ARGV0)
         accuracy = await output_accuracy(run, probe.expected)
     except (HostError, LocalFileError) as error:
-        row.problem = str(error)
-        return
+        return attrs.evolve(row, problem=str(error))
     finally:
         await link.close()
     newer = _newer_glibc(toolchain, row.glibc)
     outcome = outcome_of(run, config, probe.expected, accuracy)
     if isinstance(outcome, Failed):
-        row.probe = "failed"
-        row.problem = "; ".join(filter(None, (newer, outcome.message)))
-        return
+        return attrs.evolve(
+            row, probe="failed", problem="; ".join(filter(None, (newer, outcome.message)))
+        )
     same = "= PIE" if outcome.ticks == PIE_HELLO_TICKS else "not PIE's"
-    row.probe = f"{outcome.ticks:,} ticks ({same}) in {run.seconds:.1f} s"
+    row = attrs.evolve(row, probe=f"{outcome.ticks:,} ticks ({same}) in {run.seconds:.1f} s")
     if newer:
-        row.problem = newer
-        return
+        return attrs.evolve(row, problem=newer)
     if row.free_bytes is not None and row.free_bytes < MIN_FREE_BYTES:
-        row.problem = f"only {row.free_bytes / (1 << 30):.1f} GiB free in {host.workdir}"
-        return
-    row.ok = True
+        gib = row.free_bytes / (1 << 30)
+        return attrs.evolve(row, problem=f"only {gib:.1f} GiB free in {host.workdir}")
     if not link.confined:
-        row.weaker = True
-        row.problem = _unconfined(row.confinement, host)
+        return attrs.evolve(row, ok=True, weaker=True, problem=_unconfined(row.confinement, host))
+    return attrs.evolve(row, ok=True)
 
 
 def _unconfined(confinement: str, host: HostConfig) -> str:
@@ -275,13 +276,16 @@ def _dotted(version: tuple[int, ...]) -> str:
     return ".".join(map(str, version))
 
 
-def _flag_odd_identities(rows: list[HostCheck]) -> None:
+def _flag_odd_identities(rows: list[HostCheck]) -> tuple[HostCheck, ...]:
     """Hosts whose gem5, config or libraries differ from most hosts' would give other ticks."""
     counts = Counter(row.identity for row in rows if row.identity is not None)
     if len(counts) < 2:
-        return
+        return tuple(rows)
     usual = counts.most_common(1)[0][0]
-    for row in rows:
-        if row.identity is not None and row.identity != usual:
-            row.ok = False
-            row.problem = "gem5, its config or the guest libraries differ from the other hosts'"
+    odd = "gem5, its config or the guest libraries differ from the other hosts'"
+    return tuple(
+        attrs.evolve(row, ok=False, problem=odd)
+        if row.identity is not None and row.identity != usual
+        else row
+        for row in rows
+    )

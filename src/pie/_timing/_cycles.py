@@ -89,7 +89,7 @@ class CycleModel:
 QEMU_MODEL = CycleModel(
     name="pie-cycles-qemu",
     version=1,
-    counts="qemu qemu-v1;cpu=29568c9b9160;plugin=2b5176b4fe3a6d2c",
+    counts="qemu qemu-v1;cpu=29568c9b9160;plugin=0d6b5a64a5d9b614",
     costs={"instructions": 0.125, "l1_misses": 114.7, "ll_misses": 21.04, "mispredicts": 98.71},
     agreement=Agreement(
         rows=641,

@@ -261,7 +261,7 @@ enum { MAX_JOBS = 4096, PATH_SIZE = 1024 };
 
 typedef struct {
   char input[PATH_SIZE], output[PATH_SIZE], report[PATH_SIZE], key[80];
-  long wall_ms;
+  long wall_limit_ms;
 } Job;
 
 static Job* g_jobs;
@@ -396,14 +396,14 @@ static bool read_plan(void) {
   if (g_jobs == NULL) return false;
   while (*cursor != '\0' && g_job_count < MAX_JOBS) {
     Job* j = &g_jobs[g_job_count];
-    char wall[32];
+    char wall_limit[32];
     if (!split_field(&cursor, j->input, PATH_SIZE, '\t') ||
         !split_field(&cursor, j->output, PATH_SIZE, '\t') ||
         !split_field(&cursor, j->report, PATH_SIZE, '\t') ||
         !split_field(&cursor, j->key, sizeof j->key, '\t') ||
-        !split_field(&cursor, wall, sizeof wall, '\n'))
+        !split_field(&cursor, wall_limit, sizeof wall_limit, '\n'))
       return false;
-    j->wall_ms = strtol(wall, NULL, 10);
+    j->wall_limit_ms = strtol(wall_limit, NULL, 10);
     ++g_job_count;
   }
   free(text);
@@ -544,13 +544,13 @@ static void become_job(const Job* job) {
 }
 
 // Waits for one test's child within its wall limit; returns its status line.
-static int wait_job(pid_t child, long wall_ms, char* line, size_t size) {
+static int wait_job(pid_t child, long wall_limit_ms, char* line, size_t size) {
   int pidfd = (int)syscall(SYS_pidfd_open, child, 0);
   bool late = false;
   if (pidfd >= 0) {
     struct pollfd p = {pidfd, POLLIN, 0};
     int ready;
-    do ready = poll(&p, 1, (int)wall_ms); while (ready < 0 && errno == EINTR);
+    do ready = poll(&p, 1, (int)wall_limit_ms); while (ready < 0 && errno == EINTR);
     if (ready == 0) {
       late = true;
       kill(child, SIGKILL);
@@ -582,7 +582,7 @@ static void fork_point(int64_t num) {
     }
     char line[256];
     int n = child < 0 ? snprintf(line, sizeof line, "status=fork-failed\n")
-                      : wait_job(child, g_jobs[i].wall_ms, line, sizeof line);
+                      : wait_job(child, g_jobs[i].wall_limit_ms, line, sizeof line);
     if (n > 0) write_line(g_status, line, (size_t)n, O_APPEND);
   }
   _exit(0);

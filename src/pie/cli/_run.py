@@ -116,8 +116,10 @@ def how_it_ended(test: pie.TestResult) -> str:
 
 
 def amount(value: float, unit: str) -> str:
-    """Counts as whole numbers with separators, other quantities with 6 significant digits."""
-    if value == int(value) and abs(value) >= 1000:
+    """Large quantities (counts, and the cycle model's estimates, which are fractional) as whole
+    numbers with separators, small ones (seconds) with 6 significant digits: never
+    ``1.37033e+06 cycles``."""
+    if abs(value) >= 1000:
         return f"{value:,.0f} {unit}"
     return f"{value:.6g} {unit}"
 
@@ -140,7 +142,9 @@ def timing_line(timing: pie.Timing) -> str:
 def summary(result: pie.Evaluation) -> str:
     compiled = result.compile
     head = f"{result.verdict.value}  accuracy {result.accuracy:.3f}"
-    lines = [head if result.verdict is pie.Verdict.CE else f"{head}  ({len(result.tests)} tests)"]
+    count = len(result.tests)
+    tests = f"{count} test" + ("" if count == 1 else "s")
+    lines = [head if result.verdict is pie.Verdict.CE else f"{head}  ({tests})"]
     lines.append(
         f"compile: {'ok' if compiled.ok else 'failed'} in {compiled.seconds:.2f} s"
         f"{' (cached)' if compiled.cached else ''}"
