@@ -18,6 +18,7 @@ import pytest
 
 import pie
 from pie._timing import _noise
+from pie.cli import parser as cli_parser
 from tests.conftest import SUM_OK, make_tests
 
 
@@ -130,6 +131,26 @@ def test_the_command_line_is_a_client_of_the_public_api() -> None:
     assert _private_names(ast.parse(probe)) == ["pie._a", "pie._b", "pie._b.c", "pie._d", "pie._e"]
 
 
+def test_compiling_reaches_the_sandbox_through_its_seam_only() -> None:
+    """The compiler uses ``Sandbox.compile`` and ``Sandbox.share``, not the sandbox's pool,
+    slots, launcher arguments or host facts (it once reached in five ways)."""
+    tree = ast.parse((Path(pie.__file__).parent / "_compile.py").read_text(encoding="utf-8"))
+    used = {
+        node.attr
+        for node in ast.walk(tree)
+        if isinstance(node, ast.Attribute)
+        and isinstance(node.value, ast.Attribute)
+        and node.value.attr == "_sandbox"
+    }
+    assert used == {"compile", "share"}
+    imported = [
+        node.module
+        for node in ast.walk(tree)
+        if isinstance(node, ast.ImportFrom) and (node.module or "").startswith("pie._sandbox")
+    ]
+    assert imported == ["pie._sandbox"]  # its package, none of its private modules
+
+
 def test_version_and_python_dash_m_pie() -> None:
     done = subprocess.run(
         [sys.executable, "-m", "pie", "--version"], capture_output=True, text=True, check=False
@@ -142,6 +163,16 @@ def test_limits_key_covers_the_wall_limit() -> None:
     base = pie.Limits(time_limit=1.0)
     assert base.key() != pie.Limits(time_limit=1.0, wall_factor=1.0).key()
     assert base.key() != pie.Limits(time_limit=1.0, wall_extra=5.0).key()
+
+
+def test_the_time_limit_has_one_name_one_default_and_one_wall_formula() -> None:
+    """``pie run --time-limit``, YAML ``time_limit`` and ``pie.Limits(time_limit=)`` are one
+    setting with one default; runs and compiles get the same wall limit from it."""
+    args = cli_parser().parse_args(["run", "a.cpp", "--tests", "t"])
+    config_default = attrs.fields(pie.BenchmarkConfig).time_limit.default
+    assert args.time_limit == config_default == pie.Limits().time_limit
+    limits = pie.Limits(time_limit=3.0)
+    assert limits.wall_limit == 3.0 * limits.wall_factor + limits.wall_extra == 7.0
 
 
 def test_wall_config_key_does_not_change_with_the_load(monkeypatch: pytest.MonkeyPatch) -> None:

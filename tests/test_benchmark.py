@@ -419,6 +419,11 @@ def test_a_resumed_run_and_its_files_say_what_the_first_part_did(
     assert "generated.jsonl:2: no test folder" in done.stderr
     run = json.loads((tmp_path / "out" / "run.json").read_text())
     assert any("no test folder" in issue for issue in run["issues"])
+    # the verdict counts of the files and the table cover the first part too
+    whole = {"AC": 1, "IE": 1}
+    assert run["verdicts"] == {"src": whole, "tgt": whole, "generated": whole}
+    table = {line.split("  ")[0]: line.split()[-4:] for line in done.stdout.splitlines()}
+    assert table["verdicts src"] == table["verdicts generated"] == ["AC", "1", "IE", "1"]
     melted = read_jsonl(tmp_path / "out" / "melted_test_results.jsonl")
     errors = [m["error"] for m in melted if m["problem_id"] == "nowhere"]
     assert len(errors) == 3 and all(e and "nowhere" in e for e in errors)  # src, tgt, candidate

@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import math
+import re
 import shutil
 import signal
 import subprocess
@@ -38,7 +39,12 @@ def test_help_texts_describe_every_option_default_and_exit_status() -> None:
     assert "as one JSON list" in helps("demo")
     assert "the output_dir of a 'pie evaluate' run" in helps("report")
     assert "where to write the rows" in helps("cache", "export")
-    assert "config keys:" in helps("evaluate") and "testcases_dir" in helps("evaluate")
+    evaluate = " ".join(helps("evaluate").split())
+    assert "config keys:" in evaluate
+    names = [field.name for field in attrs.fields(pie.BenchmarkConfig)]
+    own = names[names.index("testcases_dir") :]  # pie's own keys, after PIE's
+    listed = re.findall(r"\w+", evaluate.split("pie's own", 1)[1].split(";", 1)[0])
+    assert len(own) >= 9 and listed == own
 
 
 def test_help_names_every_exit_status_a_command_returns() -> None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import json
+import re
 import tempfile
 from pathlib import Path
 
@@ -12,9 +13,11 @@ import yaml
 from hypothesis import given
 from hypothesis import strategies as st
 
+import pie
 from pie._benchmark._plan import make_plan
 from pie._config import BenchmarkConfig, load_config, parse_config
 from pie._errors import InputError
+from tests.conftest import SUM_OK
 
 PIE_CONFIG = """\
 model_generated_outputs_path: data/generations.jsonl
@@ -196,3 +199,25 @@ def test_a_row_whose_problem_has_no_test_folder_says_so(tmp_path: Path) -> None:
     plan = make_plan(config, evaluate_src_tgt=True)
     (issue,) = plan.issues
     assert issue.line == 1 and f"no test folder {tmp_path / 'tests' / 'p_gone'}" in issue.message
+
+
+def test_one_vocabulary_of_timing_and_checker_names() -> None:
+    """The command line, the YAML and the API take the same timing and checker names (the
+    registry's and ``pie.CheckMode``'s), and an unknown one is refused alike with the same list."""
+    from pie.cli import parser  # noqa: PLC0415
+
+    for name in pie.TIMINGS:
+        farm = "farm: farm.yaml\n" if name == "gem5" else ""
+        assert parse_config(MINIMAL + farm + f"timing: {name}\n").timing == name
+        run = parser().parse_args(["run", "a.cpp", "--tests", "t", "--timing", name])
+        assert run.timing == name
+    for mode in pie.CheckMode:
+        assert parse_config(MINIMAL + f"checker: {mode.value}\n").checker == mode.value
+    names = ", ".join(pie.TIMINGS)
+    with pytest.raises(InputError, match=f"timing must be one of {names}, got 'fast'"):
+        parse_config(MINIMAL + "timing: fast\n")
+    with pytest.raises(InputError, match=re.escape(str(tuple(pie.TIMINGS)))):
+        pie.evaluate_sync(SUM_OK, [], timing="fast")
+    checkers = ", ".join(mode.value for mode in pie.CheckMode)
+    with pytest.raises(InputError, match=f"checker must be one of {checkers}"):
+        parse_config(MINIMAL + "checker: loose\n")

@@ -27,8 +27,9 @@ def add_parser(commands: Any, common: argparse.ArgumentParser) -> None:
         "Run the same command again to resume an interrupted run.",
         epilog="config keys: PIE's EvaluationConfig keys (model_generated_outputs_path, "
         "reference_file_path, output_dir, threshold_accuracy, ...) and pie's own (testcases_dir, "
-        "timing, farm, time_limit, memory_limit, checker, cache_dir, concurrency); the README's "
-        "'pie evaluate' section lists them with their defaults. Exit status: 0 done, 2 bad "
+        "timing, farm, toolchain_root, time_limit, memory_limit, checker, cache_dir, "
+        "concurrency); the README's 'pie evaluate' section lists them with their defaults. "
+        "Exit status: 0 done, 2 bad "
         "config or input, 75 stopped by an infrastructure failure (the sandbox, the disk: "
         "resumable), 130 interrupted (resumable).",
         parents=[common],
