@@ -79,6 +79,24 @@ PROVOKE = {
         '                   : "=m"(c) : "m"(a), "m"(b) : "xmm0", "xmm1", "xmm2");\n'
         '  std::printf("%g %g\\n", c[0], c[7]);\n}\n'
     ),
+    # the idiom of competitive programmers: AVX2 by pragma, vectorised by g++ -O3; gem5 v20.1
+    # decodes some of it as SSE and none of its VEX-only instructions (here vinserti128)
+    "avx2": (
+        '#pragma GCC target("avx2")\n#include <cstdio>\nint a[1024], b[1024];\nint main() {\n'
+        "  for (int i = 0; i < 1024; i++) { a[i] = i; b[i] = 2 * i; }\n"
+        "  for (int i = 0; i < 1024; i++) a[i] += 3 * b[i];\n  long s = 0;\n"
+        "  for (int i = 0; i < 1024; i++) s += a[i];\n"
+        '  std::printf("%ld\\n", s);\n}\n'
+    ),
+    # 200 MiB touched a page at a time: past the ~100 MiB the Skylake config backs (slow: gem5
+    # stops fetching and spins to the 20 ms budget, ~3 min of host time)
+    "memory": (
+        "#include <cstdio>\n#include <cstdlib>\nint main() {\n  const long n = 200L << 20;\n"
+        "  char *p = static_cast<char *>(std::malloc(n));\n"
+        "  for (long i = 0; i < n; i += 4096) p[i] = static_cast<char>(i >> 12);\n"
+        "  long s = 0;\n  for (long i = 0; i < n; i += 4096) s += p[i];\n"
+        '  std::printf("%ld\\n", s);\n}\n'
+    ),
     "stack": (  # 16 MiB of stack (4 KiB frames); gem5 v20.1 allows 8 MiB, pie's sandbox more
         "#include <cstdio>\nstatic int down(int n) {\n  volatile char frame[4096];\n"
         "  frame[0] = static_cast<char>(n);\n  return n == 0 ? 0 : down(n - 1) + frame[0];\n}\n"
@@ -175,7 +193,9 @@ def record(folder: Path) -> None:
     stdout, stderr, exit status, report, stats file and the guest's output go to
     ``folder/NAME.*``."""
     folder.mkdir(parents=True, exist_ok=True)
+    provenance = [provenance_header()]
     for name, source in {"hello": HELLO, **PROVOKE}.items():
+        (folder / f"{name}.cpp").write_text(source)
         binary = compile_in_root(name, source)
         work = pie_like_dir()
         os.chown(ROOT / work.lstrip("/"), GEM5_UID, GEM5_UID)
@@ -200,10 +220,31 @@ def record(folder: Path) -> None:
             ["/bin/sh", "-c", f"ulimit -s unlimited; exec {ROOT}{binary}"],
             capture_output=True, text=True, check=False,
         ).stdout  # fmt: skip
+        (folder / f"{name}.native").write_text(native)
         printed = made / "m5out" / "guest.out"
         same = printed.exists() and native == printed.read_text(errors="replace")
         print(f"  {name:10} exit {status:3} {seconds:6.1f} s  guest output as native: "
               f"{'yes' if same else 'NO'}  {errors[-1][:100] if errors else ''}")  # fmt: skip
+        provenance.append(f"{name}: exit {status}, {seconds:.1f} s of host time, guest output "
+                          f"as native: {'yes' if same else 'no'}; command: {command}")  # fmt: skip
+    (folder / "PROVENANCE").write_text("\n".join(provenance) + "\n")
+
+
+def provenance_header() -> str:
+    """Where the recorded files come from: when, on what, with which gem5 build."""
+    digest = subprocess.run(["sha256sum", f"{ROOT}{GEM5}"], capture_output=True, text=True,
+                            check=True).stdout.split()[0]  # fmt: skip
+    info = ROOT / "opt/gem5/BUILD_INFO"
+    return (
+        f"recorded {time.strftime('%Y-%m-%d %H:%M:%S UTC', time.gmtime())} by "
+        f"bench/gem5_real.py --record, as root, build root {ROOT}\n"
+        f"host: {' '.join(os.uname())}\nsha256 of gem5.opt (now): {digest}\n"
+        f"BUILD_INFO:\n{info.read_text() if info.exists() else '(none)'}"
+        "each program compiled in the root with /usr/bin/g++ NAME.cpp -o NAME --std=c++17 -O3, "
+        "stdin /dev/null; files NAME.out (gem5 stdout), .err (stderr), .status (exit status), "
+        ".report (descriptor 3), .stats.txt, .guest.out (--guest-output), .native (its stdout run "
+        "natively, ulimit -s unlimited)"
+    )
 
 
 async def provoked(farm: Path, cache: Path, tests: Path) -> None:
