@@ -26,6 +26,7 @@ from pie._farm._config import FarmConfig
 from pie._farm._hosts import RemoteRun
 from pie._farm._output import ExpectedOutput, output_failure
 from pie._farm._stats import StatsError, parse_stats
+from pie._farm._unsimulable import outside_memory, unimplemented_instructions, unsimulable
 
 _TIMEOUT_STATUSES = (124, 128 + signal.SIGKILL)  # GNU timeout, plain and with -s KILL
 _TIMEOUT_SHARE = 0.9  # a KILL this late into the allowed time was the timeout's
@@ -88,24 +89,6 @@ class Failed:
 
 Outcome = Simulated | Failed
 
-# gem5's own words for what its syscall emulation cannot do (G5 v20.1 syscall_emul.cc,
-# syscall_desc.hh, arch/x86/faults.cc, sim/process.cc), most specific first
-_UNSIMULABLE = (
-    (re.compile(r"syscall (\S+) \(#(\d+)\) unimplemented"), "unimplemented syscall {0} (#{1})"),
-    (re.compile(r"Syscall (\d+) out of range"), "syscall #{0} is unknown to this gem5"),
-    (
-        re.compile(r"Unrecognized/invalid instruction"),
-        "an instruction gem5 does not decode (AVX or another extension)",
-    ),
-    (
-        re.compile(r"Maximum stack size exceeded"),
-        "the stack outgrew gem5's limit (8 MB on gem5 v20.1)",
-    ),
-    (
-        re.compile(r"Page table fault|Tried to \w+ unmapped address|Page fault at"),
-        "a page fault gem5 cannot map (often a stack beyond gem5's limit)",
-    ),
-)
 _RUN_SE_FAILED = re.compile(r"Benchmark failed with bad exit (cause|code)")
 _EXIT_CODE = re.compile(r"^Exit code (-?\d+)$", re.MULTILINE)
 # the guest's dynamic loader, when the binary needs a newer glibc than the host's
@@ -165,7 +148,7 @@ def outcome_of(
         return Failed(Kind.UNSIMULABLE, bad_address(stats.bad_address_packets))
     wrong = output_failure(run.output_bytes, accuracy, expected)
     if wrong is not None:
-        return Failed(Kind.OUTPUT, wrong)
+        return Failed(Kind.OUTPUT, wrong + _no_ops(run.log))
     assert run.output_bytes is not None and accuracy is not None  # else ``wrong`` says so
     return Simulated(
         ticks=stats.ticks,
@@ -192,12 +175,34 @@ def within_budget(simulated: Simulated, max_ticks: int) -> Outcome:
     return simulated
 
 
-def bad_address(packets: int) -> str:
+def bad_address(packets: int, *, stalled: bool = False) -> str:
+    what = (
+        "gem5 stopped fetching instructions from there and ran to the time budget"
+        if stalled
+        else "so gem5 timed memory that is not there"
+    )
     return (
         f"the program used memory the Skylake config does not have ({packets} packets answered "
         "by gem5's bad-address responder: the config backs about 100 MiB of the program's "
-        "pages), so gem5 timed memory that is not there"
+        f"pages); {what}"
     )
+
+
+def _no_ops(log: str) -> str:
+    """What gem5 said it ran wrongly, when it said so: the likely cause of a wrong output."""
+    skipped = unimplemented_instructions(log)
+    if not skipped:
+        return ""
+    named = ", ".join(skipped[:5])
+    return f" (gem5 warned that it ran instructions it does not implement as no-ops: {named})"
+
+
+def _bad_address_packets(stats: bytes | None) -> int:
+    """The bad-address packets of a failed run's stats file, 0 when it has none to read."""
+    try:
+        return parse_stats((stats or b"").decode("utf-8", errors="replace")).bad_address_packets
+    except StatsError:
+        return 0
 
 
 def over_budget(max_ticks: int) -> str:
@@ -209,6 +214,10 @@ def over_budget(max_ticks: int) -> str:
 
 def _failure(run: RemoteRun, report: ExitReport | None, config: FarmConfig) -> Failed:
     if report is not None and report.cause == BUDGET_EXIT:
+        # a program past the config's memory stalls gem5's fetch until the budget runs out
+        packets = _bad_address_packets(run.stats)
+        if packets or outside_memory(run.log):
+            return Failed(Kind.UNSIMULABLE, bad_address(packets, stalled=True))
         return Failed(Kind.OVER_BUDGET, over_budget(config.max_ticks))
     glibc = _GLIBC.search(run.log)
     if glibc:
@@ -219,10 +228,9 @@ def _failure(run: RemoteRun, report: ExitReport | None, config: FarmConfig) -> F
             "hosts' (the docker/pie image: Ubuntu 20.04, glibc 2.31; 'pie farm check' compares "
             "the two)",
         )
-    for pattern, template in _UNSIMULABLE:
-        found = pattern.search(run.log)
-        if found:
-            return Failed(Kind.UNSIMULABLE, template.format(*found.groups()))
+    cannot = unsimulable(run.log)
+    if cannot is not None:
+        return Failed(Kind.UNSIMULABLE, cannot)
     if run.status in _TIMEOUT_STATUSES and run.seconds >= _TIMEOUT_SHARE * config.timeout:
         return Failed(
             Kind.HOST,
