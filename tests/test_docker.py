@@ -408,7 +408,18 @@ def test_the_self_test_passes_on_the_stand_in_and_refuses_a_forged_report(
     assert facts["selftest_pie_hello_pie_ticks"] == "1004121118"
     assert facts["selftest_pie_hello_matches_pie"] == "no"  # the stand-in's ticks are made up
     assert int(facts["selftest_pie_hello_sim_ticks"]) > 0
+    assert facts["selftest_guest_output"] == "separate"
     assert "PIE's hello world took" in passed.stderr
+    # a run-se.py that drops --guest-output: the guest's line lands in gem5's stdout instead
+    gem5.write_text(
+        '#!/bin/sh\nfor a; do shift; case $a in --guest-output=*) ;; *) set -- "$@" "$a";; '
+        f'esac; done\nexec {sys.executable} -I -S {STANDIN} "$@"\n'
+    )
+    ignored = subprocess.run(
+        ["bash", str(GEM5_STEPS), "selftest", str(gem5), str(config), str(work)],
+        capture_output=True, text=True, env=env, check=False, timeout=120,
+    )  # fmt: skip
+    assert ignored.returncode == 1 and "not alone in --guest-output's file" in ignored.stderr
     dumped = selftest("two_dumps")  # what an honoured m5 dump-and-reset leaves
     assert dumped.returncode == 1 and "2 statistics dumps" in dumped.stderr
     unreported = selftest("no_report")

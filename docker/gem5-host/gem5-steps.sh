@@ -71,6 +71,7 @@ config() {
   grep -q -- "--max-ticks" "$run_se"
   grep -q -- "--argv0" "$run_se"
   grep -q -- "--report-fd" "$run_se"
+  grep -q -- "--guest-output" "$run_se"
 }
 
 # The guest path of PIE's hello world: PIE ran it as /tmp/tmpXXXXXXXX/basic.out (tempfile).
@@ -81,7 +82,8 @@ PIE_HELLO_TICKS=1004121118   # LearningOpt/pie gem5/api_pytest.py: 0.00100412111
 # world (its api_pytest.py source, byte for byte); m5reset works a while, then executes
 # m5_reset_stats (x86 pseudo-op 0F 04, function 0x40). Each run is the farm's command: an empty
 # environment but for PYTHONNOUSERSITE, the guest's argv[0] of PIE's shape, stdin given, and
-# the exit report on descriptor 3, whose tick the stats file must match. A reset honoured would
+# the exit report on descriptor 3, whose tick the stats file must match, and the guest's stdout
+# in its own file (--guest-output), apart from gem5's banner. A reset honoured would
 # make sim_ticks a tiny part of final_tick. escape opens gem5's own memory for writing (gem5
 # passes the guest's open through): the jail must refuse it.
 programs() {
@@ -115,8 +117,9 @@ selftest() {
   esac
   for prog in basic.out m5reset escape; do
     env -i PYTHONNOUSERSITE=1 "${confine[@]}" "$gem5" --outdir="out-$prog" --stats-file=stats.txt \
-      "$config" --argv0="${PIE_HELLO_ARGV0%/*}/$prog" --report-fd=3 Verbatim "$work/bin/$prog" \
-      < /dev/null > "$prog.log" 2>&1 3> "$prog.report" || { cat "$prog.log"; exit 1; }
+      "$config" --argv0="${PIE_HELLO_ARGV0%/*}/$prog" --report-fd=3 --guest-output=guest.out \
+      Verbatim "$work/bin/$prog" < /dev/null > "$prog.log" 2>&1 3> "$prog.report" \
+      || { cat "$prog.log"; exit 1; }
     dumps=$(grep -c 'Begin Simulation Statistics' "out-$prog/stats.txt")
     [ "$dumps" = 1 ] || { echo "$prog: $dumps statistics dumps" >&2; exit 1; }
     reported=$(sed -n 's/^Exiting @ tick \([0-9]*\) because exiting with last active thread context$/\1/p' \
@@ -125,10 +128,16 @@ selftest() {
     [ -n "$reported" ] && [ "$reported" = "$final" ] \
       || { echo "$prog: exit report '$(cat "$prog.report")', final_tick $final" >&2; exit 1; }
   done
-  grep -q 'Hello, World!' basic.out.log || { cat basic.out.log; echo "hello: no output" >&2; exit 1; }
-  escape=$(sed -n 's/^escape \(opened\|refused\)$/\1/p' escape.log)
+  # the guest printed into its own file, exactly, and nothing of it reached gem5's stdout
+  if [ "$(cat out-basic.out/guest.out 2>/dev/null)" != 'Hello, World!' ] \
+    || grep -q 'Hello, World!' basic.out.log; then
+    cat basic.out.log
+    echo "hello: its output is not alone in --guest-output's file (out-basic.out/guest.out)" >&2
+    exit 1
+  fi
+  escape=$(sed -n 's/^escape \(opened\|refused\)$/\1/p' out-escape/guest.out)
   if [ -z "$escape" ] || { [ ${#confine[@]} -gt 0 ] && [ "$escape" != refused ]; }; then
-    cat escape.log
+    cat escape.log out-escape/guest.out
     echo "the guest could open gem5's /proc/self/mem (jail: $state)" >&2
     exit 1
   fi
@@ -147,6 +156,7 @@ selftest() {
   echo "selftest_m5reset_sim_ticks=$(stat_of sim_ticks out-m5reset/stats.txt)"
   echo "selftest_jail=$state"
   echo "selftest_escape=$escape"
+  echo "selftest_guest_output=separate"
   echo "pie-gem5 self-test: PIE's hello world took $sim ticks here, $PIE_HELLO_TICKS in PIE's image" >&2
 }
 
