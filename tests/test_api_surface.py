@@ -163,6 +163,9 @@ def test_limits_key_covers_the_wall_limit() -> None:
     base = pie.Limits(time_limit=1.0)
     assert base.key() != pie.Limits(time_limit=1.0, wall_factor=1.0).key()
     assert base.key() != pie.Limits(time_limit=1.0, wall_extra=5.0).key()
+    # an int is the same limit as its float (pie.Limits(time_limit=10) beside --time-limit 10)
+    assert pie.Limits(time_limit=1, wall_factor=2, wall_extra=1).key() == base.key()
+    assert base.key() == "t=1.0;m=1024;o=64;p=64;wf=2.0;we=1.0"  # the keys of existing caches
 
 
 def test_the_time_limit_has_one_name_one_default_and_one_wall_formula() -> None:

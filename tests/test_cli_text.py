@@ -68,6 +68,9 @@ def test_cache_commands_take_the_cache_dir_after_their_name_and_create_nothing(
     missing = cli("--cache-dir", str(nowhere), "cache", "stats")
     assert missing.returncode == 2 and "no result cache in" in missing.stderr
     assert not nowhere.exists()
+    cleared = cli("cache", "clear", "--cache-dir", str(nowhere))  # not "cleared", not made
+    assert cleared.returncode == 0 and "nothing to clear" in cleared.stdout
+    assert not nowhere.exists()
 
 
 def _evaluation(verdict: pie.Verdict, **test: object) -> pie.Evaluation:

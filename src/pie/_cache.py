@@ -198,9 +198,14 @@ class Cache:
         here, before the first row is asked for."""
         return _rows(self._existing())
 
-    def clear(self) -> None:
-        """Forget every result (see ``clear``): they are computed again when asked for."""
+    def clear(self) -> bool:
+        """Forget every result (see ``clear``): they are computed again when asked for.  False,
+        and nothing created, when there is no cache there (a mistyped folder is not
+        "cleared")."""
+        if not self.path.is_file():
+            return False
         clear(self.path)
+        return True
 
     def _existing(self) -> ResultCache:
         if not self.path.is_file():  # reading must not create a cache where there was none

@@ -65,10 +65,11 @@ class Limits:
         return self.output_mib * MIB
 
     def key(self) -> str:
-        """A stable text form, part of cache keys."""
+        """A stable text form, part of cache keys; ``time_limit=10`` and ``10.0`` (the API's
+        and the command line's spelling) are one key, so they share cached verdicts."""
         return (
-            f"t={self.time_limit};m={self.memory_limit};o={self.output_mib};p={self.processes};"
-            f"wf={self.wall_factor};we={self.wall_extra}"
+            f"t={float(self.time_limit)};m={self.memory_limit};o={self.output_mib};"
+            f"p={self.processes};wf={float(self.wall_factor)};we={float(self.wall_extra)}"
         )
 
 

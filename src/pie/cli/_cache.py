@@ -28,8 +28,10 @@ def add_parser(commands: Any, common: argparse.ArgumentParser) -> None:
 def _cache_command(args: argparse.Namespace) -> int:
     cache = pie.Cache(args.cache_dir)
     if args.action == "clear":
-        cache.clear()
-        print(f"cleared {cache.path}")
+        if cache.clear():
+            print(f"cleared {cache.path}")
+        else:
+            print(f"no result cache in {cache.cache_dir}: nothing to clear")
     elif args.action == "stats":
         for name, value in cache.stats().items():
             print(f"{name:9s} {value}")
