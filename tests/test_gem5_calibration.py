@@ -1,0 +1,57 @@
+"""bench/gem5_calibration.py's choice of rows and its order statistics (no gem5 needed)."""
+
+from __future__ import annotations
+
+import math
+
+from hypothesis import given
+from hypothesis import strategies as st
+
+from bench.calibrate import CalibrationRow
+from bench.gem5_calibration import RowFigures, order_agreement, ordered_as_pie, spread_rows
+
+distinct = st.lists(st.floats(-1e6, 1e6, allow_nan=False), min_size=2, max_size=12, unique=True)
+
+
+@given(distinct)
+def test_order_agreement_is_one_with_itself_and_zero_reversed(values: list[float]) -> None:
+    pairs = len(values) * (len(values) - 1) // 2
+    assert order_agreement(values, values) == (1.0, pairs)
+    assert order_agreement(values, [-v for v in values]) == (0.0, pairs)
+
+
+def test_order_agreement_leaves_out_the_pairs_either_ties() -> None:
+    # pairs (0,1) tie in the first, (1,2) in the second: only (0,2) counts, and it agrees
+    assert order_agreement([1.0, 1.0, 2.0], [5.0, 7.0, 7.0]) == (1.0, 1)
+    share, pairs = order_agreement([1.0, 1.0], [2.0, 2.0])
+    assert math.isnan(share) and pairs == 0
+
+
+def row(speedup: float, name: str) -> CalibrationRow:
+    return CalibrationRow("p1", f"src{name}", f"tgt{name}", speedup, 1.0, (f"s{name}", f"t{name}"))
+
+
+@given(st.lists(st.floats(1.0, 10.0), min_size=1, max_size=30), st.integers(1, 40))
+def test_spread_rows_takes_distinct_rows_over_the_whole_range(
+    speedups: list[float], count: int
+) -> None:
+    rows = [row(speedup, str(i)) for i, speedup in enumerate(speedups)]
+    chosen = spread_rows(rows, count)
+    assert len(chosen) == min(count, len(rows))
+    assert len({r.ids for r in chosen}) == len(chosen)  # never a row twice
+    if count >= len(rows):
+        assert sorted(r.ids for r in chosen) == sorted(r.ids for r in rows)
+
+
+def figures(pie: list[float], other: list[float]) -> list[RowFigures]:
+    return [RowFigures("p1", (str(i), str(i)), False, {"PIE": a, "x": b})
+            for i, (a, b) in enumerate(zip(pie, other, strict=True))]  # fmt: skip
+
+
+def test_ordered_as_pie_bins_pairs_by_pies_difference_and_counts_a_tie_as_not_ordered() -> None:
+    # PIE 1.000 / 1.005 / 1.030: pairs 0.5% (0,1), 2.5% (1,2) and 3% (0,2) apart
+    binned = ordered_as_pie(figures([1.0, 1.005, 1.03], [2.0, 2.0, 3.0]), "x")
+    assert [(pairs, share) for _, _, pairs, share in binned[::2]] == [(1, 0.0), (2, 1.0)]
+    assert binned[1][2] == 0 and math.isnan(binned[1][3])  # nothing 1-2% apart
+    # PIE's own ties are no pair at all
+    assert sum(pairs for _, _, pairs, _ in ordered_as_pie(figures([1.0, 1.0], [1, 2]), "x")) == 0
