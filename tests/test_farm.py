@@ -505,6 +505,8 @@ GEM5_FAULTS = [
         "stack",
         "cannot be simulated: the stack outgrew gem5's 8 MiB limit: a write at 0x7fffff7fe2c0",
     ),
+    # the panic line however deep gem5's backtrace after it (the job keeps only a log's tail)
+    ("stack_deep", "cannot be simulated: the stack outgrew gem5's 8 MiB limit"),
     ("avx_as_sse", "the simulated run's output is wrong: accuracy 0.000 under gem5"),
     ("truncated", "gem5 stats rejected: the last statistics dump has no end marker"),
     ("garbage", "gem5 stats rejected: line "),

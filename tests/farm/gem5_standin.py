@@ -58,7 +58,8 @@ Environment (pie runs gem5 under ``env -i``, so tests set these in a wrapper scr
   replays of the real gem5: ``syscall`` (``real/newfstatat``: fatal "syscall newfstatat
   (#262) unimplemented."), ``getrandom`` (fatal "Syscall 318 out of range"), ``avx``
   (``real/avx2``: panic on a VEX instruction it does not decode), ``stack`` (panic "Tried to
-  write unmapped address" below the 8 MiB stack), ``avx_as_sse`` (the guest's output replaced
+  write unmapped address" below the 8 MiB stack; ``stack_deep`` with a backtrace twice as
+  deep, as another build's), ``avx_as_sse`` (the guest's output replaced
   by the real gem5's for ``real/avx.cpp``, 256-bit AVX run as SSE: a wrong result, exit 0);
   ``mmap`` (gem5's fatal when the host refuses the simulated memory, from gem5's source),
   ``escape`` (the guest's escape attempts, which gem5 performs with its own rights since SE
@@ -283,6 +284,12 @@ def gem5_fault(fault: str) -> None:
         time.sleep(3600)
     if fault in REAL_PANIC:  # the real gem5's panic, tick and backtrace, then its abort
         print(replayed(REAL_PANIC[fault]), end="", file=sys.stderr, flush=True)
+        os.abort()
+    if fault == "stack_deep":  # real/stack's panic from a gem5 with a backtrace twice as deep
+        text = replayed("stack")
+        start, end = text.index("--- BEGIN LIBC"), text.index("--- END LIBC")
+        frames = text[text.index("\n", start) + 1 : end]
+        print(text[:end] + frames + text[end:], end="", file=sys.stderr, flush=True)
         os.abort()
     if fault == "crash":  # a panic of the stand-in's own, laid out as gem5's
         fatal("panic: the stand-in crashes on purpose")

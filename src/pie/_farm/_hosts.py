@@ -73,6 +73,9 @@ _PREPARE_S = 300.0  # hashing gem5.opt (hundreds of MB) on a slow disk, at conne
 _ANSWER_GRACE_S = 30.0  # past gem5's own timeout, how long a silent host is waited for
 _KILL_WAIT_S = 5.0
 _LOG_TAIL = 3000
+# gem5 follows a panic with a libc backtrace (about 2.3 KB from gem5 v20.1 here, more from a
+# deeper build) that would push the panic itself out of stderr's tail: the tail is taken without it
+_NO_BACKTRACE = "/^--- BEGIN LIBC BACKTRACE ---$/,/^--- END LIBC BACKTRACE ---$/d"
 _MAX_STATS_BYTES = 16 << 20
 # gem5's output and log files on the host; 262144 blocks is 128 or 256 MiB depending on the shell
 _FILE_BLOCKS = 262144
@@ -522,7 +525,7 @@ o=-
 printf 'pie-farm-job %s %s %s x%s\\n' "$rc" "$s" "$o" "$r"
 [ "$s" != - ] && head -c "$s" {stats}
 [ "$o" != - ] && [ "$o" -le {files.output_limit} ] && head -c "$o" {output}
-{{ tail -c {_LOG_TAIL} out; echo; tail -c {_LOG_TAIL} err; }} >&2
+{{ tail -c {_LOG_TAIL} out; echo; sed "{_NO_BACKTRACE}" err | tail -c {_LOG_TAIL}; }} >&2
 cd / && rm -rf {job}
 exit 0
 """
