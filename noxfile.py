@@ -1,5 +1,5 @@
 """Developer sessions: ``nox -s tests``, ``lint``, ``bench``, ``demo``, ``stress``,
-``environments``."""
+``environments``, ``gem5_real``."""
 
 from __future__ import annotations
 

@@ -473,3 +473,25 @@ def test_a_stopped_build_keeps_what_scons_built(tmp_path: Path) -> None:
             os.killpg(build.pid, signal.SIGKILL)
         build.wait()
     assert record.read_text() == "saved\n"
+
+
+def test_the_real_gem5_checks_without_a_build_say_how_to_make_one(tmp_path: Path) -> None:
+    """``nox -s gem5_real`` (not a default session) runs bench/gem5_real.py, which, with no
+    build in ``PIE_GEM5_ROOT``, names the missing gem5.opt and the build-local.sh command."""
+    import subprocess  # noqa: PLC0415
+    import sys  # noqa: PLC0415
+
+    noxfile = (REPO / "noxfile.py").read_text()
+    session = noxfile[noxfile.index('@nox.session(name="gem5_real")') :]
+    assert '"bench/gem5_real.py", *session.posargs' in session.split("@nox.session")[1]
+    assert '"gem5_real"' not in noxfile.split("nox.options.sessions = ")[1].splitlines()[0]
+    absent = tmp_path / "no-root"
+    done = subprocess.run(
+        [sys.executable, str(REPO / "bench" / "gem5_real.py")],
+        capture_output=True, text=True, check=False, timeout=60,
+        env={"PATH": "/usr/bin:/bin", "PIE_GEM5_ROOT": str(absent)},
+    )  # fmt: skip
+    assert done.returncode == 2 and done.stdout == ""
+    assert f"no gem5 build at {absent}/opt/gem5/build/X86/gem5.opt" in done.stderr
+    assert f"docker/gem5-host/build-local.sh {absent} " in done.stderr
+    assert not absent.exists()  # it made nothing
