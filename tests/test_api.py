@@ -197,6 +197,42 @@ def test_scratch_of_a_killed_evaluator_is_removed_by_the_next(cache_dir: Path) -
     assert scratch.is_dir(), "a live evaluator's scratch folder was removed"
     holder.kill()
     holder.wait()
-    pie.evaluate_sync(SUM_OK, tests, cache_dir=cache_dir)
+    # a test not run yet, so the next evaluator makes slots (an answer wholly from the cache
+    # makes none, and sweeps nothing)
+    more = make_tests(cache_dir / "more-tests", [("2 2\n", "4\n")])
+    pie.evaluate_sync(SUM_OK, more, cache_dir=cache_dir)
     assert not scratch.exists()
     assert not any(g.exists() for g in groups)
+
+
+def test_an_answer_wholly_from_the_cache_probes_nothing_and_starts_no_process(
+    cache_dir: Path, tmp_path: Path
+) -> None:
+    from pie._sandbox import _launcher  # noqa: PLC0415 (the launcher is this test's witness)
+
+    tests = make_tests(tmp_path / "tests", [("5 6\n", "11\n")])
+    options = {"cache_dir": cache_dir, "cache_file": tmp_path / "own.sqlite3"}
+    first = pie.evaluate_sync(SUM_OK, tests, **options)
+    assert first.verdict is pie.Verdict.AC
+    launcher = _launcher.launcher_path(cache_dir)
+    real = launcher.with_name(f"{launcher.name}.real")
+    launched = tmp_path / "launched"
+    os.rename(launcher, real)
+    try:
+        launcher.write_text(f'#!/bin/sh\necho "$@" >> {launched}\nexec {real} "$@"\n')
+        launcher.chmod(0o755)
+        again = pie.evaluate_sync(SUM_OK, tests, **options)
+        assert not launched.exists(), launched.read_text()
+        assert again.compile.cached and all(t.cached for t in again.tests)
+        assert again.sandbox == first.sandbox
+        # a test not run yet needs the sandbox: the witness sees it (this test can fail)
+        more = make_tests(tmp_path / "more", [("1 2\n", "3\n")])
+        assert pie.evaluate_sync(SUM_OK, more, **options).verdict is pie.Verdict.AC
+        assert "--serve" in launched.read_text()
+    finally:
+        os.replace(real, launcher)
+    # the recorded summary serves only under the conditions it was probed in: else a probe
+    record = launcher.with_name(f"{launcher.name}.summary.json")
+    record.write_text(record.read_text().replace('"conditions": "', '"conditions": "other'))
+    assert pie.evaluate_sync(SUM_OK, tests, **options).sandbox == first.sandbox
+    assert '"conditions": "other' not in record.read_text()

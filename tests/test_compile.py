@@ -131,3 +131,19 @@ def test_concurrent_processes_compile_once(tmp_path: Path, cache_dir: Path) -> N
     outputs = [json.loads(p.communicate(timeout=120)[0]) for p in processes]
     assert [verdict for verdict, _ in outputs] == ["AC"] * 3
     assert sorted(cached for _, cached in outputs) == [False, True, True]
+
+
+def test_a_compiler_rewritten_in_place_is_asked_its_version_again(tmp_path: Path) -> None:
+    """The identity is remembered per file state, not per name: a long-lived process
+    (``pie serve``) must key binaries by the compiler it would run now."""
+    from pie._toolchain import compiler_identity  # noqa: PLC0415
+
+    compiler = tmp_path / "g++"
+    asked = tmp_path / "asked"
+    compiler.write_text(f"#!/bin/sh\necho x >> {asked}\necho 'g++ 12.2'\n")
+    compiler.chmod(0o755)
+    first = compiler_identity(str(compiler))
+    assert compiler_identity(str(compiler)) == first
+    assert asked.read_text() == "x\n"  # asked once while the file stayed the same
+    compiler.write_text(f"#!/bin/sh\necho x >> {asked}\necho 'g++ 12.3'\n")
+    assert compiler_identity(str(compiler)) != first

@@ -20,7 +20,7 @@ async def qemu_backend(
 ) -> AsyncIterator[QemuBackend]:
     sandbox = Sandbox(cache_dir, slots=slots)
     async with anyio.create_task_group() as group:
-        await sandbox.start(group)
+        sandbox.serve_in(group)
         try:
             yield QemuBackend(sandbox, store, config, check=CheckMode.STRICT)
         finally:

@@ -8,6 +8,7 @@ import os
 import shutil
 import subprocess
 import time
+from collections.abc import Awaitable, Callable
 from pathlib import Path
 
 import anyio
@@ -100,9 +101,15 @@ class Compiler:
     """Compiles sources to binaries once: identical (source, compiler, flags) hit the cache."""
 
     def __init__(
-        self, cache_dir: Path, sandbox: Sandbox, options: CompileOptions, store: ResultCache
+        self,
+        cache_dir: Path,
+        sandbox: Callable[[], Awaitable[Sandbox]],
+        options: CompileOptions,
+        store: ResultCache,
     ) -> None:
         self.options = options
+        # the sandbox is asked for only when something must be compiled: a cached binary
+        # needs none
         self._sandbox = sandbox
         self._store_db = store
         self._dir = cache_dir / "compile"
@@ -181,7 +188,7 @@ class Compiler:
         scratch = self._binaries / f".build-{key[:16]}-{os.getpid()}"
         await anyio.Path(self._binaries).mkdir(parents=True, exist_ok=True)
         try:
-            outcome, refused = await self._sandbox.compile(source, spec, scratch)
+            outcome, refused = await (await self._sandbox()).compile(source, spec, scratch)
             seconds = time.perf_counter() - started
             message = outcome.stderr.decode("utf-8", errors="replace")[:MESSAGE_CAP]
             limit_hit = ""
@@ -226,7 +233,7 @@ class Compiler:
             return None
         if self._binutils is None:
             made = await anyio.to_thread.run_sync(binutils_folder, root, self._dir / "toolchain")
-            self._binutils = self._sandbox.share(made, made.name, executable=True)
+            self._binutils = (await self._sandbox()).share(made, made.name, executable=True)
         return self._binutils
 
     # ---- precompiled header --------------------------------------------------------------
@@ -238,7 +245,7 @@ class Compiler:
         if not self._pch_ready:
             built = await anyio.to_thread.run_sync(self._ensure_pch)
             if built is not None:
-                self._pch = self._sandbox.share(built, f"pch-{built.name}")
+                self._pch = (await self._sandbox()).share(built, f"pch-{built.name}")
             self._pch_ready = True
         return self._pch
 

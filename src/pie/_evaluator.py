@@ -7,6 +7,7 @@ import concurrent.futures
 import functools
 import os
 import sys
+import threading
 from collections.abc import AsyncIterator, Iterable, Sequence
 from pathlib import Path
 from types import TracebackType
@@ -33,8 +34,8 @@ from pie._model import (
     overall_verdict,
 )
 from pie._paths import default_cache_dir
-from pie._sandbox import Sandbox, classify
-from pie._timing import NO_FARM, TIMINGS, TimingBackend, make_backend, unknown_backend
+from pie._sandbox import Sandbox, classify, recorded_summary
+from pie._timing import NO_FARM, NONE, TIMINGS, TimingBackend, make_backend, unknown_backend
 
 if TYPE_CHECKING:
     from pie._farm import FarmConfig
@@ -138,6 +139,7 @@ class Evaluator:
         )
         self._store: ResultCache | None = None
         self._sandbox: Sandbox | None = None
+        self._sandbox_lock: threading.Lock | None = None
         self._group: anyio.abc.TaskGroup | None = None
         self._compiler: Compiler | None = None
         self._timing: TimingBackend | None = None
@@ -146,21 +148,54 @@ class Evaluator:
         self.cache_dir.mkdir(parents=True, exist_ok=True)
         # first, so that a broken cache file stops us before any process starts
         self._store = await anyio.to_thread.run_sync(ResultCache, self.cache_file)
-        sandbox = await anyio.to_thread.run_sync(
-            lambda: Sandbox(self.cache_dir, self.concurrency, self.compile_options.host_compiler)
-        )
         # hosts the task that reads the launcher server's replies, for the evaluator's lifetime
         self._group = anyio.create_task_group()
         await self._group.__aenter__()
+        self._sandbox_lock = threading.Lock()
+        self._compiler = Compiler(
+            self.cache_dir, self._ready_sandbox, self.compile_options, self._store
+        )
         try:
-            await sandbox.start(self._group)
+            if self._timing_name != NONE:
+                # a backend checks its set-up (qemu installed, the farm's hosts) up front
+                sandbox = await self._ready_sandbox()
+                self._timing = make_backend(
+                    self._timing_name, sandbox, self._store, self.check, self.farm
+                )
         except BaseException:
-            await self._close(sandbox)
+            await self._close()
             raise
-        self._sandbox = sandbox
-        self._compiler = Compiler(self.cache_dir, sandbox, self.compile_options, self._store)
-        self._timing = make_backend(self._timing_name, sandbox, self._store, self.check, self.farm)
         return self
+
+    def _new_sandbox(self) -> Sandbox:
+        """The sandbox, made on first need: an answer served wholly from the cache probes
+        nothing, makes no slot and starts no process."""
+        assert self._group is not None and self._sandbox_lock is not None
+        with self._sandbox_lock:
+            if self._sandbox is None:
+                sandbox = Sandbox(
+                    self.cache_dir, self.concurrency, self.compile_options.host_compiler
+                )
+                sandbox.serve_in(self._group)
+                self._sandbox = sandbox
+            return self._sandbox
+
+    async def _ready_sandbox(self) -> Sandbox:
+        if self._sandbox is not None:
+            return self._sandbox
+        if self._group is None:
+            raise _outside_context()
+        return await anyio.to_thread.run_sync(self._new_sandbox)
+
+    async def _summary(self) -> str:
+        """The sandbox's summary; without a sandbox, the one its last probe recorded here."""
+        if self._sandbox is None:
+            recorded = await anyio.to_thread.run_sync(
+                recorded_summary, self.cache_dir, self.compile_options.host_compiler
+            )
+            if recorded is not None:
+                return recorded
+        return (await self._ready_sandbox()).host.summary
 
     async def __aexit__(
         self,
@@ -168,20 +203,23 @@ class Evaluator:
         exc: BaseException | None,
         tb: TracebackType | None,
     ) -> None:
-        sandbox, self._sandbox = self._sandbox, None
+        await self._close()
+
+    async def _close(self) -> None:
         timing, self._timing = self._timing, None
         try:
             if timing is not None:
                 with anyio.CancelScope(shield=True):
                     await timing.aclose()
         finally:
-            if sandbox is not None:
-                await self._close(sandbox)
+            await self._close_sandbox()
 
-    async def _close(self, sandbox: Sandbox) -> None:
+    async def _close_sandbox(self) -> None:
+        sandbox, self._sandbox = self._sandbox, None
         try:
-            with anyio.CancelScope(shield=True):
-                await sandbox.aclose()
+            if sandbox is not None:
+                with anyio.CancelScope(shield=True):
+                    await sandbox.aclose()
         finally:
             if self._group is not None:
                 self._group.cancel_scope.cancel()
@@ -193,10 +231,13 @@ class Evaluator:
 
     @property
     def _live_sandbox(self) -> Sandbox:
-        """The sandbox, while the evaluator is open (private: its type is not pie's API)."""
-        if self._sandbox is None:
+        """The sandbox, while the evaluator is open (private: its type is not pie's API); made
+        now if nothing needed it yet."""
+        if self._sandbox is not None:
+            return self._sandbox
+        if self._group is None:
             raise _outside_context()
-        return self._sandbox
+        return self._new_sandbox()
 
     def _resolve_tests(
         self, tests: Tests | None, problem_id: str | None, indices: Sequence[int] | None
@@ -239,7 +280,7 @@ class Evaluator:
         limits = limits or self.limits
         compiled = await self.compile(code)
         digest = sha256_bytes(code)
-        summary = self._live_sandbox.host.summary
+        summary = await self._summary()
         if not compiled.ok or compiled.binary is None:
             return Evaluation(Verdict.CE, 0.0, digest, compiled, (), None, summary, label)
         results: list[TestResult | None] = [None] * len(cases)
@@ -300,7 +341,7 @@ class Evaluator:
         backend = (
             self._timing
             if isinstance(self._timing, WallBackend) and config is None
-            else WallBackend(self._live_sandbox, config)
+            else WallBackend(await self._ready_sandbox(), config)
         )
         return await backend.compare(binaries[0], binaries[1], cases, limits or self.limits)
 
@@ -313,7 +354,8 @@ class Evaluator:
         if hit is not None:
             return attrs.evolve(TestResult.from_json(hit), index=case.index, cached=True)
         judge = functools.partial(check_output, expected=case.output, mode=self.check)
-        outcome = await self._live_sandbox.run(compiled.binary, case.input, limits, judge=judge)
+        sandbox = await self._ready_sandbox()
+        outcome = await sandbox.run(compiled.binary, case.input, limits, judge=judge)
         verdict = classify(outcome, limits)
         score = 0.0
         if verdict is None:

@@ -10,6 +10,8 @@ import subprocess
 import tempfile
 from pathlib import Path
 
+import attrs
+
 from pie._errors import CompilerError
 from pie._hashing import key_of
 
@@ -21,7 +23,6 @@ ROOT_LIBRARY_FOLDERS = ("lib/x86_64-linux-gnu", "usr/lib/x86_64-linux-gnu", "lib
 ROOT_BINUTILS = ("as", "ld")
 
 
-@functools.lru_cache(maxsize=8)
 def resolve_compiler(compiler: str, root: Path | None = None) -> Path:
     """The compiler's real file: found on PATH, or inside the toolchain ``root`` when given."""
     if root is not None:
@@ -69,15 +70,37 @@ def _compiler_in_root(compiler: str, root: Path) -> Path:
     )
 
 
-@functools.lru_cache(maxsize=8)
 def compiler_identity(compiler: str, root: Path | None = None) -> str:
-    """A hash that changes whenever the compiler binary or its version changes."""
+    """A hash that changes whenever the compiler binary or its version changes.
+
+    The compiler is looked up again on every call and asked its version only when its file
+    changed (``_file_state``), so a long-lived process (``pie serve``) sees an upgrade."""
     path = resolve_compiler(compiler, root)
+    return _identity(path, FileState.of(path.stat()))
+
+
+@attrs.frozen
+class FileState:
+    """Changes whenever the file is replaced or rewritten: a new inode, or new content (size,
+    mtime, and the ctime that no user can set back)."""
+
+    device: int
+    inode: int
+    size: int
+    mtime_ns: int
+    ctime_ns: int
+
+    @classmethod
+    def of(cls, stat: os.stat_result) -> FileState:
+        return cls(stat.st_dev, stat.st_ino, stat.st_size, stat.st_mtime_ns, stat.st_ctime_ns)
+
+
+@functools.lru_cache(maxsize=8)
+def _identity(path: Path, state: FileState) -> str:
     version = subprocess.run(
         [str(path), "--version"], capture_output=True, check=False, timeout=30
     ).stdout
-    stat = path.stat()
-    return key_of(str(path), version, str(stat.st_size), str(stat.st_mtime_ns))
+    return key_of(str(path), version, str(state.size), str(state.mtime_ns))
 
 
 def _file_in_root(path: Path, root: Path, what: str) -> Path:

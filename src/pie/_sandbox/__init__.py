@@ -23,6 +23,8 @@ import attrs
 
 from pie._binary import elf_interpreter, refusal
 from pie._errors import SandboxError
+from pie._files import write_atomically
+from pie._hashing import key_of
 from pie._model import MIB, Limits
 from pie._sandbox import _host, _launcher, _policy
 from pie._sandbox._host import HostCapabilities
@@ -42,7 +44,15 @@ from pie._sandbox._slots import BatchFiles, EmulationFiles, Slot, SlotPool
 if TYPE_CHECKING:
     from pie._timing._qemu import Emulation
 
-__all__ = ["CompileSpec", "HostCapabilities", "OutputJudge", "RunOutcome", "Sandbox", "classify"]
+__all__ = [
+    "CompileSpec",
+    "HostCapabilities",
+    "OutputJudge",
+    "RunOutcome",
+    "Sandbox",
+    "classify",
+    "recorded_summary",
+]
 
 # Without a memory cgroup the resident size is watched against the limit; the address space
 # is capped far above it (threads reserve RLIMIT_STACK each: a 4-thread program needs 5x),
@@ -78,6 +88,7 @@ class Sandbox:
         self.launcher = _launcher.launcher_path(cache_dir, compiler)
         detected = _host.detect()
         self.host = self._probe(detected)
+        _record_summary(self.launcher, self.host.summary)
         self._pool = SlotPool(slots, self.host, detected.cgroups.driver)
         self._server = LauncherServer(self.launcher)
 
@@ -89,9 +100,10 @@ class Sandbox:
         compiler, which must fork, always gets one."""
         return not self.host.seccomp
 
-    async def start(self, group: anyio.abc.TaskGroup) -> None:
-        """Start the launcher server; ``group`` hosts the task reading its replies."""
-        await self._server.start(group)
+    def serve_in(self, group: anyio.abc.TaskGroup) -> None:
+        """``group`` hosts the task reading the launcher server's replies; the server itself
+        starts with the first run."""
+        self._server.serve_in(group)
 
     # ---- what the launcher can do here, asked once ---------------------------------------
 
@@ -391,6 +403,54 @@ class Sandbox:
     async def aclose(self) -> None:
         await self._server.aclose()
         await anyio.to_thread.run_sync(self.close)
+
+
+# ---- the last probe's summary, for answers that need no sandbox ---------------------------
+
+
+def _summary_record(launcher: Path) -> Path:
+    return launcher.with_name(f"{launcher.name}.summary.json")
+
+
+def _probe_conditions(launcher: Path) -> str:
+    """What the launcher's probes depend on: the launcher itself (its name is the key of its
+    sources, policy and compiler), this boot of the kernel, who we are and the mounts we
+    see (cgroup and /dev/shm among them), and the user-namespace switches."""
+    parts = [str(launcher), str(os.getuid()), str(os.geteuid()), str(os.getgid())]
+    for name in _CONDITION_FILES:
+        try:
+            parts.append(Path(name).read_text())
+        except OSError:
+            parts.append("")
+    return key_of(*parts)
+
+
+_CONDITION_FILES = (
+    "/proc/sys/kernel/random/boot_id",
+    "/proc/self/mountinfo",
+    "/proc/sys/kernel/unprivileged_userns_clone",
+    "/proc/sys/user/max_user_namespaces",
+)
+
+
+def _record_summary(launcher: Path, summary: str) -> None:
+    record = {"conditions": _probe_conditions(launcher), "summary": summary}
+    write_atomically(_summary_record(launcher), json.dumps(record))
+
+
+def recorded_summary(cache_dir: Path, compiler: str = "g++") -> str | None:
+    """``Sandbox(cache_dir, ..., compiler).host.summary`` without probing, when a sandbox
+    probed it under the same conditions (``_probe_conditions``); ``None`` when none did.
+    Only for describing answers served from the cache: runs always use a fresh probe."""
+    launcher = _launcher.launcher_path(cache_dir, compiler)
+    try:
+        record = json.loads(_summary_record(launcher).read_text())
+    except (OSError, ValueError):
+        return None
+    if not isinstance(record, dict) or record.get("conditions") != _probe_conditions(launcher):
+        return None
+    summary = record.get("summary")
+    return summary if isinstance(summary, str) else None
 
 
 def _ms(seconds: float) -> int:

@@ -2,7 +2,8 @@
 
 Spawning a process from Python costs about a millisecond; the server forks its small static
 self instead.  Requests are tab-separated argv lines; each runner answers with one JSON line
-carrying the request id, so concurrent runs share the pipe.
+carrying the request id, so concurrent runs share the pipe.  The server starts with the first
+run: an evaluation served wholly from the cache starts no process.
 """
 
 from __future__ import annotations
@@ -39,14 +40,24 @@ class LauncherServer:
         self._pending: dict[str, _Pending] = {}
         self._process: anyio.abc.Process | None = None
         self._send_lock = anyio.Lock()
+        self._start_lock = anyio.Lock()
         self._failure: str | None = None
+        self._group: anyio.abc.TaskGroup | None = None
 
-    async def start(self, group: anyio.abc.TaskGroup) -> None:
-        self._failure = None
-        self._process = await anyio.open_process(
-            [str(self._launcher), "--serve"], stderr=subprocess.DEVNULL
-        )
-        group.start_soon(self._read_replies)
+    def serve_in(self, group: anyio.abc.TaskGroup) -> None:
+        """``group`` will host the server's reply reader, from the first run on."""
+        self._group = group
+
+    async def _started(self) -> None:
+        async with self._start_lock:
+            if self._process is not None:
+                return
+            if self._group is None:
+                raise SandboxError("the sandbox launcher server has no task group: call start()")
+            self._process = await anyio.open_process(
+                [str(self._launcher), "--serve"], stderr=subprocess.DEVNULL
+            )
+            self._group.start_soon(self._read_replies)
 
     async def aclose(self) -> None:
         if self._process is not None:
@@ -67,6 +78,7 @@ class LauncherServer:
         """Send one run request and wait for its report; cancelling kills the run."""
         if self._failure is not None:
             raise SandboxError(self._failure)
+        await self._started()
         for arg in args:
             if "\t" in arg or "\n" in arg:
                 raise SandboxError(f"path or argument {arg!r} contains a tab or newline")
