@@ -110,7 +110,8 @@ class Compiler:
         self.options = options
         # the sandbox is asked for only when something must be compiled: a cached binary
         # needs none
-        self._sandbox = sandbox
+        self._make_sandbox = sandbox
+        self._made_sandbox: Sandbox | None = None
         self._store_db = store
         self._dir = cache_dir / "compile"
         self._binaries = cache_dir / "binaries"
@@ -140,6 +141,16 @@ class Compiler:
         finally:
             del self._in_flight[key]
             done.set()
+
+    async def _need_sandbox(self) -> None:
+        if self._made_sandbox is None:
+            self._made_sandbox = await self._make_sandbox()
+
+    @property
+    def _sandbox(self) -> Sandbox:
+        """The sandbox, once ``_need_sandbox`` made it."""
+        assert self._made_sandbox is not None, "await self._need_sandbox() first"
+        return self._made_sandbox
 
     def _binary_path(self, digest: str) -> Path:
         return self._binaries / digest[:2] / digest
@@ -188,7 +199,8 @@ class Compiler:
         scratch = self._binaries / f".build-{key[:16]}-{os.getpid()}"
         await anyio.Path(self._binaries).mkdir(parents=True, exist_ok=True)
         try:
-            outcome, refused = await (await self._sandbox()).compile(source, spec, scratch)
+            await self._need_sandbox()
+            outcome, refused = await self._sandbox.compile(source, spec, scratch)
             seconds = time.perf_counter() - started
             message = outcome.stderr.decode("utf-8", errors="replace")[:MESSAGE_CAP]
             limit_hit = ""
@@ -233,7 +245,8 @@ class Compiler:
             return None
         if self._binutils is None:
             made = await anyio.to_thread.run_sync(binutils_folder, root, self._dir / "toolchain")
-            self._binutils = (await self._sandbox()).share(made, made.name, executable=True)
+            await self._need_sandbox()
+            self._binutils = self._sandbox.share(made, made.name, executable=True)
         return self._binutils
 
     # ---- precompiled header --------------------------------------------------------------
@@ -245,7 +258,8 @@ class Compiler:
         if not self._pch_ready:
             built = await anyio.to_thread.run_sync(self._ensure_pch)
             if built is not None:
-                self._pch = (await self._sandbox()).share(built, f"pch-{built.name}")
+                await self._need_sandbox()
+                self._pch = self._sandbox.share(built, f"pch-{built.name}")
             self._pch_ready = True
         return self._pch
 
