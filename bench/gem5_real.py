@@ -134,12 +134,23 @@ def run_in_root(argv: Sequence[str], *, uid: int | None = None, stdin: str = "")
     return done.stdout
 
 
+_MADE_IN_ROOT: list[Path] = []  # removed when the script ends (remove_made_in_root)
+
+
 def pie_like_dir() -> str:
-    """A folder of the shape of Python's ``tempfile.mkdtemp()`` (``/tmp/tmpXXXXXXXX``)."""
+    """A folder of the shape of Python's ``tempfile.mkdtemp()`` (``/tmp/tmpXXXXXXXX``) in the
+    root, removed when the script ends."""
     alphabet = "abcdefghijklmnopqrstuvwxyz0123456789_"
     name = "/tmp/tmp" + "".join(secrets.choice(alphabet) for _ in range(8))
     (ROOT / name.lstrip("/")).mkdir(mode=0o755)
+    _MADE_IN_ROOT.append(ROOT / name.lstrip("/"))
     return name
+
+
+def remove_made_in_root() -> None:
+    """The folders this script made in the gem5 root: it is shared, and outlives the run."""
+    while _MADE_IN_ROOT:
+        shutil.rmtree(_MADE_IN_ROOT.pop(), ignore_errors=True)
 
 
 def simulate(binary: str, stdin_path: str | None = None) -> tuple[int, float, str]:
@@ -402,6 +413,14 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 2
     info = ROOT / "opt/gem5/BUILD_INFO"
     print(info.read_text() if info.exists() else "(no BUILD_INFO: build-local.sh did not finish)")
+    try:
+        return 0 if run_steps(steps, args) else 1
+    finally:
+        remove_made_in_root()
+
+
+def run_steps(steps: set[str], args: argparse.Namespace) -> bool:
+    """The chosen steps in order; whether every check passed."""
     ok = True
     if "hello" in steps:
         print("[1] PIE's hello world under the real gem5")
@@ -428,7 +447,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.record:
         print(f"[5] gem5's raw output, into {args.record}")
         record(args.record)
-    return 0 if ok else 1
+    return ok
 
 
 if __name__ == "__main__":
