@@ -18,6 +18,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+import pie
 from pie._cache import ResultCache
 from pie._data import load_test_cases
 from pie._model import Limits, TestCase
@@ -357,3 +358,26 @@ def test_the_host_libraries_the_guest_loads_name_the_configuration(
     one, other = (Emulator(Path("q"), "7.2", Path("p"), "k", libs) for libs in (first, second))
     assert QemuConfig.simulation_key(one) != QemuConfig.simulation_key(other)
     assert f"libs={second}" in other.identity()
+
+
+@pytest.mark.anyio
+@pytest.mark.parametrize("anyio_backend", ["asyncio"])
+async def test_a_program_killed_under_qemu_is_said_so_in_words(
+    tmp_path: Path, cache_dir: Path
+) -> None:
+    """AVX runs natively here but not on the fixed CPU model (gem5's): the timing error names
+    the signal and why, not ``exit None, signal 4``."""
+    if "avx" not in Path("/proc/cpuinfo").read_text().split():
+        pytest.skip("this host has no AVX: the program would not pass natively")
+    tests = make_tests(tmp_path / "t", [("3\n", "6\n")])
+    source = (
+        '#include <cstdio>\nint main(){ int a; if (std::scanf("%d", &a) != 1) return 1;'
+        ' asm volatile("vpxor %%ymm0, %%ymm0, %%ymm0" ::: "xmm0");'
+        ' std::printf("%d\\n", 2 * a); }'
+    )
+    async with pie.Evaluator(cache_dir=cache_dir, timing="qemu") as ev:
+        result = await ev.evaluate(source, tests)
+    assert result.verdict is pie.Verdict.AC and result.timing is not None
+    error = result.timing.error or ""
+    assert "failed under qemu (RE: killed by SIGILL (an instruction the fixed CPU model" in error
+    assert "None" not in error

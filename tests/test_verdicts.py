@@ -104,3 +104,14 @@ int main() {
     result = await pie.evaluate(source, tests, **evaluator_options)
     assert result.verdict is pie.Verdict.AC, result.tests
     assert result.tests[0].max_rss_kib > 8 * 1024
+
+
+async def test_a_sigxcpu_the_program_raised_itself_is_a_runtime_error(
+    sum_tests: Path, evaluator_options: dict[str, object]
+) -> None:
+    """TLE means the CPU limit was reached: a program that raises the limit's signal at once
+    (it ran 0.002 s) is killed by a signal, RE, and says so."""
+    source = "#include <csignal>\nint main(){ std::raise(SIGXCPU); }"
+    result = await pie.evaluate(source, sum_tests, limits=LIMITS, **evaluator_options)
+    assert [t.verdict.value for t in result.tests] == ["RE"] * 3
+    assert all(t.signal == 24 and t.cpu_seconds < 0.5 for t in result.tests)

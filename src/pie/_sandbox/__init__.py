@@ -33,6 +33,7 @@ from pie._sandbox._run import (
     OutputJudge,
     RunOutcome,
     classify,
+    how_it_ended,
     judge_output,
     outcome_from_report,
     read_capped,
@@ -51,6 +52,7 @@ __all__ = [
     "RunOutcome",
     "Sandbox",
     "classify",
+    "how_it_ended",
     "recorded_summary",
 ]
 

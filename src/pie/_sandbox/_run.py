@@ -136,6 +136,20 @@ def run_paths(binary: Path, interpreter: Path | None) -> dict[str, list[str]]:
     }
 
 
+def how_it_ended(exit_code: int | None, signal_number: int | None) -> str:
+    """``exit 3`` or ``killed by SIGSEGV``, never ``exit None, signal 11``."""
+    if signal_number is None:
+        return f"exit {exit_code}"
+    try:
+        return f"killed by {signal.Signals(signal_number).name}"
+    except ValueError:
+        return f"killed by signal {signal_number}"
+
+
+# the kernel's and rusage's CPU time of a process killed at its limit may differ a little
+_CPU_ACCOUNTING_SLACK = 0.9
+
+
 def classify(outcome: RunOutcome, limits: Limits) -> Verdict | None:
     """The verdict the run itself decides, or None when only the output check can tell."""
     output_cap = limits.output_bytes
@@ -150,7 +164,12 @@ def classify(outcome: RunOutcome, limits: Limits) -> Verdict | None:
     if (
         outcome.wall_exceeded
         or outcome.cpu_seconds > limits.time_limit
-        or outcome.signal == signal.SIGXCPU
+        # the CPU limit's signal (sent at the limit rounded up to a second), not a SIGXCPU
+        # the program raised itself long before it: that is a runtime error like any signal
+        or (
+            outcome.signal == signal.SIGXCPU
+            and outcome.cpu_seconds >= limits.time_limit * _CPU_ACCOUNTING_SLACK
+        )
     ):
         return Verdict.TLE
     if outcome.signal is not None or outcome.exit_code != 0:

@@ -18,6 +18,7 @@ from __future__ import annotations
 import functools
 import math
 import secrets
+import signal
 from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, ClassVar
@@ -31,7 +32,7 @@ from pie._data import input_digest
 from pie._errors import InputError
 from pie._hashing import key_of
 from pie._model import MIB, Limits, Measure, TestCase, Timing
-from pie._sandbox import OutputJudge, RunOutcome, Sandbox, classify
+from pie._sandbox import OutputJudge, RunOutcome, Sandbox, classify, how_it_ended
 from pie._timing._counted import first_failure, scaled_limits, startup_share
 from pie._timing._cycles import QEMU_MODEL, CycleModel
 from pie._timing._plugin import Emulator, emulator
@@ -69,6 +70,12 @@ CPU_MODEL = ",".join(
         "+clflushopt",
         "+clwb",
     ]
+)
+# Why a program that passed natively dies of SIGILL under qemu
+ILLEGAL_UNDER_MODEL = (
+    "an instruction the fixed CPU model lacks: it has gem5's x86 features, up to SSSE3, no "
+    "SSE4, POPCNT or AVX, which PIE's gem5 does not run faithfully either; compile without "
+    "-march=native or such instructions"
 )
 # What the program sees of itself: argv[0] and the path qemu loads it from, relative to the
 # timing folder (the folder's own path never reaches the guest).
@@ -402,10 +409,10 @@ class QemuBackend:
         verdict = classify(outcome, limits)
         if verdict is not None:
             reason = "over the time limit" if verdict.value == "TLE" else verdict.value
-            return (
-                f"test {case.index} failed under qemu ({reason}: exit {outcome.exit_code}, "
-                f"signal {outcome.signal})"
-            )
+            ended = how_it_ended(outcome.exit_code, outcome.signal)
+            if outcome.signal == signal.SIGILL:  # it ran natively: the CPU model lacks it
+                ended += f" ({ILLEGAL_UNDER_MODEL})"
+            return f"test {case.index} failed under qemu ({reason}: {ended})"
         if isinstance(counts, str):
             return f"test {case.index}: {counts}"
         score = outcome.accuracy if outcome.accuracy is not None else 0.0
