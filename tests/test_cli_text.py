@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import io
 import math
 import re
 import shutil
@@ -16,7 +17,7 @@ import pytest
 
 import pie
 from pie import _report
-from pie.cli import _exit
+from pie.cli import _exit, _progress
 from pie.cli._run import summary
 from tests.conftest import SUM_OK
 from tests.test_benchmark import write_run
@@ -202,3 +203,21 @@ def test_pie_run_names_the_refused_system_call(tmp_path: Path, sum_tests: Path) 
     done = cli("run", str(source), "--tests", str(sum_tests), "--indices", "0")
     assert done.returncode == 1, done.stderr
     assert "system call pause (34) refused by the sandbox" in done.stdout
+
+
+class _Terminal(io.StringIO):
+    def isatty(self) -> bool:
+        return True
+
+
+def test_progress_on_a_terminal_without_rich_is_plain_lines(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """rich is an optional extra: without it a terminal gets the plain lines, no ImportError."""
+    pytest.importorskip("rich", reason="the progress extra is not installed")
+    live = _progress.make_progress(3, [], quiet=False, stream=_Terminal())
+    assert isinstance(live, _progress.LiveProgress)
+    monkeypatch.setitem(sys.modules, "rich", None)
+    plain = _progress.make_progress(3, [], quiet=False, stream=_Terminal())
+    assert isinstance(plain, _progress.PlainProgress)
+    assert isinstance(_progress.make_progress(3, [], quiet=True), _progress.QuietProgress)
