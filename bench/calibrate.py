@@ -138,16 +138,26 @@ RAW_MEASURES = (
 )
 
 
-def read_counts(path: Path, key: str) -> dict[str, dict[str, Any]]:
+def stored_counts(path: Path) -> tuple[str | None, dict[str, dict[str, Any]]]:
+    """The counts file's key and its records by sha256 (none when there is no file)."""
     if not path.is_file():
-        return {}
+        return None, {}
     lines = path.read_text(encoding="utf-8").splitlines()
     header = json.loads(lines[0]) if lines else {}
-    if header.get("counts_key") != key:
-        print(f"  {path.name} was measured under {header.get('counts_key')!r}, not {key!r}:"
-              " measuring again")  # fmt: skip
-        return {}
-    return {r["sha256"]: r for r in map(json.loads, lines[1:])}
+    return header.get("counts_key"), {r["sha256"]: r for r in map(json.loads, lines[1:])}
+
+
+def compare_counts(
+    before: dict[str, dict[str, Any]], after: dict[str, dict[str, Any]], key: str | None
+) -> None:
+    """Whether a remeasure changed any program's counts: a plugin change that should not move
+    them (a rename, a speed-up) is shown to leave them identical, or the programs it moved."""
+    common = sorted(set(before) & set(after))
+    moved = [sha for sha in common if before[sha].get("counts") != after[sha].get("counts")]
+    print(f"  against the previous file (counts key {key!r}): {len(common) - len(moved)} of "
+          f"{len(common)} programs' counts identical, {len(moved)} differ"
+          + (f" (e.g. {', '.join(sha[:12] for sha in moved[:5])})" if moved else "")
+          + f", {len(set(after) - set(before))} new")  # fmt: skip
 
 
 def write_counts(path: Path, key: str, timing: str, records: dict[str, dict[str, Any]]) -> None:
@@ -226,7 +236,10 @@ def measured_counts(
 ) -> dict[str, dict[str, Any]]:
     key = counts_key(args.timing)
     path = args.counts or COUNTS_DIR / f"calibration-{args.timing}.jsonl"
-    records = {} if args.remeasure else read_counts(path, key)
+    stored_key, stored = stored_counts(path)
+    if stored and stored_key != key and not args.remeasure:
+        print(f"  {path.name} was measured under {stored_key!r}, not {key!r}: measuring again")
+    records = stored if stored_key == key and not args.remeasure else {}
     todo = {sha: p for sha, p in programs.items() if sha not in records}
     print(f"[1] counts: {len(programs)} distinct programs, {len(programs) - len(todo)} in "
           f"{path.relative_to(REPO) if path.is_relative_to(REPO) else path}, "
@@ -236,6 +249,8 @@ def measured_counts(
         records.update(anyio.run(measure, todo, data, args.timing, args.concurrency))
         write_counts(path, key, args.timing, records)
         print(f"  measured {len(todo)} programs in {time.perf_counter() - started:.0f} s")
+        if stored and records is not stored:
+            compare_counts(stored, records, stored_key)
     return records
 
 

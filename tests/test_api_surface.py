@@ -305,3 +305,9 @@ def test_the_cache_type_reads_a_cache_that_is_there_and_makes_none(
     stats = cache.stats()
     assert stats["compiles"] >= 1 and stats["runs"] >= 3 and stats["bytes"] > 0
     assert {row["table"] for row in cache.export()} >= {"compiles", "runs"}
+
+
+def test_compile_options_key_reads_an_int_time_limit_as_its_float() -> None:
+    """``CompileOptions(time_limit=30)`` builds the binaries ``30.0`` builds: one cache key."""
+    assert pie.CompileOptions(time_limit=30).key() == pie.CompileOptions(time_limit=30.0).key()
+    assert pie.CompileOptions(time_limit=30).key() != pie.CompileOptions(time_limit=31).key()

@@ -49,7 +49,8 @@ def test_the_shipped_model_is_the_fit_of_the_committed_counts(
     bench = calibrate()
     model = MODELS[timing]
     rows, programs = bench.load_rows(shared_data)
-    records = bench.read_counts(counts_file(timing), bench.counts_key(timing))
+    stored_key, records = bench.stored_counts(counts_file(timing))
+    assert stored_key == bench.counts_key(timing), "counts file measured by another plugin"
     assert {sha for sha in programs} <= set(records), "counts file lacks calibration programs"
     timed = {sha: bench.Program.of(r) for sha, r in records.items() if "counts" in r}
     hello = timed[bench.sha256_bytes(bench.HELLO_WORLD.encode())]
@@ -187,3 +188,13 @@ def test_the_startup_share_of_a_saving_is_none_unless_faster(
         assert saved_outside_main(outcome(slow, 0.0), outcome(fast, 0.0)) == 0.0
     assert saved_outside_main(outcome(None, slow_share), outcome(fast, fast_share)) is None
     assert saved_outside_main(outcome(slow, None), outcome(fast, fast_share)) is None
+
+
+def test_a_remeasure_says_which_programs_counts_moved(capsys: pytest.CaptureFixture[str]) -> None:
+    bench = calibrate()
+    before = {"a" * 64: {"counts": {"instructions": [1]}}, "b" * 64: {"counts": {"x": [2]}}}
+    after = {**before, "b" * 64: {"counts": {"x": [3]}}, "c" * 64: {"counts": {}}}
+    bench.compare_counts(before, after, "old-key")
+    said = capsys.readouterr().out
+    assert "1 of 2 programs' counts identical, 1 differ (e.g. bbbbbbbbbbbb), 1 new" in said
+    assert "old-key" in said

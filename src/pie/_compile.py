@@ -86,9 +86,10 @@ class CompileOptions:
         )
 
     def key(self) -> str:
-        """Flags and compiler decide the binary; the limits decide whether it gets built."""
+        """Flags and compiler decide the binary; the limits decide whether it gets built.
+        ``time_limit=30`` and ``30.0`` are one key, as in ``Limits.key``."""
         limits = (
-            f"t={self.time_limit};m={self.memory_mib};s={self.max_source_bytes};"
+            f"t={float(self.time_limit)};m={self.memory_mib};s={self.max_source_bytes};"
             f"b={self.max_binary_bytes}"
         )
         return key_of(self._identity(), limits, *self.command_flags)
