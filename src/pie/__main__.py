@@ -2,6 +2,6 @@
 
 import sys
 
-from pie.cli import main
+from pie.cli import command
 
-sys.exit(main())
+sys.exit(command())

@@ -1,80 +1,39 @@
 """The ``pie`` command: ``run``, ``evaluate``, ``report``, ``demo``, ``doctor``, ``cache``,
-``farm``; a client of the ``pie`` library."""
+``farm``, ``serve``; a client of the ``pie`` library.
+
+Importing this package loads nothing heavy: ``command`` first asks a running ``pie serve``
+(pie.cli._client, the standard library alone) and loads the command's modules only when no
+server answers.
+"""
 
 from __future__ import annotations
 
-import argparse
-import os
 import sys
-from collections.abc import Sequence
-from pathlib import Path
 
-import pie
-from pie.cli import _cache, _demo, _doctor, _evaluate, _farm, _run
-from pie.cli._exit import EXIT_INTERRUPTED, EXIT_PIPE, EXIT_USAGE
-
-DESCRIPTION = (
-    "Is this C++ program correct, and how much faster is it? The PIE benchmark's evaluator: "
-    "sandboxed runs, PIE's output check, deterministic timing, a result cache."
-)
-EPILOG = (
-    "exit status: 0 done (accepted, for run and demo), 1 evaluated but not accepted (run, "
-    "demo) or not ready (doctor, farm), 2 could not run (bad arguments or input; the reason is "
-    "on stderr), 75 an infrastructure failure stopped 'pie evaluate' (run it again to resume), "
-    "130 interrupted, 141 the reader of the output went away. 'pie COMMAND --help' describes "
-    "each command."
-)
-
-# one module per command group; each adds its parser and the handler that runs it
-_GROUPS = (_run, _evaluate, _demo, _doctor, _cache, _farm)
-
-
-def _add_cache_dir(parser: argparse.ArgumentParser, default: object) -> None:
-    parser.add_argument(
-        "--cache-dir",
-        type=Path,
-        default=default,
-        metavar="DIR",
-        help="cache directory (default: $PIE_CACHE_DIR, else ~/.cache/pie)",
-    )
+TYPE_CHECKING = False  # as in pie/__init__.py: typing is not imported for it
+if TYPE_CHECKING:
+    import argparse
+    from collections.abc import Sequence
 
 
 def parser() -> argparse.ArgumentParser:
-    # options every command takes before or after its name (pie --cache-dir D cache stats, and
-    # pie cache stats --cache-dir D); after it they must not reset what was given before it
-    common = argparse.ArgumentParser(add_help=False)
-    _add_cache_dir(common, argparse.SUPPRESS)
-    top = argparse.ArgumentParser(prog="pie", description=DESCRIPTION, epilog=EPILOG)
-    _add_cache_dir(top, None)
-    top.add_argument("--version", action="version", version=f"pie {pie.__version__}")
-    commands = top.add_subparsers(dest="command", required=True, metavar="COMMAND")
-    for group in _GROUPS:
-        group.add_parser(commands, common)
-    return top
+    """The ``pie`` command's argument parser."""
+    from pie.cli import _main  # noqa: PLC0415 (loaded only when needed)
+
+    return _main.parser()
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    args = parser().parse_args(argv)
-    try:
-        code: int = args.handler(args)
-        sys.stdout.flush()  # here, where a reader that left is handled, not at exit
-    except pie.PieError as error:
-        print(f"pie: {error}", file=sys.stderr)
-        return EXIT_USAGE
-    except KeyboardInterrupt:
-        print("pie: interrupted", file=sys.stderr)
-        return EXIT_INTERRUPTED
-    except BrokenPipeError:
-        return _reader_left()
-    return code
+    """Run the ``pie`` command in this process."""
+    from pie.cli._main import main as run_here  # noqa: PLC0415 (loaded only when needed)
+
+    return run_here(argv)
 
 
-def _reader_left() -> int:
-    """``pie ... | head``: the reader closed the pipe.  No traceback; what was left to write
-    goes nowhere (so the interpreter's final flush cannot fail either)."""
-    for stream in (sys.stdout, sys.stderr):
-        try:
-            stream.flush()
-        except OSError:
-            os.dup2(os.open(os.devnull, os.O_WRONLY), stream.fileno())
-    return EXIT_PIPE
+def command() -> int:
+    """The ``pie`` program: served by ``pie serve`` when one listens in the cache folder and
+    accepts this environment, else run here."""
+    from pie.cli._client import served  # noqa: PLC0415 (the same light module every time)
+
+    code = served(sys.argv[1:])
+    return main() if code is None else code

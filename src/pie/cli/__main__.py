@@ -3,7 +3,7 @@
 import os
 import sys
 
-from pie.cli import main
+from pie.cli import command
 
 os.environ.setdefault("PYTHONUNBUFFERED", "1")
-sys.exit(main())
+sys.exit(command())
