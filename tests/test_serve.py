@@ -21,6 +21,8 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+import pie
+from pie.cli._serve import unsafe_sandbox
 from tests.conftest import SUM_OK, make_tests
 
 # the client must stay light: none of these may load before it knows whether a server answers
@@ -304,3 +306,12 @@ def test_a_request_of_any_bytes_is_a_request_or_a_clear_refusal(data: bytes) -> 
         except (ValueError, TypeError, EOFError):
             return
         assert isinstance(request, dict)
+
+
+def test_no_server_listens_where_the_sandbox_has_no_seccomp() -> None:
+    """Without seccomp a program (this user's, when pie is not root) could connect()."""
+    here = pie.doctor()
+    assert unsafe_sandbox(here) is None  # this host has seccomp (pie doctor says so)
+    weaker = [pie.HostFact("summary", "pidns+landlock7+no-seccomp+no-cgroup+same-uid")]
+    why = unsafe_sandbox(weaker)
+    assert why is not None and "seccomp" in why and "without a server" in why

@@ -58,8 +58,26 @@ def _serve(args: argparse.Namespace) -> int:
     from pie.cli._main import main  # noqa: PLC0415 (the command the children run)
 
     cache_dir = Path(args.cache_dir) if args.cache_dir is not None else pie.default_cache_dir()
+    why = unsafe_sandbox(pie.doctor(cache_dir))
+    if why is not None:
+        raise pie.InputError(f"pie serve will not listen on this host: {why}")
     _warm_up()
     return Server(cache_dir, main).serve()
+
+
+def unsafe_sandbox(facts: Sequence[pie.HostFact]) -> str | None:
+    """Why the sandbox here could not keep its programs from the socket, or None.  Without
+    root a program runs as this user, so the mode and uid checks do not stop it: only the
+    seccomp filter, which refuses ``socket`` and ``connect``, does (Landlock does not govern
+    connecting to a named socket)."""
+    summary = next((f.state for f in facts if f.name == "summary"), "")
+    if "seccomp" in summary.split("+"):
+        return None
+    return (
+        f"its sandbox has no seccomp filter ({summary or 'no sandbox summary'}), so a program "
+        "under test could connect to the server and run pie outside the sandbox; run "
+        "'pie run' without a server here"
+    )
 
 
 def _warm_up() -> None:
