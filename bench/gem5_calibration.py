@@ -16,17 +16,21 @@ PIE's speedups.  Each of their programs runs on its problem's public tests
     ``--slots`` gem5 runs at once), compiled with the root's toolchain (``toolchain_root``), as
     ``bench/gem5_real.py`` does;
 (b) under pie's normal local timing, ``qemu`` with the shipped cycle model ``pie-cycles-qemu``
-    (compiled with this host's g++).
+    (compiled with this host's g++ 12, loading this host's libraries): "model";
+(c) under the same plugin and model on the very binary gem5 ran (the farm's uploaded copy),
+    loading the root's libraries as gem5 does (qemu's ``-L``): "model*", what the model makes
+    of gem5's own input, so that model error shows apart from the toolchain.
 
-It prints, for every calibration row whose two programs were both measured, PIE's recorded
-speedup, the speedup of gem5 here and the model's, and per problem the Spearman correlations and
-the pairwise order agreement of the three (PIE vs gem5 here, gem5 here vs model, PIE vs model),
-with n; then the same for the programs' own times, and how far each pair of measures scatters a
-program's time.  If gem5 on the public tests orders the rows as the model does and not as PIE,
-the rank misses come from the tests (and image) PIE timed; if it orders them as PIE, from the
-model.  The figures go to ``--record`` (JSON with their provenance), which ``--analyse`` reads
-again without simulating anything.  pie's result cache (``PIE_CACHE_DIR``) keeps every timing,
-so an interrupted run resumes where it stopped.
+It prints, for every calibration row whose programs every measure timed, PIE's recorded speedup
+and the speedups of gem5 here and of both models; per problem the Spearman correlation and the
+pairwise order agreement of each two (PIE vs gem5, gem5 vs model, PIE vs model, and model*),
+with n; pairs of rows binned by how far apart PIE's speedups are; the same for the programs'
+own times, and how far each pair of measures scatters a program's time.  If gem5 on the public
+tests orders the rows as the model does and not as PIE, the rank misses come from the tests
+(and image) PIE timed; if it orders them as PIE, from the model.  The figures go to ``--record``
+(JSON with their provenance, saved after each program), which ``--analyse`` reads again
+without simulating anything.  pie's result cache (``PIE_CACHE_DIR``) keeps every timing, so a
+rerun or an interrupted run costs only what was not simulated yet.
 """
 
 from __future__ import annotations
@@ -161,19 +165,23 @@ def progress(label: str, count: str, program: str, entry: dict[str, Any], starte
 
 async def measure(
     programs: dict[str, tuple[str, str]], evaluator: pie.Evaluator, done: dict[str, Any],
-    label: str, save: Callable[[], None],
+    label: str, save: Callable[[], None], *,
+    then: Callable[[str, dict[str, Any]], None] | None = None,
 ) -> None:  # fmt: skip
     """Each program (sha -> (source, problem)) on all of its problem's tests, into ``done``;
-    ``save`` after each, so that an interrupted run keeps what it measured."""
+    ``then`` on each result as it comes (in a thread), and ``save``, so that an interrupted
+    run keeps what it measured."""
     submissions = [pie.Submission(source, problem_id=problem, label=sha)
                    for sha, (source, problem) in sorted(programs.items())]  # fmt: skip
     started = time.monotonic()
     async for result in evaluator.stream(submissions):
         assert result.label is not None
         done[result.label] = entry = entry_of(result)
-        save()
         program = f"{programs[result.label][1]} {result.label[:12]}"
         progress(label, f"{len(done):3}/{len(submissions)}", program, entry, started)
+        if then is not None:
+            await anyio.to_thread.run_sync(then, result.label, entry)
+        save()
 
 
 async def measure_farm_and_local(
@@ -184,11 +192,20 @@ async def measure_farm_and_local(
     print(f"[a] pie's local timing (qemu, the shipped cycle model): {len(programs)} programs")
     async with pie.Evaluator(tests_root=tests, timing="qemu", concurrency=slots) as local:
         await measure(programs, local, measured["qemu"], "qemu", save)
-    print(f"[b] the real gem5 through pie's farm, {slots} at once: {len(programs)} programs")
+    print(f"[b] the real gem5 through pie's farm, {slots} at once, and [c] the same model on "
+          f"the binary gem5 ran, with the root's libraries: {len(programs)} programs")  # fmt: skip
+    plugin = emulator(default_cache_dir()).plugin
+
+    def model_on_it(sha: str, entry: dict[str, Any]) -> None:
+        counted = model_on_gem5_binary(entry, programs[sha][1], plugin)
+        measured["qemu_gem5_binary"][sha] = counted
+        said = counted.get("error") or f"{counted['total']:.6g} cycles"
+        print(f"    model* {said}", flush=True)
+
     options = pie.CompileOptions(toolchain_root=ROOT)  # the root's g++ 10 and glibc 2.31
     async with pie.Evaluator(tests_root=tests, timing="gem5", farm=farm,
                              compile_options=options, concurrency=slots) as farmed:  # fmt: skip
-        await measure(programs, farmed, measured["gem5"], "gem5", save)
+        await measure(programs, farmed, measured["gem5"], "gem5", save, then=model_on_it)
 
 
 # ---- the model on gem5's own binary ----------------------------------------------------------
@@ -245,24 +262,16 @@ def model_on_gem5_binary(entry: dict[str, Any], problem: str, plugin: Path) -> d
             "quantity": f"{QEMU_MODEL.name} v{QEMU_MODEL.version}"}  # fmt: skip
 
 
-def measure_gem5_binaries(programs: dict[str, tuple[str, str]], measured: Measured,
-                          save: Callable[[], None]) -> None:  # fmt: skip
-    print(f"[c] the same model on the binaries gem5 ran, with the root's libraries: "
-          f"{len(programs)} programs")  # fmt: skip
-    plugin = emulator(default_cache_dir()).plugin
-    started = time.monotonic()
-    for sha, (_, problem) in sorted(programs.items()):
-        entry = model_on_gem5_binary(measured["gem5"].get(sha, {"error": "no gem5 run"}),
-                                     problem, plugin)  # fmt: skip
-        measured["qemu_gem5_binary"][sha] = entry
-        save()
-        count = f"{len(measured['qemu_gem5_binary']):3}/{len(programs)}"
-        progress("model*", count, f"{problem} {sha[:12]}", entry, started)
-
-
 def first_line(argv: Sequence[str]) -> str:
     done = subprocess.run(argv, capture_output=True, text=True, check=False)
     return done.stdout.splitlines()[0] if done.returncode == 0 and done.stdout else "unknown"
+
+
+def changed() -> bool:
+    """Whether the checkout differs from its commit (but for untracked files, such as the
+    record being written)."""
+    status = ["git", "-C", str(REPO), "status", "--porcelain", "--untracked-files=no"]
+    return bool(subprocess.run(status, capture_output=True, text=True, check=False).stdout)
 
 
 def provenance(argv: Sequence[str]) -> dict[str, Any]:
@@ -270,7 +279,8 @@ def provenance(argv: Sequence[str]) -> dict[str, Any]:
     info = dict(line.split("=", 1) for line in info_file.read_text().splitlines() if "=" in line)
     return {
         "date": datetime.datetime.now(datetime.UTC).isoformat(timespec="seconds"),
-        "pie_commit": first_line(["git", "-C", str(REPO), "rev-parse", "HEAD"]),
+        "pie_commit": first_line(["git", "-C", str(REPO), "rev-parse", "HEAD"])
+        + (" with uncommitted changes" if changed() else ""),
         "command": "python -m bench.gem5_calibration " + " ".join(argv),
         "host": f"{platform.node()} {platform.machine()}, {os.cpu_count()} CPUs",
         "gem5": {key: info.get(key, "") for key in
@@ -315,7 +325,6 @@ def run_and_record(args: argparse.Namespace, rows: list[CalibrationRow],
         if args.max_ticks is not None:  # the farm file is ours: a budget of its own
             farm.write_text(farm.read_text() + f"max_ticks: {args.max_ticks}\n")
         anyio.run(measure_farm_and_local, todo, farm, args.slots, measured, save)
-    measure_gem5_binaries(todo, measured, save)
     print(f"recorded in {args.record}")
     return record()
 
