@@ -344,6 +344,7 @@ class RowFigures:
 class ProgramFigures:
     problem_id: str
     ids: tuple[str, ...]
+    role: str  # src or tgt (a program that is both counts as src)
     times: dict[str, float]  # PIE's seconds (over PIE's tests), gem5's here, the models' cycles
 
 
@@ -379,6 +380,7 @@ def covered_programs(rows: Sequence[CalibrationRow], record: dict[str, Any]
     """Each timed program with PIE's runtime of it (the median over its rows: PIE recorded
     one program's runtime alike in every row, or nearly)."""
     pie_times: dict[str, list[float]] = {}
+    sources = {row.src for row in rows}
     for row in rows:
         pie_times.setdefault(row.src, []).append(row.src_runtime)
         pie_times.setdefault(row.tgt, []).append(row.tgt_runtime)
@@ -388,7 +390,8 @@ def covered_programs(rows: Sequence[CalibrationRow], record: dict[str, Any]
         if times is None or sha not in pie_times:
             continue
         times["PIE"] = sorted(pie_times[sha])[len(pie_times[sha]) // 2]
-        out.append(ProgramFigures(program["problem_id"], tuple(program["ids"]), times))
+        role = "src" if sha in sources else "tgt"
+        out.append(ProgramFigures(program["problem_id"], tuple(program["ids"]), role, times))
     return out
 
 
@@ -469,8 +472,14 @@ def print_pair_bins(figures: Sequence[RowFigures]) -> None:
         print(f"  PIE {span:>7}: {binned['gem5'][k][2]:5} pairs: {shares}")
 
 
-SCATTERED = (("gem5", "PIE"), ("model", "gem5"), ("model", "PIE"), ("model*", "gem5"),
-             ("model*", "PIE"))  # fmt: skip
+# each measure's spread over itself first (the differences there are to rank), then the noise
+# of one measure against another
+SCATTERED = (("PIE", None), ("gem5", None), ("gem5", "PIE"), ("model", "gem5"), ("model", "PIE"),
+             ("model*", "gem5"), ("model*", "PIE"))  # fmt: skip
+
+
+def log_ratio(item: ProgramFigures, a: str, b: str | None) -> float:
+    return math.log(item.times[a] / (item.times[b] if b else 1.0))
 
 
 def spread(logs: Sequence[float]) -> float:
@@ -482,19 +491,23 @@ def spread(logs: Sequence[float]) -> float:
 
 
 def print_scatter(groups: dict[str, list[ProgramFigures]]) -> None:
-    """How far one measure's time of a program strays from another's within a problem: the
-    noise each would add to a comparison of two programs."""
-    print("[5] programs: the spread of log(time by one / time by the other) within a problem "
-          "(its mean removed), and gem5 here / PIE in seconds")  # fmt: skip
-    names = "".join(f" {a + '/' + b:>11}" for a, b in SCATTERED)
-    print(f"  {'problem':8} {'n':>4} {names}  {'gem5/PIE s':>10}")
+    """How far one measure's time of a program strays from another's among the src (or tgt)
+    programs of a problem, which are what a row compares: the noise each would add."""
+    print("[5] programs: the spread of log(time by one / time by the other) among a problem's "
+          "src (tgt) programs (its mean removed), and gem5 here / PIE in seconds")  # fmt: skip
+    names = "".join(f" {a + '/' + b if b else a:>11}" for a, b in SCATTERED)
+    print(f"  {'problem':12} {'n':>4} {names}  {'gem5/PIE s':>10}")
     for problem, items in groups.items():
-        cells = "".join(
-            f" {figure(spread([math.log(i.times[a] / i.times[b]) for i in items]), '.2%'):>11}"
-            for a, b in SCATTERED
-        )
-        absolute = sum(i.times["gem5"] / i.times["PIE"] for i in items) / len(items)
-        print(f"  {problem:8} {len(items):4} {cells}  {absolute:10.3f}")
+        for role in ("src", "tgt"):
+            these = [i for i in items if i.role == role]
+            if not these:
+                continue
+            cells = "".join(
+                f" {figure(spread([log_ratio(i, a, b) for i in these]), '.2%'):>11}"
+                for a, b in SCATTERED
+            )
+            absolute = sum(i.times["gem5"] / i.times["PIE"] for i in these) / len(these)
+            print(f"  {problem + ' ' + role:12} {len(these):4} {cells}  {absolute:10.3f}")
 
 
 def analyse(rows: Sequence[CalibrationRow], record: dict[str, Any]) -> None:
