@@ -2,13 +2,22 @@
 
 from __future__ import annotations
 
+import json
 import math
+from pathlib import Path
 
 from hypothesis import given
 from hypothesis import strategies as st
 
-from bench.calibrate import CalibrationRow
-from bench.gem5_calibration import RowFigures, order_agreement, ordered_as_pie, spread_rows
+from bench.calibrate import CalibrationRow, load_rows, spearman
+from bench.gem5_calibration import (
+    REPO,
+    RowFigures,
+    covered_rows,
+    order_agreement,
+    ordered_as_pie,
+    spread_rows,
+)
 
 distinct = st.lists(st.floats(-1e6, 1e6, allow_nan=False), min_size=2, max_size=12, unique=True)
 
@@ -55,3 +64,19 @@ def test_ordered_as_pie_bins_pairs_by_pies_difference_and_counts_a_tie_as_not_or
     assert binned[1][2] == 0 and math.isnan(binned[1][3])  # nothing 1-2% apart
     # PIE's own ties are no pair at all
     assert sum(pairs for _, _, pairs, _ in ordered_as_pie(figures([1.0, 1.0], [1, 2]), "x")) == 0
+
+
+def test_the_readme_gives_the_recorded_run_s_figures(shared_data: Path) -> None:
+    """The README's within-p02687 Spearman figures are those of the recorded real-gem5 run."""
+    record = json.loads((REPO / "bench" / "results" / "gem5-calibration.json").read_text())
+    rows, _ = load_rows(shared_data)
+    p02687 = [r for r in covered_rows(rows, record) if r.problem_id == "p02687"]
+    readme = (REPO / "README.md").read_text(encoding="utf-8")
+    assert f"Its {len(p02687)}\nrows" in readme
+    for a, b in (("PIE", "gem5"), ("PIE", "model"), ("gem5", "model*")):
+        rho = spearman([r.speedups[a] for r in p02687], [r.speedups[b] for r in p02687])
+        line = f"| {a} vs {b.replace('*', chr(92) + '*')}"
+        assert any(
+            row.startswith(line) and f" {rho:.3f} " in row.replace("**", " ")
+            for row in readme.splitlines()
+        ), (a, b, round(rho, 3))
