@@ -105,9 +105,9 @@ def counts_key(timing: str) -> str:
     if timing == "qemu":
         from pie._paths import default_cache_dir  # noqa: PLC0415
         from pie._timing._plugin import emulator  # noqa: PLC0415
-        from pie._timing._qemu import QemuConfig  # noqa: PLC0415
+        from pie._timing._qemu import simulation_key  # noqa: PLC0415
 
-        return QemuConfig.simulation_key(emulator(default_cache_dir()))
+        return simulation_key(emulator(default_cache_dir()))
     raise SystemExit(f"bench/calibrate.py does not know the counts key of timing {timing!r}")
 
 
@@ -197,8 +197,9 @@ def measuring(timing: str) -> str | pie.QemuConfig:
     from pie._paths import default_cache_dir  # noqa: PLC0415
     from pie._timing._plugin import emulator  # noqa: PLC0415
     from pie._timing._qemu import QemuConfig  # noqa: PLC0415
+    from pie._timing._qemu import counts_key as qemu_counts_key  # noqa: PLC0415
 
-    fitted_on = QemuConfig.counts_key(emulator(default_cache_dir()))
+    fitted_on = qemu_counts_key(emulator(default_cache_dir()))
     return QemuConfig(model=attrs.evolve(QemuConfig().model, counts=fitted_on))
 
 

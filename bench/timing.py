@@ -40,7 +40,7 @@ from pie._data import load_test_cases
 from pie._model import Limits, TestCase, Timing
 from pie._timing._cycles import QEMU_MODEL
 from pie._timing._plugin import Emulator, build_plugin, emulator
-from pie._timing._qemu import QemuConfig
+from pie._timing._qemu import QemuConfig, counts_key
 from tests.test_timing_hostile import not_below_honest
 from tests.timing_support import qemu_backend
 
@@ -94,7 +94,7 @@ async def timed_pass(
     store = ResultCache(cache / "bench.sqlite")
     # the shipped model re-keyed to this plugin: the bench reads counts and seconds, and a
     # plugin under test has no fitted model yet
-    model = attrs.evolve(QEMU_MODEL, counts=QemuConfig.counts_key(emulator(cache)))
+    model = attrs.evolve(QEMU_MODEL, counts=counts_key(emulator(cache)))
     config = QemuConfig(fork_server=fork_server, model=model)
     async with qemu_backend(cache, store, config, slots) as backend:
         if plugin is not None:

@@ -21,6 +21,7 @@ from pie._benchmark._startup import saved_outside_main
 from pie._timing._cycles import QEMU_MODEL, CycleModel, model_for
 from pie._timing._plugin import emulator
 from pie._timing._qemu import QemuConfig
+from pie._timing._qemu import counts_key as qemu_counts_key
 from tests.conftest import REPO, SUM_OK
 
 pytestmark = pytest.mark.anyio
@@ -99,7 +100,7 @@ def test_the_counts_files_were_measured_under_todays_counts_keys(cache_dir: Path
     for timing in MODELS:
         header = json.loads(counts_file(timing).read_text().splitlines()[0])
         assert header["counts_key"] == bench.counts_key(timing), timing
-    assert QEMU_MODEL.counts == QemuConfig.counts_key(emulator(cache_dir))
+    assert QEMU_MODEL.counts == qemu_counts_key(emulator(cache_dir))
 
 
 @pytest.mark.parametrize("anyio_backend", ["asyncio"])

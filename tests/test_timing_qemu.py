@@ -24,7 +24,13 @@ from pie._data import load_test_cases
 from pie._model import Limits, TestCase
 from pie._timing import _plugin
 from pie._timing._plugin import Emulator, plugin_loads
-from pie._timing._qemu import Counts, Emulation, QemuBackend, QemuConfig, parse_report
+from pie._timing._qemu import (
+    Counts,
+    Emulation,
+    QemuBackend,
+    parse_report,
+    simulation_key,
+)
 from tests.conftest import REPO, make_tests
 from tests.timing_support import qemu_backend
 
@@ -356,7 +362,7 @@ def test_the_host_libraries_the_guest_loads_name_the_configuration(
         _plugin.guest_libraries.cache_clear()
     assert first != second
     one, other = (Emulator(Path("q"), "7.2", Path("p"), "k", libs) for libs in (first, second))
-    assert QemuConfig.simulation_key(one) != QemuConfig.simulation_key(other)
+    assert simulation_key(one) != simulation_key(other)
     assert f"libs={second}" in other.identity()
 
 

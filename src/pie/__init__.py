@@ -18,7 +18,13 @@ if TYPE_CHECKING:
     from collections.abc import Mapping
     from typing import Any
 
-    from pie._benchmark import Benchmark, BenchmarkResult, RowResult, evaluate_benchmark
+    from pie._benchmark import (
+        Benchmark,
+        BenchmarkPlan,
+        BenchmarkResult,
+        RowResult,
+        evaluate_benchmark,
+    )
     from pie._benchmark._journal import Outcome
     from pie._benchmark._plan import Issue
     from pie._cache import Cache
@@ -94,6 +100,7 @@ _LAZY = {
     "Benchmark": "pie._benchmark",
     "BenchmarkResult": "pie._benchmark",
     "RowResult": "pie._benchmark",
+    "BenchmarkPlan": "pie._benchmark",
     "evaluate_benchmark": "pie._benchmark",
     "Outcome": "pie._benchmark._journal",
     "Issue": "pie._benchmark._plan",
@@ -130,6 +137,7 @@ __all__ = [
     "Agreement",
     "Benchmark",
     "BenchmarkConfig",
+    "BenchmarkPlan",
     "BenchmarkResult",
     "Cache",
     "CheckMode",

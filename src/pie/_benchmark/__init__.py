@@ -51,6 +51,18 @@ ProgressHook = Callable[[Outcome], None]
 
 @public
 @attrs.frozen
+class BenchmarkPlan:
+    """What ``Benchmark.prepare`` found before anything runs: how many distinct programs the
+    rows hold, the outcomes an earlier run of the same ``output_dir`` already saved (a resumed
+    run starts from them), and the input problems the run goes on without."""
+
+    programs: int
+    finished: tuple[Outcome, ...]
+    issues: tuple[Issue, ...]
+
+
+@public
+@attrs.frozen
 class RowResult:
     """One row, as soon as all its programs are done (for RL pipelines that stream)."""
 
@@ -120,8 +132,8 @@ class Benchmark:
         self.config = config if isinstance(config, BenchmarkConfig) else load_config(Path(config))
         self.backend = timing_backend(self.config)
         self.progress = progress
-        self.plan: Plan | None = None
-        self.journal: Journal | None = None
+        self._plan: Plan | None = None
+        self._journal: Journal | None = None
         self.result: BenchmarkResult | None = None
         # what the evaluator's sandbox (with the launcher's probes) found; None when every
         # program came from the journal
@@ -166,15 +178,30 @@ class Benchmark:
             raise InputError(f"testcases_dir {self.config.testcases_dir} is not a folder")
         return self.config.testcases_dir
 
-    def prepare(self) -> tuple[Plan, dict[str, Outcome]]:
+    def prepare(self) -> BenchmarkPlan:
         """Check inputs and load what an earlier run finished; nothing runs yet."""
         settings = self.settings()
-        self.plan = make_plan(self.config, self.evaluates_src_tgt)
+        plan = self._plan = make_plan(self.config, self.evaluates_src_tgt)
         self.config.output_dir.mkdir(parents=True, exist_ok=True)
-        self.journal = Journal(self.config.output_dir, settings)
-        done = self.journal.open()
-        write_atomically(self.journal.path.parent / CONFIG_FILE, dumps(self.absolute_config()))
-        return self.plan, done
+        self._journal = Journal(self.config.output_dir, settings)
+        done = self._journal.open()
+        write_atomically(self._journal.path.parent / CONFIG_FILE, dumps(self.absolute_config()))
+        return BenchmarkPlan(
+            programs=len(plan.programs),
+            finished=tuple(done[p.key] for p in plan.programs if p.key in done),
+            issues=plan.issues,
+        )
+
+    @property
+    def saved(self) -> int:
+        """How many of the plan's programs are saved in ``output_dir`` so far (a resumed run
+        skips them); 0 before ``prepare``."""
+        if self._plan is None or self._journal is None:
+            return 0
+        done = self._journal.done  # an input problem (IE) is kept in memory only: retried
+        return sum(
+            p.key in done and done[p.key].verdict != Verdict.IE.value for p in self._plan.programs
+        )
 
     def absolute_config(self) -> dict[str, Any]:
         """The config with absolute paths, so ``pie report`` can read a partial run."""
@@ -206,14 +233,14 @@ class Benchmark:
         )
 
     async def rows(self) -> AsyncIterator[RowResult]:
-        if self.plan is None or self.journal is None:
+        if self._plan is None or self._journal is None:
             self.prepare()
-        assert self.plan is not None and self.journal is not None
-        plan, done = self.plan, self.journal.done
+        assert self._plan is not None and self._journal is not None
+        plan, done, journal = self._plan, self._journal.done, self._journal
         waiting = _RowTracker(plan, done)
         try:
             for row in waiting.ready_rows():
-                yield self.row_result(row, done)
+                yield self._row_result(row, done)
             pending = [p for p in plan.programs if p.key not in done]
             # (program, reason) of infrastructure failures: once there is one, no new program
             # starts; those in flight finish (and are kept), then the run stops, resumable
@@ -237,16 +264,16 @@ class Benchmark:
                         if evaluation.verdict is Verdict.IE:
                             done[evaluation.label] = outcome  # input problem: retried on resume
                         else:
-                            self.journal.record(evaluation.label, outcome)
+                            journal.record(evaluation.label, outcome)
                         for row in waiting.finished(evaluation.label):
-                            yield self.row_result(row, done)
+                            yield self._row_result(row, done)
             if failures:
                 raise RunStopped(failures)
         finally:
-            self.journal.close()
-        self.result = self.finish(plan, done)
+            journal.close()
+        self.result = self._finish(plan, done)
 
-    def row_result(self, row: PlannedRow, done: dict[str, Outcome]) -> RowResult:
+    def _row_result(self, row: PlannedRow, done: dict[str, Outcome]) -> RowResult:
         results = Results(done)
         metric_row = results.metric_row(row)
         k = len(row.candidates)
@@ -262,7 +289,7 @@ class Benchmark:
             ),
         )
 
-    def finish(self, plan: Plan, done: dict[str, Outcome]) -> BenchmarkResult:
+    def _finish(self, plan: Plan, done: dict[str, Outcome]) -> BenchmarkResult:
         aggregated, columns = write_outputs(plan, done, self.config)
         unit = next((o.unit for o in done.values() if o.unit), None)
         result = BenchmarkResult(

@@ -153,23 +153,23 @@ class QemuConfig:
     memory_extra_mib: int = 512
     instruction_budget: int | None = 20_000_000_000
 
-    @staticmethod
-    def simulation_key(emulator: Emulator) -> str:
-        """What decides the counts (the cache key); the cycle model only reads them."""
-        return key_of("qemu-v1", emulator.identity(), CPU_MODEL, PROGRAM, str(GUEST_STACK_MIB))
-
-    @staticmethod
-    def counts_key(emulator: Emulator) -> str:
-        """What a cycle model's costs were fitted on: the mechanism, its CPU model and layout,
-        and the plugin's source (not the host's qemu build, which must count alike)."""
-        cpu = key_of(CPU_MODEL, PROGRAM, str(GUEST_STACK_MIB))[:12]
-        return f"qemu qemu-v1;cpu={cpu};plugin={emulator.plugin_key}"
-
     def key(self) -> str:
         """This configuration's part of the timing's config (the emulator adds its own)."""
         cpu = key_of(CPU_MODEL, PROGRAM, str(GUEST_STACK_MIB))[:12]
         model = self.model.key
         return f"qemu-v1;cpu={cpu};model={model};budget={self.instruction_budget}"
+
+
+def simulation_key(emulator: Emulator) -> str:
+    """What decides the counts (the cache key); the cycle model only reads them."""
+    return key_of("qemu-v1", emulator.identity(), CPU_MODEL, PROGRAM, str(GUEST_STACK_MIB))
+
+
+def counts_key(emulator: Emulator) -> str:
+    """What a cycle model's costs were fitted on: the mechanism, its CPU model and layout,
+    and the plugin's source (not the host's qemu build, which must count alike)."""
+    cpu = key_of(CPU_MODEL, PROGRAM, str(GUEST_STACK_MIB))[:12]
+    return f"qemu qemu-v1;cpu={cpu};plugin={emulator.plugin_key}"
 
 
 @attrs.frozen
@@ -264,7 +264,7 @@ class QemuBackend:
         self.check = check  # the tests' checker, which judges the timed runs' output too
         self.config = config or QemuConfig()
         self.emulator = emulator(sandbox.cache_dir, sandbox.compiler)
-        fitted_on = QemuConfig.counts_key(self.emulator)
+        fitted_on = counts_key(self.emulator)
         if self.config.model.counts != fitted_on:
             raise InputError(
                 f"cycle model {self.config.model.key} was fitted on counts of "
@@ -284,7 +284,7 @@ class QemuBackend:
         scaled = scaled_limits(limits, self.config)
         rows: list[Counts | str] = [""] * len(tests)
         hits = [False] * len(tests)
-        simulation = self.config.simulation_key(self.emulator)
+        simulation = simulation_key(self.emulator)
         floors = list(accuracies) if accuracies is not None else [1.0] * len(tests)
 
         keys = [key_of(binary_sha256, input_digest(case), simulation) for case in tests]

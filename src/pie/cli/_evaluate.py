@@ -55,9 +55,7 @@ def add_parser(commands: Any, common: argparse.ArgumentParser) -> None:
     rep.set_defaults(handler=report_command)
 
 
-def _print_issues(benchmark: pie.Benchmark) -> None:
-    assert benchmark.plan is not None
-    issues = benchmark.plan.issues
+def _print_issues(issues: tuple[pie.Issue, ...]) -> None:
     if not issues:
         return
     print(f"pie: {len(issues)} input problem(s); the run goes on without them:", file=sys.stderr)
@@ -74,18 +72,16 @@ async def _drain(benchmark: pie.Benchmark) -> None:
 
 def evaluate_command(args: argparse.Namespace) -> int:
     benchmark = pie.Benchmark(pie.load_config(args.config))
-    plan, done = benchmark.prepare()
-    _print_issues(benchmark)
-    already = [done[p.key] for p in plan.programs if p.key in done]
+    plan = benchmark.prepare()
+    _print_issues(plan.issues)
     progress = make_progress(
-        len(plan.programs), already, quiet=args.quiet, farm_status=benchmark.farm_status_file
+        plan.programs, plan.finished, quiet=args.quiet, farm_status=benchmark.farm_status_file
     )
     benchmark.progress = progress
 
     def resume_hint(why: str) -> str:
-        finished = sum(p.key in done for p in plan.programs)
         return (
-            f"pie: {why}; {finished}/{len(plan.programs)} programs are saved in "
+            f"pie: {why}; {benchmark.saved}/{plan.programs} programs are saved in "
             f"{benchmark.config.output_dir}; run 'pie evaluate {args.config}' again to resume"
         )
 
