@@ -498,3 +498,33 @@ def test_the_default_timing_is_the_forgery_proof_one(tmp_path: Path) -> None:
     lines = config.read_text().splitlines(keepends=True)
     config.write_text("".join(line for line in lines if not line.startswith("timing")))
     assert timing_backend(load_config(config)) == "qemu"
+
+
+def test_a_run_answered_wholly_from_pies_cache_starts_no_launcher(
+    tmp_path: Path, sum_tests: Path
+) -> None:
+    """A second output_dir over the same cache: every program is in pie's cache but in no
+    journal, so the run evaluates them all, from the cache, and needs no sandbox (run.json
+    names the sandbox the evaluations recorded)."""
+    from pie._sandbox import _launcher  # noqa: PLC0415 (the launcher is this test's witness)
+
+    cache = tmp_path / "cache"
+    row = {"problem_id": "sum", "src_code": SUM_OK, "tgt_code": SUM_OK + "//t"}
+    rows = [{**row, "generated_answers": [SUM_OK]}]
+    first = write_run(tmp_path / "a", rows, sum_tests.parent, cache_dir=str(cache))
+    anyio.run(pie.evaluate_benchmark, first)
+    launcher = _launcher.launcher_path(cache)
+    real = launcher.with_name(f"{launcher.name}.real")
+    launched = tmp_path / "launched"
+    os.rename(launcher, real)
+    try:
+        launcher.write_text(f'#!/bin/sh\necho "$@" >> {launched}\nexec {real} "$@"\n')
+        launcher.chmod(0o755)
+        second = write_run(tmp_path / "b", rows, sum_tests.parent, cache_dir=str(cache))
+        result = anyio.run(pie.evaluate_benchmark, second)
+        assert not launched.exists(), launched.read_text()
+    finally:
+        os.replace(real, launcher)
+    assert result.verdicts == json.loads((tmp_path / "a/out/run.json").read_text())["verdicts"]
+    ran = [json.loads((tmp_path / f"{d}/out/run.json").read_text())["sandbox"] for d in "ab"]
+    assert ran[0] == ran[1] != ""

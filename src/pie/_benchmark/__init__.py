@@ -135,8 +135,8 @@ class Benchmark:
         self._plan: Plan | None = None
         self._journal: Journal | None = None
         self.result: BenchmarkResult | None = None
-        # what the evaluator's sandbox (with the launcher's probes) found; None when every
-        # program came from the journal
+        # the sandbox the evaluations name (a fresh probe, or for an answer wholly from pie's
+        # cache the last one recorded); None when every program came from the journal
         self.sandbox: str | None = None
 
     @property
@@ -247,7 +247,6 @@ class Benchmark:
             failures: list[tuple[str, str]] = []
             if pending:
                 async with self.evaluator() as evaluator:
-                    self.sandbox = evaluator._live_sandbox.host.summary
                     submissions = (
                         Submission(p.code, problem_id=p.problem_id, label=p.key, indices=p.indices)
                         for p in pending
@@ -255,6 +254,7 @@ class Benchmark:
                     )
                     async for evaluation in evaluator.stream(submissions):
                         assert evaluation.label is not None
+                        self.sandbox = evaluation.sandbox or self.sandbox
                         outcome = outcome_of(evaluation)
                         if self.progress is not None:
                             self.progress(outcome)
