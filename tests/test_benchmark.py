@@ -164,10 +164,12 @@ def test_shared_slice_writes_pie_files_whose_metrics_match_an_independent_comput
     assert shown.returncode == 0, shown.stderr
     lines = {line.split("  ")[0]: line for line in shown.stdout.splitlines()}
     assert f"{model.name} v{model.version}" in lines["timing quantity"]
-    assert f"Spearman {model.agreement.spearman:.3f}" in lines["timing quantity"]
+    assert f"Spearman {model.agreement.spearman:.3f}" in lines["quantity vs PIE's gem5"]
     # and how large a difference between two rows of one problem it orders as gem5 did
     for bin_, share in model.agreement.pairs_ordered.items():
-        assert f"{100 * share:.1f}% if PIE's differ by {bin_}" in lines["timing quantity"]
+        assert f"{100 * share:.1f}% if PIE's differ by {bin_}" in lines["two rows ordered as PIE's"]
+    # no cell stretches the table on a terminal (it once held all three, ~300 characters)
+    assert max(len(line) for line in shown.stdout.splitlines()) <= 160
     assert model.agreement.pairs_ordered
     tgt = marked["tgt_over_src"]
     assert (

@@ -120,23 +120,32 @@ def _with_interval(run: RunSummary, key: str, text: str, scale: float = 1.0) -> 
     return f"{text} [{low:.3g}, {high:.3g}]"
 
 
-def quantity_text(quantity: dict[str, Any]) -> str:
-    """The model behind the runtimes and how far it followed gem5 (leave one problem out)."""
+def quantity_rows(quantity: dict[str, Any]) -> list[tuple[str, str]]:
+    """The model behind the runtimes and how far it followed gem5 (leave one problem out), a
+    row each, so that no cell stretches the table."""
     a = quantity.get("agreement", {})
-    text = f"{quantity.get('name')} v{quantity.get('version')} ({quantity.get('unit')})"
+    rows = [
+        (
+            "timing quantity",
+            f"{quantity.get('name')} v{quantity.get('version')} ({quantity.get('unit')})",
+        )
+    ]
     if "spearman" in a:
-        text += (
-            f"; vs PIE's gem5 speedups, leave one problem out on {a['rows']} PIE rows of "
-            f"{a['problems']} problems: Spearman {a['spearman']:.3f}, "
-            f"{100 * a['within_10_percent']:.1f}% of rows within ±10%, mean speedup "
-            f"{a['mean_speedup']:.2f} vs PIE's {a['pie_mean_speedup']:.2f}"
+        rows.append(
+            (
+                "quantity vs PIE's gem5",
+                f"Spearman {a['spearman']:.3f}, {100 * a['within_10_percent']:.1f}% within "
+                f"±10%, mean {a['mean_speedup']:.2f} vs {a['pie_mean_speedup']:.2f} "
+                f"({a['rows']} rows, {a['problems']} problems, each left out of the fit)",
+            )
         )
     if a.get("pairs_ordered"):
-        text += "; two rows of one problem ordered as PIE's: " + ", ".join(
+        shares = ", ".join(
             f"{100 * share:.1f}% if PIE's differ by {bin_}"
             for bin_, share in a["pairs_ordered"].items()
         )
-    return text
+        rows.append(("two rows ordered as PIE's", shares))
+    return rows
 
 
 def startup_text(marked: dict[str, Any]) -> str:
@@ -166,7 +175,7 @@ def _headline_rows(run: RunSummary) -> list[tuple[str, str]]:
     if run.info.get("backend"):
         rows.append(("timing", f"{run.info['backend']} ({run.info.get('unit') or 'no unit'})"))
     if run.info.get("quantity"):
-        rows.append(("timing quantity", quantity_text(run.info["quantity"])))
+        rows += quantity_rows(run.info["quantity"])
     if "rows" in run.info:
         rows.append(("rows / programs", f"{run.info['rows']} / {run.info['programs']}"))
     for k in sorted({1, run.k_max}) if run.k_max else []:
