@@ -1,6 +1,7 @@
 """Real gem5 against PIE's runtimes and pie's cycle model, on the public tests (issue 15).
 
     nice -n 10 python -m bench.gem5_calibration [--extra 10] [--slots 2] [--record FILE]  (root)
+        [--compiler g++-9] [--problems p02687]
     python -m bench.gem5_calibration --analyse bench/results/gem5-calibration.json
 
 The within-problem rank goals of the calibrated ``qemu`` timing are missed, and two causes
@@ -9,12 +10,15 @@ has the 2-4 CodeNet public tests) and PIE's toolchain image, against the model i
 script tells them apart on the rows of ``pie_calibration.jsonl`` named in issue 15 (p02687's tgt
 programs s585528124, s428208574 and s390834733 with all their src programs, and one or two rows
 of p03041, p03048, p02753 and p03343), plus ``--extra`` rows of p02687 spread over the range of
-PIE's speedups.  Each of their programs runs on its problem's public tests
+PIE's speedups (``--problems`` keeps only the rows of the problems it names).  Each of their
+programs runs on its problem's public tests
 
 (a) under the real gem5 v20.1 of ``docker/gem5-host/build-local.sh`` (PIE's simulator and
     Skylake config), through pie's farm (``timing="gem5"``, the root's sshd on loopback, at most
     ``--slots`` gem5 runs at once), compiled with the root's toolchain (``toolchain_root``), as
-    ``bench/gem5_real.py`` does;
+    ``bench/gem5_real.py`` does, by the root's ``--compiler`` (default ``g++``, Debian 11's
+    g++ 10; ``g++-9``, Debian 11's g++ 9.3, once installed in the root: PIE's image had
+    Ubuntu 20.04's g++ 9);
 (b) under pie's normal local timing, ``qemu`` with the shipped cycle model ``pie-cycles-qemu``
     (compiled with this host's g++ 12, loading this host's libraries): "model";
 (c) under the same plugin and model on the very binary gem5 ran (the farm's uploaded copy),
@@ -37,6 +41,7 @@ from __future__ import annotations
 
 import argparse
 import datetime
+import functools
 import itertools
 import json
 import math
@@ -46,7 +51,7 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Collection, Iterable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -90,12 +95,15 @@ MEASURE_OF = {"gem5": "gem5", "model": "qemu", "model*": "qemu_gem5_binary"}
 COMPARED = (
     ("PIE", "gem5"), ("gem5", "model"), ("PIE", "model"), ("gem5", "model*"), ("PIE", "model*"),
 )  # fmt: skip
-LEGEND = (
-    "PIE: PIE's recorded gem5 runtimes (its tests); gem5: the real gem5 here on the public "
-    "tests; model: pie's qemu timing (cycle model) as shipped (this host's g++ 12 and "
-    "libraries); model*: the same model on the very binary gem5 ran (the root's g++ 10) with "
-    "the root's libraries"
-)
+
+
+def legend(gem5_compiler: str) -> str:
+    return (
+        "PIE: PIE's recorded gem5 runtimes (its tests); gem5: the real gem5 here on the public "
+        "tests; model: pie's qemu timing (cycle model) as shipped (this host's g++ 12 and "
+        "libraries); model*: the same model on the very binary gem5 ran (the root's "
+        f"{gem5_compiler}) with the root's libraries"
+    )
 
 
 # ---- which rows and programs ----------------------------------------------------------------
@@ -117,7 +125,11 @@ def spread_rows(rows: Sequence[CalibrationRow], count: int) -> list[CalibrationR
     return [ranked[int((i + 0.5) * len(ranked) / count)] for i in range(count)]
 
 
-def chosen_rows(rows: Sequence[CalibrationRow], extra: int) -> list[CalibrationRow]:
+def chosen_rows(rows: Sequence[CalibrationRow], extra: int,
+                problems: Collection[str] | None = None) -> list[CalibrationRow]:  # fmt: skip
+    """The named rows and ``extra`` more of p02687; of ``problems`` only, if given."""
+    if problems is not None:
+        rows = [row for row in rows if row.problem_id in problems]
     named = [row for row in rows if is_named(row)]
     others = [row for row in rows if row.problem_id == EXTRA_PROBLEM and not is_named(row)]
     return named + spread_rows(others, extra)
@@ -186,7 +198,7 @@ async def measure(
 
 async def measure_farm_and_local(
     programs: dict[str, tuple[str, str]], farm: Path, slots: int, measured: Measured,
-    save: Callable[[], None],
+    save: Callable[[], None], *, compiler: str,
 ) -> None:  # fmt: skip
     tests = DATA / "tests"
     print(f"[a] pie's local timing (qemu, the shipped cycle model): {len(programs)} programs")
@@ -202,7 +214,8 @@ async def measure_farm_and_local(
         said = counted.get("error") or f"{counted['total']:.6g} cycles"
         print(f"    model* {said}", flush=True)
 
-    options = pie.CompileOptions(toolchain_root=ROOT)  # the root's g++ 10 and glibc 2.31
+    # the root's compiler (its g++ is g++ 10) and glibc 2.31; model* counts this very binary
+    options = pie.CompileOptions(compiler=compiler, toolchain_root=ROOT)
     async with pie.Evaluator(tests_root=tests, timing="gem5", farm=farm,
                              compile_options=options, concurrency=slots) as farmed:  # fmt: skip
         await measure(programs, farmed, measured["gem5"], "gem5", save, then=model_on_it)
@@ -274,7 +287,7 @@ def changed() -> bool:
     return bool(subprocess.run(status, capture_output=True, text=True, check=False).stdout)
 
 
-def provenance(argv: Sequence[str]) -> dict[str, Any]:
+def provenance(argv: Sequence[str], compiler: str) -> dict[str, Any]:
     info_file = ROOT / "opt/gem5/BUILD_INFO"
     info = dict(line.split("=", 1) for line in info_file.read_text().splitlines() if "=" in line)
     return {
@@ -286,7 +299,8 @@ def provenance(argv: Sequence[str]) -> dict[str, Any]:
         "gem5": {key: info.get(key, "") for key in
                  ("gem5_version", "gem5_commit", "skylake_config_commit", "run_se_sha256")},
         "gem5_opt_sha256_prefix": info.get("gem5_opt_sha256", "")[:16],
-        "gem5_compiler": run_in_root(["/usr/bin/g++", "--version"]).splitlines()[0],
+        "compiler": compiler,
+        "gem5_compiler": run_in_root([compiler, "--version"]).splitlines()[0],
         "gem5_glibc": info.get("glibc", ""),
         "qemu_compiler": first_line(["g++", "--version"]),
         "tests": "the CodeNet public tests of ../shared/data/tests, all of each problem's",
@@ -295,12 +309,12 @@ def provenance(argv: Sequence[str]) -> dict[str, Any]:
 
 def run_and_record(args: argparse.Namespace, rows: list[CalibrationRow],
                    programs: dict[str, tuple[str, str]]) -> dict[str, Any]:  # fmt: skip
-    chosen = chosen_rows(rows, args.extra)
+    chosen = chosen_rows(rows, args.extra, args.problems)
     ids = program_ids(chosen)
     todo = {sha: programs[sha] for sha in ids}
     started = time.monotonic()
     measured: Measured = {backend: {} for backend in BACKENDS}
-    made = provenance(sys.argv[1:])
+    made = provenance(sys.argv[1:], args.compiler)
 
     def record() -> dict[str, Any]:
         return {
@@ -324,7 +338,8 @@ def run_and_record(args: argparse.Namespace, rows: list[CalibrationRow],
     ):
         if args.max_ticks is not None:  # the farm file is ours: a budget of its own
             farm.write_text(farm.read_text() + f"max_ticks: {args.max_ticks}\n")
-        anyio.run(measure_farm_and_local, todo, farm, args.slots, measured, save)
+        anyio.run(functools.partial(measure_farm_and_local, compiler=args.compiler),
+                  todo, farm, args.slots, measured, save)  # fmt: skip
     print(f"recorded in {args.record}")
     return record()
 
@@ -511,7 +526,7 @@ def print_scatter(groups: dict[str, list[ProgramFigures]]) -> None:
 
 
 def analyse(rows: Sequence[CalibrationRow], record: dict[str, Any]) -> None:
-    print(LEGEND)
+    print(legend(record["provenance"].get("gem5_compiler", "g++")))
     for program in record["programs"].values():
         for backend in BACKENDS:
             error = program.get(backend, {"error": "not measured"}).get("error")
@@ -540,6 +555,13 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
                         help=f"rows of {EXTRA_PROBLEM} added to the named ones, spread over "
                         "PIE's speedups (default 10; more than it has: all)")  # fmt: skip
     parser.add_argument("--slots", type=int, default=2, help="gem5 runs at once (default 2)")
+    parser.add_argument("--compiler", default="g++",
+                        help="the gem5 root's compiler of gem5's (and model*'s) binaries: "
+                        "g++ (default, g++ 10) or g++-9 (PIE's g++ 9.3; apt-get install g++-9 "
+                        "in the root)")  # fmt: skip
+    parser.add_argument("--problems", type=lambda text: set(text.split(",")),
+                        metavar="P1,P2", help="only the rows of these problems (default all "
+                        "the named ones and p02687's)")  # fmt: skip
     parser.add_argument("--max-ticks", type=int, metavar="TICKS",
                         help="the simulated-time budget per test (default the farm's, 20 ms: "
                         "p03048's src s535815357 needs more on its public input.2)")  # fmt: skip

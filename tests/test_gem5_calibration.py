@@ -14,6 +14,7 @@ from bench.calibrate import CalibrationRow, load_rows, spearman
 from bench.gem5_calibration import (
     REPO,
     RowFigures,
+    chosen_rows,
     covered_rows,
     order_agreement,
     ordered_as_pie,
@@ -51,6 +52,16 @@ def test_spread_rows_takes_distinct_rows_over_the_whole_range(
     assert len({r.ids for r in chosen}) == len(chosen)  # never a row twice
     if count >= len(rows):
         assert sorted(r.ids for r in chosen) == sorted(r.ids for r in rows)
+
+
+def test_chosen_rows_keeps_only_the_named_problems_rows(shared_data: Path) -> None:
+    rows, _ = load_rows(shared_data)
+    every = chosen_rows(rows, 10_000)
+    p02687 = [r for r in rows if r.problem_id == "p02687"]
+    assert {r.problem_id for r in every} > {"p02687", "p03048"}  # the named rows of others too
+    only = chosen_rows(rows, 10_000, {"p02687"})
+    assert sorted(r.ids for r in only) == sorted(r.ids for r in p02687)
+    assert {r.problem_id for r in chosen_rows(rows, 10_000, {"p03048"})} == {"p03048"}
 
 
 def figures(pie: list[float], other: list[float]) -> list[RowFigures]:
