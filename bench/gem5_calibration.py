@@ -3,6 +3,7 @@
     nice -n 10 python -m bench.gem5_calibration [--extra 10] [--slots 2] [--record FILE]  (root)
         [--compiler g++-9] [--problems p02687]
     python -m bench.gem5_calibration --analyse bench/results/gem5-calibration.json
+        [--against bench/results/gem5-calibration-gcc9.json]
 
 The within-problem rank goals of the calibrated ``qemu`` timing are missed, and two causes
 were argued: the test set (PIE summed ~2-100 merged tests per program, ``../shared/data/tests``
@@ -33,8 +34,10 @@ own times, and how far each pair of measures scatters a program's time.  If gem5
 tests orders the rows as the model does and not as PIE, the rank misses come from the tests
 (and image) PIE timed; if it orders them as PIE, from the model.  The figures go to ``--record``
 (JSON with their provenance, saved after each program), which ``--analyse`` reads again
-without simulating anything.  pie's result cache (``PIE_CACHE_DIR``) keeps every timing, so a
-rerun or an interrupted run costs only what was not simulated yet.
+without simulating anything (with ``--against OTHER``: how each Spearman of a problem's rows
+changed from OTHER's run, with a 95% interval from drawing the programs again).  pie's result
+cache (``PIE_CACHE_DIR``) keeps every timing, so a rerun or an interrupted run costs only what
+was not simulated yet.
 """
 
 from __future__ import annotations
@@ -47,6 +50,7 @@ import json
 import math
 import os
 import platform
+import random
 import subprocess
 import sys
 import tempfile
@@ -545,6 +549,59 @@ def analyse(rows: Sequence[CalibrationRow], record: dict[str, Any]) -> None:
     print_scatter(programs)
 
 
+# draws of programs (with replacement) for the interval of a change of Spearman between two runs
+BOOTSTRAP_DRAWS = 1000
+
+
+def rank_change(before: dict[tuple[str, str], RowFigures], after: dict[tuple[str, str], RowFigures],
+                a: str, b: str, *, draws: int = BOOTSTRAP_DRAWS, seed: int = 0,
+                ) -> tuple[float, float, float, int]:  # fmt: skip
+    """Spearman of ``a`` and ``b`` over the rows both runs cover, ``after``'s minus ``before``'s,
+    and its 95% interval over draws of the programs (a row counts as often as both of its
+    programs were drawn: rows share programs, so drawing rows would narrow it); and the n."""
+    rows = sorted(set(before) & set(after))
+    programs = sorted({program for ids in rows for program in ids})
+    rng = random.Random(seed)
+
+    def rho(run: dict[tuple[str, str], RowFigures], chosen: Sequence[tuple[str, str]]) -> float:
+        return spearman([run[r].speedups[a] for r in chosen], [run[r].speedups[b] for r in chosen])
+
+    def change(chosen: Sequence[tuple[str, str]]) -> float:
+        return rho(after, chosen) - rho(before, chosen)
+
+    changes = []
+    for _ in range(draws):
+        drawn: dict[str, int] = {}
+        for program in rng.choices(programs, k=len(programs)):
+            drawn[program] = drawn.get(program, 0) + 1
+        chosen = [r for r in rows for _ in range(drawn.get(r[0], 0) * drawn.get(r[1], 0))]
+        if len(set(chosen)) > 2:  # a draw of too few rows (or of all ties) has no rank
+            changes.append(change(chosen))
+    changes = [c for c in changes if not math.isnan(c)]
+    changes.sort()
+    low, high = changes[int(0.025 * len(changes))], changes[int(0.975 * len(changes)) - 1]
+    return change(rows), low, high, len(rows)
+
+
+def print_changes(rows: Sequence[CalibrationRow], record: dict[str, Any],
+                  other: dict[str, Any]) -> None:  # fmt: skip
+    print(
+        "[6] rows, per problem: Spearman of this run minus that of --against's, on the rows "
+        f"both timed, with its 95% interval over {BOOTSTRAP_DRAWS} draws of the programs"
+    )
+    after, before = by_problem(covered_rows(rows, record)), by_problem(covered_rows(rows, other))
+    for problem in sorted(set(after) & set(before)):
+        now = {r.ids: r for r in after[problem]}
+        then = {r.ids: r for r in before[problem]}
+        if len(set(now) & set(then)) < 10:  # too few rows for a rank
+            continue
+        for a, b in COMPARED:
+            change, low, high, n = rank_change(then, now, a, b)
+            print(
+                f"  {problem:8} {n:4}  {a + ' vs ' + b:16} {change:+.3f} [{low:+.3f}, {high:+.3f}]"
+            )
+
+
 # ---- entry point ----------------------------------------------------------------------------
 
 
@@ -577,6 +634,12 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
         metavar="FILE",
         help="print the analysis of a recorded run; simulate nothing",
     )
+    parser.add_argument(
+        "--against",
+        type=Path,
+        metavar="OTHER",
+        help="with --analyse: each Spearman's change from OTHER's run",
+    )
     return parser.parse_args(argv)
 
 
@@ -584,7 +647,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parse_args(argv)
     rows, programs = load_rows(args.data)
     if args.analyse:
-        analyse(rows, json.loads(args.analyse.read_text()))
+        record = json.loads(args.analyse.read_text())
+        analyse(rows, record)
+        if args.against:
+            print_changes(rows, record, json.loads(args.against.read_text()))
         return 0
     if not (ROOT / GEM5.lstrip("/")).exists():
         print(HOW_TO_BUILD, file=sys.stderr)

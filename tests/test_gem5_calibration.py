@@ -7,17 +7,20 @@ import math
 import re
 from pathlib import Path
 
+import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
 from bench.calibrate import CalibrationRow, load_rows, spearman
 from bench.gem5_calibration import (
+    COMPARED,
     REPO,
     RowFigures,
     chosen_rows,
     covered_rows,
     order_agreement,
     ordered_as_pie,
+    rank_change,
     spread_rows,
 )
 
@@ -78,17 +81,54 @@ def test_ordered_as_pie_bins_pairs_by_pies_difference_and_counts_a_tie_as_not_or
     assert sum(pairs for _, _, pairs, _ in ordered_as_pie(figures([1.0, 1.0], [1, 2]), "x")) == 0
 
 
-def test_the_readme_gives_the_recorded_run_s_figures(shared_data: Path) -> None:
-    """The README's within-p02687 Spearman figures are those of the recorded real-gem5 run."""
-    record = json.loads((REPO / "bench" / "results" / "gem5-calibration.json").read_text())
+def run(speedups: dict[str, list[float]]) -> dict[tuple[str, str], RowFigures]:
+    """Rows i -> (src a_i, tgt b_(i+1) mod n): each program in two rows, as in a problem."""
+    n = len(speedups["PIE"])
+    ids = [(f"a{i}", f"b{(i + 1) % n}") for i in range(n)]
+    return {
+        ids[i]: RowFigures("p1", ids[i], False, {k: v[i] for k, v in speedups.items()})
+        for i in range(n)
+    }
+
+
+def test_rank_change_is_none_between_alike_runs_and_brackets_a_real_one() -> None:
+    pie = [1.0 + i / 40 for i in range(40)]
+    scrambled = [pie[7 * i % 40] for i in range(40)]  # far from PIE's order
+    before = run({"PIE": pie, "gem5": scrambled})
+    assert rank_change(before, before, "PIE", "gem5", draws=10) == (0.0, 0.0, 0.0, 40)
+    # from the reverse of PIE's order to PIE's: +2 in every draw of the programs
+    reverse, same = run({"PIE": pie, "gem5": pie[::-1]}), run({"PIE": pie, "gem5": pie})
+    *changes, n = rank_change(reverse, same, "PIE", "gem5", draws=10)
+    assert changes == pytest.approx([2.0, 2.0, 2.0]) and n == 40
+    change, low, high, _ = rank_change(before, same, "PIE", "gem5", draws=10)
+    assert low < change < high
+
+
+def readme_cells(readme: str) -> dict[str, list[str]]:
+    """The within-p02687 table's first cells by comparison: "| gem5 vs model\\* (gem5's own
+    binary) | **0.879** / 0.823 | ..." -> {"gem5 vs model*": ["0.879", "0.823"]}."""
+    table = {}
+    for line in readme.splitlines():
+        if line.startswith(("| PIE vs ", "| gem5 vs ")):
+            cells = line.replace("**", "").replace(chr(92), "").split("|")
+            table[cells[1].split(" (")[0].strip()] = [c.strip() for c in cells[2].split(" / ")]
+    return table
+
+
+@pytest.mark.parametrize(
+    ("record_name", "column"), [("gem5-calibration.json", 0), ("gem5-calibration-gcc9.json", 1)]
+)
+def test_the_readme_gives_the_recorded_runs_figures(
+    shared_data: Path, record_name: str, column: int
+) -> None:
+    """The README's within-p02687 row Spearman figures are those of the recorded real-gem5 runs:
+    each cell gives g++ 10's figure, then g++ 9's."""
+    record = json.loads((REPO / "bench" / "results" / record_name).read_text())
     rows, _ = load_rows(shared_data)
     p02687 = [r for r in covered_rows(rows, record) if r.problem_id == "p02687"]
     readme = (REPO / "README.md").read_text(encoding="utf-8")
     assert re.search(rf"Its {len(p02687)}\s+rows", readme), "the README's count of p02687's rows"
-    for a, b in (("PIE", "gem5"), ("PIE", "model"), ("gem5", "model*")):
+    table = readme_cells(readme)
+    for a, b in COMPARED:
         rho = spearman([r.speedups[a] for r in p02687], [r.speedups[b] for r in p02687])
-        line = f"| {a} vs {b.replace('*', chr(92) + '*')}"
-        assert any(
-            row.startswith(line) and f" {rho:.3f} " in row.replace("**", " ")
-            for row in readme.splitlines()
-        ), (a, b, round(rho, 3))
+        assert table[f"{a} vs {b}"][column] == f"{rho:.3f}", (record_name, a, b)
