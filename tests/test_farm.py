@@ -1138,3 +1138,32 @@ def test_a_host_whose_gem5_differs_from_the_others_is_not_ready() -> None:
     assert (a, c, d) == (rows[0], rows[2], rows[3])
     assert not b.ok and "differ from the other hosts'" in b.problem
     assert _flag_odd_identities(rows[:1]) == (rows[0],)
+
+
+def _identity_line(script: str, *, loader_cache: Path | None = None) -> list[str]:
+    """The host's identity as its preparation prints it, run here; with ``loader_cache``
+    bind-mounted over /etc/ld.so.cache in a mount namespace of its own."""
+    command = ["sh", "-c", script]
+    if loader_cache is not None:
+        command = ["unshare", "-m", "sh", "-c",
+                   'mount --bind "$1" /etc/ld.so.cache && exec sh -c "$2"', "_",
+                   str(loader_cache), script]  # fmt: skip
+    done = subprocess.run(command, capture_output=True, text=True, check=False, timeout=60)
+    assert done.returncode == 0, done.stderr
+    (line,) = [line for line in done.stdout.splitlines() if line.startswith("pie-farm-host")]
+    return line.split()
+
+
+@pytest.mark.skipif(os.geteuid() != 0, reason="a mount namespace to swap ld.so.cache needs root")
+def test_a_hosts_identity_covers_the_loaders_cache(loopback: Loopback, tmp_path: Path) -> None:
+    """The real gem5 gave PIE's hello world 26,884 ticks more after a compiler's install
+    rewrote the root's /etc/ld.so.cache (the guest's loader reads it): two hosts whose caches
+    differ must not pass for one."""
+    farm = loopback(1)
+    config = load_farm(farm.write_config(slots=1))
+    script = HostLink(config.hosts[0], config)._prepare_script()
+    other = tmp_path / "ld.so.cache"
+    other.write_bytes(Path("/etc/ld.so.cache").read_bytes() + b"\0")
+    here, swapped = _identity_line(script), _identity_line(script, loader_cache=other)
+    assert here[1:3] == swapped[1:3]  # the same gem5 and config
+    assert here[3] != swapped[3]  # the libraries' part differs

@@ -102,7 +102,8 @@ class LocalFileError(PieError):
 @attrs.frozen
 class HostIdentity:
     """What a host simulates with: sha256 of gem5, of its config's Python files, and of the
-    host libraries a dynamically linked guest loads.  Equal identities give equal ticks."""
+    host libraries a dynamically linked guest loads with the loader's cache that finds them.
+    Equal identities give equal ticks."""
 
     gem5: str
     config: str
@@ -295,7 +296,10 @@ c=$(cd {config_dir} && find . -maxdepth 3 -name '*.py' -type f -print0 | LC_ALL=
 libs=$(PATH="$PATH:/sbin:/usr/sbin" ldconfig -p 2>/dev/null | awk {q(libs)} | xargs -r readlink -f \
     | LC_ALL=C sort -u)
 [ -n "$libs" ] || exit {_NO_LIBS}
-l=$(printf '%s\n' "$libs" | xargs -r sha256sum | sha256sum | cut -c1-64)
+# the guest's loader reads /etc/ld.so.cache too: its size alone moves the ticks (26,884 of
+# PIE's hello world when a compiler's install rewrote it on the real gem5 v20.1)
+l=$({{ printf '%s\n' "$libs" | xargs -r sha256sum; sha256sum /etc/ld.so.cache 2>/dev/null; }} \
+    | sha256sum | cut -c1-64)
 v=$(getconf GNU_LIBC_VERSION 2>/dev/null | sed -n 's/^glibc \\([0-9][0-9.]*\\)$/\\1/p')
 j=absent
 if [ -f {jail} ] && [ -x {jail} ]; then
