@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -87,3 +88,20 @@ def shared_data() -> Iterator[Path]:
 
 
 __all__ = ["SUM_OK", "live_processes_named", "make_tests", "pie"]
+
+
+@contextmanager
+def launcher_witness(cache_dir: Path, launched: Path) -> Iterator[Path]:
+    """The sandbox launcher of ``cache_dir`` replaced, for the block, by a script that appends
+    its arguments to ``launched`` and runs the real one: whether anything started a sandbox."""
+    from pie._sandbox import _launcher  # noqa: PLC0415 (the launcher is the witness)
+
+    launcher = _launcher.launcher_path(cache_dir)
+    real = launcher.with_name(f"{launcher.name}.real")
+    os.rename(launcher, real)
+    try:
+        launcher.write_text(f'#!/bin/sh\necho "$@" >> {launched}\nexec {real} "$@"\n')
+        launcher.chmod(0o755)
+        yield launcher
+    finally:
+        os.replace(real, launcher)

@@ -13,7 +13,7 @@ import psutil
 import pytest
 
 import pie
-from tests.conftest import SUM_OK, make_tests
+from tests.conftest import SUM_OK, launcher_witness, make_tests
 
 pytestmark = pytest.mark.anyio
 
@@ -208,19 +208,12 @@ def test_scratch_of_a_killed_evaluator_is_removed_by_the_next(cache_dir: Path) -
 def test_an_answer_wholly_from_the_cache_probes_nothing_and_starts_no_process(
     cache_dir: Path, tmp_path: Path
 ) -> None:
-    from pie._sandbox import _launcher  # noqa: PLC0415 (the launcher is this test's witness)
-
     tests = make_tests(tmp_path / "tests", [("5 6\n", "11\n")])
     options = {"cache_dir": cache_dir, "cache_file": tmp_path / "own.sqlite3"}
     first = pie.evaluate_sync(SUM_OK, tests, **options)
     assert first.verdict is pie.Verdict.AC
-    launcher = _launcher.launcher_path(cache_dir)
-    real = launcher.with_name(f"{launcher.name}.real")
     launched = tmp_path / "launched"
-    os.rename(launcher, real)
-    try:
-        launcher.write_text(f'#!/bin/sh\necho "$@" >> {launched}\nexec {real} "$@"\n')
-        launcher.chmod(0o755)
+    with launcher_witness(cache_dir, launched) as launcher:
         again = pie.evaluate_sync(SUM_OK, tests, **options)
         assert not launched.exists(), launched.read_text()
         assert again.compile.cached and all(t.cached for t in again.tests)
@@ -229,8 +222,6 @@ def test_an_answer_wholly_from_the_cache_probes_nothing_and_starts_no_process(
         more = make_tests(tmp_path / "more", [("1 2\n", "3\n")])
         assert pie.evaluate_sync(SUM_OK, more, **options).verdict is pie.Verdict.AC
         assert "--serve" in launched.read_text()
-    finally:
-        os.replace(real, launcher)
     # the recorded summary serves only under the conditions it was probed in: else a probe
     record = launcher.with_name(f"{launcher.name}.summary.json")
     record.write_text(record.read_text().replace('"conditions": "', '"conditions": "other'))

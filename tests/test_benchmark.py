@@ -23,7 +23,7 @@ from pie._benchmark import Benchmark, timing_backend
 from pie._config import load_config
 from pie._sandbox import Sandbox
 from pie._timing._cycles import QEMU_MODEL
-from tests.conftest import SUM_OK, make_tests
+from tests.conftest import SUM_OK, launcher_witness, make_tests
 from tests.test_cli import pie as cli
 
 DEMO = Path(pie.__file__).parent / "demo"
@@ -508,25 +508,16 @@ def test_a_run_answered_wholly_from_pies_cache_starts_no_launcher(
     """A second output_dir over the same cache: every program is in pie's cache but in no
     journal, so the run evaluates them all, from the cache, and needs no sandbox (run.json
     names the sandbox the evaluations recorded)."""
-    from pie._sandbox import _launcher  # noqa: PLC0415 (the launcher is this test's witness)
-
     cache = tmp_path / "cache"
     row = {"problem_id": "sum", "src_code": SUM_OK, "tgt_code": SUM_OK + "//t"}
     rows = [{**row, "generated_answers": [SUM_OK]}]
     first = write_run(tmp_path / "a", rows, sum_tests.parent, cache_dir=str(cache))
     anyio.run(pie.evaluate_benchmark, first)
-    launcher = _launcher.launcher_path(cache)
-    real = launcher.with_name(f"{launcher.name}.real")
     launched = tmp_path / "launched"
-    os.rename(launcher, real)
-    try:
-        launcher.write_text(f'#!/bin/sh\necho "$@" >> {launched}\nexec {real} "$@"\n')
-        launcher.chmod(0o755)
+    with launcher_witness(cache, launched):
         second = write_run(tmp_path / "b", rows, sum_tests.parent, cache_dir=str(cache))
         result = anyio.run(pie.evaluate_benchmark, second)
         assert not launched.exists(), launched.read_text()
-    finally:
-        os.replace(real, launcher)
     assert result.verdicts == json.loads((tmp_path / "a/out/run.json").read_text())["verdicts"]
     ran = [json.loads((tmp_path / f"{d}/out/run.json").read_text())["sandbox"] for d in "ab"]
     assert ran[0] == ran[1] != ""
