@@ -366,6 +366,29 @@ def test_the_host_libraries_the_guest_loads_name_the_configuration(
     assert f"libs={second}" in other.identity()
 
 
+def test_the_loaders_cache_and_the_guests_system_files_name_the_configuration(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The guest's loader reads /etc/ld.so.cache (its contents move the counts), and its
+    runtime /etc/ld.so.preload and /etc/localtime: hosts whose files differ must not share
+    cached counts."""
+    files = [tmp_path / Path(name).name for name in _plugin.GUEST_SYSTEM_FILES]
+    for file in files:
+        file.write_bytes(b"one host")
+    monkeypatch.setattr(_plugin, "GUEST_SYSTEM_FILES", tuple(map(str, files)))
+    seen = set()
+    try:
+        for file in files:
+            _plugin.guest_libraries.cache_clear()
+            seen.add(_plugin.guest_libraries())
+            file.write_bytes(b"another host")
+        _plugin.guest_libraries.cache_clear()
+        seen.add(_plugin.guest_libraries())
+    finally:
+        _plugin.guest_libraries.cache_clear()
+    assert len(seen) == len(files) + 1
+
+
 @pytest.mark.anyio
 @pytest.mark.parametrize("anyio_backend", ["asyncio"])
 async def test_a_program_killed_under_qemu_is_said_so_in_words(
